@@ -1,0 +1,35 @@
+"""GET /orders/{orderId}: 400 for a malformed id, 404 when absent, else the order with exact amount."""
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders.messages import canonical_order_id
+from orders.responses import error_response, json_response
+
+PUBLIC_FIELDS = ("orderId", "amount", "currency", "status", "createdAt")
+
+logger = Logger()
+tracer = Tracer()
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    raw_id = (APIGatewayProxyEventV2(event).path_parameters or {}).get("orderId")
+    order_id = canonical_order_id(raw_id)
+    if order_id is None:
+        return error_response(400, "orderId must be a UUID", errors=[{"field": "orderId", "problem": "is not a UUID"}])
+
+    key = f"ORDER#{order_id}"
+    item = table.get_item(Key={"PK": key, "SK": key}).get("Item")
+    if item is None:
+        return error_response(404, "Order not found", orderId=order_id)
+    logger.info("Order read", extra={"orderId": order_id})
+    return json_response(200, {name: item[name] for name in PUBLIC_FIELDS})

@@ -1,0 +1,30 @@
+"""HTTP API (payload 2.0) responses whose JSON keeps Decimals exact."""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from orders.money import to_text
+
+
+def dumps_exact(value: Any) -> str:
+    """json.dumps, but Decimals become JSON numbers with their exact digits (never via float)."""
+    if isinstance(value, Decimal):
+        return to_text(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps_exact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps_exact(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": dumps_exact(body),
+    }
+
+
+def error_response(status: int, message: str, **extra: Any) -> dict[str, Any]:
+    return json_response(status, {"message": message, **extra})

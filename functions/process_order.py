@@ -1,0 +1,62 @@
+"""OrdersQueue consumer: write each order once; bad records fail alone (partial batch response)."""
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders.messages import InvalidOrderMessage, iso_timestamp, parse_order_message
+
+ORDER_STATUS = "PROCESSED"
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    try:
+        order = parse_order_message(record.body)
+    except InvalidOrderMessage as error:
+        # Raising fails only this record; after maxReceiveCount receives it lands in the DLQ.
+        logger.error("Invalid order message", extra={"messageId": record.message_id, "reason": str(error)})
+        metrics.add_metric(name="OrdersInvalid", unit=MetricUnit.Count, value=1)
+        raise
+
+    key = f"ORDER#{order.order_id}"
+    try:
+        table.put_item(
+            Item={
+                "PK": key,
+                "SK": key,
+                "orderId": order.order_id,
+                "amount": order.amount,
+                "currency": order.currency,
+                "status": ORDER_STATUS,
+                "createdAt": order.created_at,
+                "processedAt": iso_timestamp(datetime.now(UTC)),
+            },
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except table.meta.client.exceptions.ConditionalCheckFailedException:
+        logger.info("Order already processed", extra={"orderId": order.order_id})
+        metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)
+        return
+    logger.info("Order processed", extra={"orderId": order.order_id})
+    metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
