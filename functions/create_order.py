@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from orders.messages import new_order
 from orders.requests import (
     OrderRequest,
@@ -60,7 +59,9 @@ def enqueue(request: OrderRequest) -> dict[str, str]:
     return {"orderId": order.order_id}
 
 
-@idempotent_function(data_keyword_argument="keyed_order", config=idempotency_config, persistence_store=idempotency_store)
+@idempotent_function(
+    data_keyword_argument="keyed_order", config=idempotency_config, persistence_store=idempotency_store
+)
 def enqueue_once(keyed_order: dict[str, Any]) -> dict[str, str]:
     order = keyed_order["order"]
     return enqueue(OrderRequest(amount=order["amount"], currency=order["currency"]))
@@ -74,7 +75,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         check_content_type(request_event.headers.get("content-type"))
         idempotency_key = check_idempotency_key(request_event.headers.get("idempotency-key"))
-        request = parse_order_request(decode_body(request_event.body, request_event.is_base64_encoded))
+        request = parse_order_request(decode_body(request_event.body, bool(request_event.is_base64_encoded)))
     except RequestError as error:
         logger.info("Order rejected", extra={"status": error.status, "reason": error.message})
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
@@ -84,12 +85,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         result = enqueue(request)
     else:
         idempotency_config.register_lambda_context(context)
-        keyed_order = {"idempotencyKey": idempotency_key, "order": {"amount": request.amount, "currency": request.currency}}
+        keyed_order = {
+            "idempotencyKey": idempotency_key,
+            "order": {"amount": request.amount, "currency": request.currency},
+        }
         try:
             result = enqueue_once(keyed_order=keyed_order)
         except IdempotencyValidationError:
             return error_response(422, "Idempotency-Key was already used with a different order body")
         except IdempotencyAlreadyInProgressError:
-            return error_response(409, "An order with this Idempotency-Key is still being created; retry shortly")
+            return error_response(
+                409, "An order with this Idempotency-Key is still being created; retry shortly"
+            )
 
     return json_response(202, result, headers={"Location": f"/orders/{result['orderId']}"})

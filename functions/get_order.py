@@ -8,7 +8,6 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from orders.messages import canonical_order_id
 from orders.responses import error_response, json_response
 
@@ -25,7 +24,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     raw_id = (APIGatewayProxyEventV2(event).path_parameters or {}).get("orderId")
     order_id = canonical_order_id(raw_id)
     if order_id is None:
-        return error_response(400, "orderId must be a UUID", errors=[{"field": "orderId", "problem": "is not a UUID"}])
+        return error_response(
+            400, "orderId must be a UUID", errors=[{"field": "orderId", "problem": "is not a UUID"}]
+        )
 
     key = f"ORDER#{order_id}"
     item = table.get_item(Key={"PK": key, "SK": key}).get("Item")

@@ -24,7 +24,12 @@ class Order:
 
     def to_message(self) -> str:
         return json.dumps(
-            {"orderId": self.order_id, "amount": to_text(self.amount), "currency": self.currency, "createdAt": self.created_at}
+            {
+                "orderId": self.order_id,
+                "amount": to_text(self.amount),
+                "currency": self.currency,
+                "createdAt": self.created_at,
+            }
         )
 
 

@@ -50,7 +50,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
-        raise RequestError(400, "Request body has duplicate keys", [FieldError(k, "duplicate key") for k in duplicates])
+        raise RequestError(
+            400, "Request body has duplicate keys", [FieldError(k, "duplicate key") for k in duplicates]
+        )
     return dict(pairs)
 
 
@@ -72,7 +74,11 @@ def check_content_type(content_type: str | None) -> None:
         return
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise RequestError(415, "Content-Type must be application/json", [FieldError("Content-Type", f"got {media_type or 'empty'}")])
+        raise RequestError(
+            415,
+            "Content-Type must be application/json",
+            [FieldError("Content-Type", f"got {media_type or 'empty'}")],
+        )
 
 
 def parse_order_request(raw: bytes) -> OrderRequest:
@@ -115,7 +121,11 @@ def _validate_fields(document: dict[str, Any]) -> OrderRequest:
     if "amount" not in document:
         errors.append(FieldError("amount", "is required"))
     else:
-        problem = "must be a finite number" if isinstance(amount, _NonFinite) else amount_problem(amount, valid_currency)
+        problem = (
+            "must be a finite number"
+            if isinstance(amount, _NonFinite)
+            else amount_problem(amount, valid_currency)
+        )
         if problem:
             errors.append(FieldError("amount", problem))
 
@@ -132,6 +142,10 @@ def check_idempotency_key(key: str | None) -> str | None:
         raise RequestError(
             400,
             "Invalid Idempotency-Key header",
-            [FieldError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters")],
+            [
+                FieldError(
+                    "Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
+                )
+            ],
         )
     return key

@@ -5,7 +5,7 @@ import os
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's fake credentials
+    AWS_SECRET_ACCESS_KEY="testing",
     TABLE_NAME="orders-test",
     QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/orders-test",
     POWERTOOLS_SERVICE_NAME="orders",
@@ -13,13 +13,13 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
 )
 
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-import boto3  # noqa: E402
-import moto  # noqa: E402 - import before the handlers so their clients are intercepted
-import pytest  # noqa: E402
+import boto3
+import moto
+import pytest
 
 
 @dataclass
@@ -31,7 +31,9 @@ class Aws:
     def queued_bodies(self) -> list[str]:
         bodies = []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not messages:
                 return bodies
             bodies += [m["Body"] for m in messages]
@@ -46,7 +48,10 @@ def aws() -> Iterator[Aws]:
         dynamodb = boto3.resource("dynamodb")
         table = dynamodb.create_table(
             TableName="orders-test",
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "PK", "AttributeType": "S"},
                 {"AttributeName": "SK", "AttributeType": "S"},

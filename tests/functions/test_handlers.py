@@ -4,13 +4,14 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 import create_order
 import get_order
 import process_order
+import pytest
+
 from tests.functions.conftest import Aws
-from tests.functions.events import FakeContext, get_order as get_event, http_event, post_order, sqs_event
+from tests.functions.events import FakeContext, http_event, post_order, sqs_event
+from tests.functions.events import get_order as get_event
 
 
 def body(response: dict[str, Any]) -> Any:
@@ -38,7 +39,12 @@ def test_post_process_get_keeps_every_digit(aws: Aws) -> None:
     assert response["headers"]["Location"] == f"/orders/{order_id}"
 
     [message] = aws.queued_bodies()
-    assert json.loads(message) == {"orderId": order_id, "amount": "123456789.12", "currency": "EUR", "createdAt": json.loads(message)["createdAt"]}
+    assert json.loads(message) == {
+        "orderId": order_id,
+        "amount": "123456789.12",
+        "currency": "EUR",
+        "createdAt": json.loads(message)["createdAt"],
+    }
 
     assert read(order_id)["statusCode"] == 404
     assert process(message) == {"batchItemFailures": []}
@@ -59,10 +65,16 @@ def test_post_process_get_keeps_every_digit(aws: Aws) -> None:
     assert set(item) == {"PK", "SK", "orderId", "amount", "currency", "status", "createdAt", "processedAt"}
 
 
-@pytest.mark.parametrize(("raw", "digits"), [("99.99", "99.99"), ("5000", "5000"), ("0.125", "0.125"), ("1E+3", "1000")])
+@pytest.mark.parametrize(
+    ("raw", "digits"), [("99.99", "99.99"), ("5000", "5000"), ("0.125", "0.125"), ("1E+3", "1000")]
+)
 def test_amount_digits_round_trip_per_currency(aws: Aws, raw: str, digits: str) -> None:
     currency = {"99.99": "EUR", "5000": "JPY", "0.125": "KWD", "1E+3": "JPY"}[raw]
-    order_id = body(create_order.handler(post_order(f'{{"amount": {raw}, "currency": "{currency}"}}', raw=True), FakeContext()))["orderId"]
+    order_id = body(
+        create_order.handler(
+            post_order(f'{{"amount": {raw}, "currency": "{currency}"}}', raw=True), FakeContext()
+        )
+    )["orderId"]
     process(*aws.queued_bodies())
     assert f'"amount":{digits},' in read(order_id)["body"]
 
@@ -73,7 +85,10 @@ def test_amount_digits_round_trip_per_currency(aws: Aws, raw: str, digits: str) 
         (post_order("", raw=True), 400),
         (post_order("{", raw=True), 400),
         (post_order({"amount": "1", "currency": "EUR"}), 400),
-        (post_order('{"amount": 1, "currency": "EUR"}', headers={"content-type": "text/plain"}, raw=True), 415),
+        (
+            post_order('{"amount": 1, "currency": "EUR"}', headers={"content-type": "text/plain"}, raw=True),
+            415,
+        ),
         (post_order("x" * 9000, raw=True), 413),
         (post_order('{"amount": 1, "currency": "EUR"}', headers={"idempotency-key": ""}, raw=True), 400),
         (http_event("POST", "/orders", b"\x00\x01binary", {"content-type": "application/json"}), 400),
@@ -88,7 +103,9 @@ def test_bad_requests_get_json_4xx_and_enqueue_nothing(aws: Aws, event: dict[str
 
 
 def test_base64_json_body_is_accepted(aws: Aws) -> None:
-    event = http_event("POST", "/orders", b'{"amount": 10, "currency": "USD"}', {"content-type": "application/json"})
+    event = http_event(
+        "POST", "/orders", b'{"amount": 10, "currency": "USD"}', {"content-type": "application/json"}
+    )
     assert create_order.handler(event, FakeContext())["statusCode"] == 202
     assert len(aws.queued_bodies()) == 1
 

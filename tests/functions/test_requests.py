@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-
 from orders.requests import (
     MAX_BODY_BYTES,
     OrderRequest,
@@ -66,18 +65,38 @@ def test_amount_is_never_a_float() -> None:
         ('{"amount": 1000000000.01, "currency": "EUR"}', "amount", "must be at most 1000000000"),
         ('{"amount": 0, "currency": "EUR"}', "amount", "must be greater than 0"),
         ('{"amount": -5, "currency": "EUR"}', "amount", "must be greater than 0"),
-        ('{"amount": 1e-400, "currency": "EUR"}', "amount", "has more than 2 decimal places, the minor unit of EUR"),
+        (
+            '{"amount": 1e-400, "currency": "EUR"}',
+            "amount",
+            "has more than 2 decimal places, the minor unit of EUR",
+        ),
         ('{"amount": "99.99", "currency": "EUR"}', "amount", "must be a JSON number"),
         ('{"amount": true, "currency": "EUR"}', "amount", "must be a JSON number"),
         ('{"amount": null, "currency": "EUR"}', "amount", "must be a JSON number"),
         ('{"amount": [1], "currency": "EUR"}', "amount", "must be a JSON number"),
         ('{"amount": {"value": 1}, "currency": "EUR"}', "amount", "must be a JSON number"),
-        ('{"amount": 1.5, "currency": "JPY"}', "amount", "has more than 0 decimal places, the minor unit of JPY"),
-        ('{"amount": 1.999, "currency": "EUR"}', "amount", "has more than 2 decimal places, the minor unit of EUR"),
-        ('{"amount": 1.0001, "currency": "KWD"}', "amount", "has more than 3 decimal places, the minor unit of KWD"),
+        (
+            '{"amount": 1.5, "currency": "JPY"}',
+            "amount",
+            "has more than 0 decimal places, the minor unit of JPY",
+        ),
+        (
+            '{"amount": 1.999, "currency": "EUR"}',
+            "amount",
+            "has more than 2 decimal places, the minor unit of EUR",
+        ),
+        (
+            '{"amount": 1.0001, "currency": "KWD"}',
+            "amount",
+            "has more than 3 decimal places, the minor unit of KWD",
+        ),
         ('{"currency": "EUR"}', "amount", "is required"),
         ('{"amount": 1}', "currency", "is required"),
-        ('{"amount": 1, "currency": "eur"}', "currency", "is not a supported ISO 4217 code (codes are upper case)"),
+        (
+            '{"amount": 1, "currency": "eur"}',
+            "currency",
+            "is not a supported ISO 4217 code (codes are upper case)",
+        ),
         ('{"amount": 1, "currency": "XXX"}', "currency", "is not a supported ISO 4217 code"),
         ('{"amount": 1, "currency": "XAU"}', "currency", "is not a supported ISO 4217 code"),
         ('{"amount": 1, "currency": 978}', "currency", "must be a string"),
@@ -112,7 +131,11 @@ def test_all_field_errors_are_reported_together() -> None:
         (b"null", 400, "Request body must be a JSON object"),
         (b'"order"', 400, "Request body must be a JSON object"),
         (b"42", 400, "Request body must be a JSON object"),
-        (b'{"amount": 1, "currency": "EUR", "pad": "' + b"x" * MAX_BODY_BYTES + b'"}', 413, "Request body is larger than 8192 bytes"),
+        (
+            b'{"amount": 1, "currency": "EUR", "pad": "' + b"x" * MAX_BODY_BYTES + b'"}',
+            413,
+            "Request body is larger than 8192 bytes",
+        ),
     ],
 )
 def test_body_level_errors(raw: bytes, status: int, message: str) -> None:
@@ -124,12 +147,17 @@ def test_deeply_nested_json_within_the_size_limit_is_a_400() -> None:
     assert rejected(b"[" * 4000 + b"]" * 4000).status == 400
 
 
-@pytest.mark.parametrize("content_type", [None, "application/json", "application/json; charset=utf-8", "application/vnd.orders+json"])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/json", "application/json; charset=utf-8", "application/vnd.orders+json"],
+)
 def test_json_content_types_pass(content_type: str | None) -> None:
     check_content_type(content_type)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "", "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "", "multipart/form-data; boundary=x"]
+)
 def test_other_content_types_are_415(content_type: str) -> None:
     with pytest.raises(RequestError) as caught:
         check_content_type(content_type)

@@ -1,0 +1,55 @@
+# Orders pipeline: `make help` lists every target. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+CDK := $(CURDIR)/node_modules/.bin/cdk
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+CDK_OUT := cdk/cdk.out
+
+.PHONY: help setup lint test unit synth deploy destroy clean
+
+help: ## Show this help
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+setup: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and install Python and npm dependencies (idempotent)
+
+$(PY_STAMP): pyproject.toml
+	@echo "==> Python deps into $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[functions,cdk,emulator,dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	@echo "==> npm deps (CDK CLI, cdklocal) from package-lock.json"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: setup ## ruff + mypy over functions/, cdk/, tests/
+	$(VENV)/bin/ruff check functions cdk tests
+	$(VENV)/bin/ruff format --check functions cdk tests
+	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py
+
+test: lint ## Lint, then every test (unit, CDK assertions, cdk-nag)
+	$(VENV)/bin/pytest
+
+unit: setup ## Tests only, no lint
+	$(VENV)/bin/pytest
+
+synth: setup ## Synthesize OrdersStack (with cdk-nag) into cdk/cdk.out; TARGET=aws|local
+	cd cdk && $(CDK) synth --quiet -c target=$(or $(TARGET),aws) --output cdk.out
+	@echo "Template: $(CDK_OUT)/OrdersStack.template.json"
+
+deploy: setup ## Deploy OrdersStack to real AWS with plain `cdk` (needs AWS credentials; ALARM_EMAIL optional)
+	cd cdk && $(CDK) deploy OrdersStack --require-approval broadening -c target=aws \
+		$(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL)) --outputs-file ../.local/aws-outputs.json
+
+destroy: setup ## Delete the AWS stack (table and log groups are retained on AWS)
+	cd cdk && $(CDK) destroy OrdersStack -c target=aws
+
+clean: ## Remove build output (keeps .venv and node_modules)
+	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache

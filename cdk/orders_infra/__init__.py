@@ -1,0 +1,1 @@
+"""The orders pipeline infrastructure: one construct per concern, wired together by OrdersStack."""

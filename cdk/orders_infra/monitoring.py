@@ -1,0 +1,143 @@
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from orders_infra.api import OrdersApi
+from orders_infra.functions import OrdersFunction
+from orders_infra.settings import Settings
+
+FIVE_MINUTES = cdk.Duration.minutes(5)
+
+
+class OrdersMonitoring(Construct):
+    """Alarms on every failure mode of the pipeline, all to one SNS topic, and a dashboard."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: Settings,
+        functions: list[OrdersFunction],
+        queue: sqs.IQueue,
+        dlq: sqs.IQueue,
+        api: OrdersApi,
+    ) -> None:
+        super().__init__(scope, id)
+        # A customer managed key: CloudWatch cannot publish to a topic under the AWS managed SNS key.
+        key = kms.Key(
+            self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=settings.removal_policy,
+            description="Encrypts the orders alarm topic",
+        )  # fmt: skip
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(
+            self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Orders alarms"
+        )
+        if settings.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+
+        self.alarms: list[cloudwatch.Alarm] = []
+        for fn in functions:
+            name = fn.node.id
+            self._alarm(
+                f"{name}Errors",
+                fn.function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                f"{name} raised errors (for ProcessOrder: whole-batch failures)",
+            )
+            self._alarm(
+                f"{name}Throttles",
+                fn.function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                f"{name} was throttled",
+            )
+        self._alarm(
+            "QueueOldestMessageAge",
+            queue.metric_approximate_age_of_oldest_message(
+                period=cdk.Duration.minutes(1), statistic="Maximum"
+            ),
+            settings.oldest_message_alarm_seconds,
+            "Orders wait too long in OrdersQueue: the consumer is failing or falling behind",
+        )
+        self._alarm(
+            "DlqNotEmpty",
+            dlq.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(1), statistic="Maximum"
+            ),
+            1,
+            "Messages reached OrdersDlq: see docs/runbook.md",
+        )
+
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{cdk.Stack.of(self).stack_name}-orders"
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests and errors",
+                left=[api.http_api.metric_count(period=cdk.Duration.minutes(1))],
+                right=[api.http_api.metric_client_error(), api.http_api.metric_server_error()],
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency p95",
+                left=[
+                    api.http_api.metric_latency(statistic="p95"),
+                    api.http_api.metric_integration_latency(statistic="p95"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Orders",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="OrdersPipeline",
+                        metric_name=name,
+                        dimensions_map={"service": "orders"},
+                        statistic="Sum",
+                        period=cdk.Duration.minutes(1),
+                    )
+                    for name in (
+                        "OrdersAccepted",
+                        "OrdersRejected",
+                        "OrdersProcessed",
+                        "OrdersDuplicate",
+                        "OrdersInvalid",
+                    )
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Lambda errors", left=[fn.function.metric_errors() for fn in functions]
+            ),
+            cloudwatch.GraphWidget(
+                title="Lambda duration p95",
+                left=[fn.function.metric_duration(statistic="p95") for fn in functions],
+            ),
+            cloudwatch.GraphWidget(
+                title="Queues",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(),
+                    dlq.metric_approximate_number_of_messages_visible(),
+                ],
+                right=[queue.metric_approximate_age_of_oldest_message()],
+            ),
+        )
+        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+
+    def _alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
+        alarm = metric.create_alarm(
+            self,
+            id,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)

@@ -1,0 +1,70 @@
+"""Everything that differs between targets, read from CDK context. Same stack, different values."""
+
+import os
+import platform
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+TARGETS = ("aws", "local")
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    process_timeout: cdk.Duration
+    api_timeout: cdk.Duration
+    queue_visibility: cdk.Duration
+    batch_size: int
+    batching_window: cdk.Duration
+    max_receive_count: int
+    oldest_message_alarm_seconds: int
+    log_retention: logs.RetentionDays
+    api_rate_limit: int
+    api_burst_limit: int
+    alarm_email: str | None
+    removal_policy: cdk.RemovalPolicy
+    architecture: lambda_.Architecture
+
+    @staticmethod
+    def from_context(node: Node) -> "Settings":
+        target = str(node.try_get_context("target") or "aws")
+        if target not in TARGETS:
+            raise ValueError(f"context target must be one of {', '.join(TARGETS)}, got {target!r}")
+        local = target == "local"
+        process_timeout = 2 if local else 30
+        return Settings(
+            target=target,
+            process_timeout=cdk.Duration.seconds(process_timeout),
+            api_timeout=cdk.Duration.seconds(3 if local else 10),
+            # AWS guidance is 6x the function timeout so a slow batch is never handed out twice;
+            # locally the floor (= the timeout, which AWS also requires) lets a poison message
+            # reach the DLQ in seconds instead of minutes.
+            queue_visibility=cdk.Duration.seconds(process_timeout if local else 6 * process_timeout),
+            batch_size=10,
+            batching_window=cdk.Duration.seconds(0 if local else 1),
+            max_receive_count=5,
+            oldest_message_alarm_seconds=60 if local else 300,
+            log_retention=logs.RetentionDays.ONE_WEEK if local else logs.RetentionDays.ONE_MONTH,
+            api_rate_limit=int(node.try_get_context("apiRateLimit") or 100),
+            api_burst_limit=int(node.try_get_context("apiBurstLimit") or 200),
+            alarm_email=node.try_get_context("alarmEmail") or None,
+            removal_policy=cdk.RemovalPolicy.DESTROY if local else cdk.RemovalPolicy.RETAIN,
+            # Graviton on AWS; locally the host's own architecture so container emulators need no CPU emulation.
+            architecture=(
+                lambda_.Architecture.ARM_64
+                if not local or platform.machine().lower() in ("arm64", "aarch64")
+                else lambda_.Architecture.X86_64
+            ),
+        )
+
+    def env(self) -> cdk.Environment | None:
+        if self.target == "local":
+            return cdk.Environment(
+                account="000000000000", region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+            )
+        account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+        return cdk.Environment(account=account, region=region) if account and region else None

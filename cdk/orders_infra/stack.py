@@ -1,0 +1,97 @@
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as event_sources
+from constructs import Construct
+
+from orders_infra.api import OrdersApi
+from orders_infra.database import OrdersDatabase
+from orders_infra.functions import OrdersFunctions
+from orders_infra.messaging import OrdersMessaging
+from orders_infra.monitoring import OrdersMonitoring
+from orders_infra.nag import acknowledge_justified_findings
+from orders_infra.settings import Settings
+
+# Must match functions/create_order.py: the only table partition the create function may touch.
+IDEMPOTENCY_PK = "IDEMPOTENCY#create_order"
+
+
+class OrdersStack(cdk.Stack):
+    """API -> create -> OrdersQueue (+DLQ) -> process -> OrdersTable; get reads the table."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        database = OrdersDatabase(self, "Database", settings=settings)
+        messaging = OrdersMessaging(self, "Messaging", settings=settings)
+        functions = OrdersFunctions(
+            self,
+            "Functions",
+            settings=settings,
+            table_name=database.table.table_name,
+            queue_url=messaging.queue.queue_url,
+        )
+        api = OrdersApi(
+            self,
+            "Api",
+            settings=settings,
+            create_function=functions.create.function,
+            get_function=functions.get.function,
+        )
+        monitoring = OrdersMonitoring(
+            self,
+            "Monitoring",
+            settings=settings,
+            functions=functions.all,
+            queue=messaging.queue,
+            dlq=messaging.dlq,
+            api=api,
+        )
+
+        # Least privilege, written out so the template shows exactly what each function may do.
+        table_arn = database.table.table_arn
+        functions.create.role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[messaging.queue.queue_arn])
+        )
+        functions.create.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                ],
+                resources=[table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDEMPOTENCY_PK]}},
+            )
+        )
+        functions.process.role.add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table_arn])
+        )
+        functions.get.role.add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table_arn])
+        )
+        # The event source mapping grants the consumer its SQS rights (receive, delete, change visibility).
+        functions.process.function.add_event_source(
+            event_sources.SqsEventSource(
+                messaging.queue,
+                batch_size=settings.batch_size,
+                max_batching_window=settings.batching_window
+                if settings.batching_window.to_seconds()
+                else None,
+                report_batch_item_failures=True,
+            )
+        )
+
+        for name, value in {
+            "ApiUrl": api.stage.url,
+            "ApiId": api.http_api.api_id,
+            "QueueUrl": messaging.queue.queue_url,
+            "DlqUrl": messaging.dlq.queue_url,
+            "TableName": database.table.table_name,
+            "AlarmTopicArn": monitoring.topic.topic_arn,
+            "DashboardName": monitoring.dashboard.dashboard_name,
+        }.items():
+            cdk.CfnOutput(self, name, value=value)
+
+        acknowledge_justified_findings(self)
