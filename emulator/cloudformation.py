@@ -1,0 +1,345 @@
+"""CloudFormation resource types moto's CloudFormation lacks but OrdersStack uses.
+
+moto looks resource types up among the direct subclasses of its CloudFormationModel (cached on
+first use), so each handler here subclasses it directly; `install()` clears that cache. Every
+handler creates the real thing in moto's backend for that service (no silent no-ops), updates it
+in place on a stack update and deletes it with the stack.
+"""
+
+import json
+import uuid
+from typing import Any
+
+from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.cloudformation import parsing
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+
+class _Emulated:
+    """What moto's stack engine needs of a resource: a Ref value, Fn::GetAtt values, delete()."""
+
+    ATTRIBUTES: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, account_id: str, region: str, properties: dict[str, Any], **attributes: str):
+        self.physical_resource_id = physical_id
+        self.account_id = account_id
+        self.region = region
+        self.properties = properties
+        self.attributes = attributes
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attr: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attr not in self.attributes:
+            raise UnformattedGetAttTemplateException()
+        return self.attributes[attr]
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[no-untyped-def]
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name) -> None:  # type: ignore[no-untyped-def]
+        raise NotImplementedError  # moto calls the instance's delete() first
+
+    def delete(self, account_id: str, region: str) -> None:
+        raise NotImplementedError
+
+
+def _v2(account_id: str, region: str) -> Any:
+    return apigatewayv2_backends[account_id][region]
+
+
+class HttpApiResource(_Emulated, CloudFormationModel):
+    ATTRIBUTES = ("ApiId", "ApiEndpoint")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Api"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        if props.get("Body") or props.get("BodyS3Location") or props.get("Target"):
+            raise NotImplementedError("AWS::ApiGatewayV2::Api with an OpenAPI Body or quick-create Target")
+        api = _v2(account_id, region_name).create_api(
+            api_key_selection_expression=props.get("ApiKeySelectionExpression"),
+            cors_configuration=props.get("CorsConfiguration"),
+            description=props.get("Description"),
+            disable_schema_validation=props.get("DisableSchemaValidation"),
+            disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
+            name=props.get("Name", resource_name),
+            protocol_type=props.get("ProtocolType", "HTTP"),
+            route_selection_expression=props.get("RouteSelectionExpression"),
+            tags=props.get("Tags") or {},
+            version=props.get("Version"),
+        )
+        return cls(api.api_id, account_id, region_name, props, ApiId=api.api_id, ApiEndpoint=api.api_endpoint)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        # In place: routes, integrations and stages of this API stay attached to the same ApiId.
+        props = cloudformation_json["Properties"]
+        api = _v2(account_id, region_name).get_api(original_resource.physical_resource_id)
+        api.name = props.get("Name", api.name)
+        api.description = props.get("Description")
+        api.cors_configuration = props.get("CorsConfiguration")
+        api.disable_execute_api_endpoint = props.get("DisableExecuteApiEndpoint", False)
+        original_resource.properties = props
+        return original_resource
+
+    def delete(self, account_id: str, region: str) -> None:
+        _v2(account_id, region).delete_api(self.physical_resource_id)
+
+
+class HttpIntegrationResource(_Emulated, CloudFormationModel):
+    ATTRIBUTES = ("IntegrationId",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Integration"
+
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "connection_id": props.get("ConnectionId"),
+            "connection_type": props.get("ConnectionType"),
+            "content_handling_strategy": props.get("ContentHandlingStrategy"),
+            "credentials_arn": props.get("CredentialsArn"),
+            "description": props.get("Description"),
+            "integration_method": props.get("IntegrationMethod"),
+            "integration_subtype": props.get("IntegrationSubtype"),
+            "integration_type": props["IntegrationType"],
+            "integration_uri": props.get("IntegrationUri"),
+            "passthrough_behavior": props.get("PassthroughBehavior"),
+            "payload_format_version": props.get("PayloadFormatVersion"),
+            "request_parameters": props.get("RequestParameters"),
+            "request_templates": props.get("RequestTemplates"),
+            "response_parameters": props.get("ResponseParameters"),
+            "template_selection_expression": props.get("TemplateSelectionExpression"),
+            "timeout_in_millis": props.get("TimeoutInMillis"),
+            "tls_config": props.get("TlsConfig"),
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        integration = _v2(account_id, region_name).create_integration(api_id=props["ApiId"], **cls._arguments(props))
+        return cls(integration.id, account_id, region_name, props, IntegrationId=integration.id)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        if props["ApiId"] != original_resource.properties["ApiId"]:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        _v2(account_id, region_name).update_integration(
+            api_id=props["ApiId"], integration_id=original_resource.physical_resource_id, **cls._arguments(props)
+        )
+        original_resource.properties = props
+        return original_resource
+
+    def delete(self, account_id: str, region: str) -> None:
+        _v2(account_id, region).delete_integration(self.properties["ApiId"], self.physical_resource_id)
+
+
+class HttpRouteResource(_Emulated, CloudFormationModel):
+    ATTRIBUTES = ("RouteId",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Route"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        route = _v2(account_id, region_name).create_route(
+            api_id=props["ApiId"],
+            api_key_required=props.get("ApiKeyRequired", False),
+            authorization_scopes=props.get("AuthorizationScopes") or [],
+            authorization_type=props.get("AuthorizationType", "NONE"),
+            authorizer_id=props.get("AuthorizerId"),
+            model_selection_expression=props.get("ModelSelectionExpression"),
+            operation_name=props.get("OperationName"),
+            request_models=props.get("RequestModels"),
+            request_parameters=props.get("RequestParameters"),
+            route_key=props["RouteKey"],
+            route_response_selection_expression=props.get("RouteResponseSelectionExpression"),
+            target=props.get("Target"),
+        )
+        return cls(route.route_id, account_id, region_name, props, RouteId=route.route_id)
+
+    def delete(self, account_id: str, region: str) -> None:
+        _v2(account_id, region).delete_route(self.properties["ApiId"], self.physical_resource_id)
+
+
+def _camel(value: Any) -> Any:
+    """CloudFormation's PascalCase property names -> the API's camelCase (as moto's Stage stores them)."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+class HttpStageResource(_Emulated, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Stage"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        config = _camel({k: v for k, v in props.items() if k != "ApiId"})
+        stage = _v2(account_id, region_name).create_stage(props["ApiId"], config)
+        return cls(stage.name, account_id, region_name, props)
+
+    def delete(self, account_id: str, region: str) -> None:
+        _v2(account_id, region).delete_stage(self.properties["ApiId"], self.physical_resource_id)
+
+
+class MetricAlarmResource(_Emulated, CloudFormationModel):
+    ATTRIBUTES = ("Arn",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        name = props.get("AlarmName", resource_name)
+        if props.get("Metrics"):
+            raise NotImplementedError("AWS::CloudWatch::Alarm with metric math (Metrics)")
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"),
+            comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=int(props["EvaluationPeriods"]),
+            period=int(props.get("Period", 60)),
+            threshold=float(props["Threshold"]),
+            statistic=props.get("Statistic"),
+            extended_statistic=props.get("ExtendedStatistic"),
+            description=props.get("AlarmDescription"),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in props.get("Dimensions", [])],
+            alarm_actions=props.get("AlarmActions", []),
+            ok_actions=props.get("OKActions", []),
+            insufficient_data_actions=props.get("InsufficientDataActions", []),
+            datapoints_to_alarm=props.get("DatapointsToAlarm"),
+            unit=props.get("Unit"),
+            actions_enabled=props.get("ActionsEnabled", True),
+            treat_missing_data=props.get("TreatMissingData"),
+        )
+        return cls(name, account_id, region_name, props, Arn=alarm.alarm_arn)
+
+    def delete(self, account_id: str, region: str) -> None:
+        cloudwatch_backends[account_id][region].delete_alarms([self.physical_resource_id])
+
+
+class QueuePolicyResource(_Emulated, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        resource = cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", account_id, region_name, props)
+        resource._apply(json.dumps(props["PolicyDocument"]))
+        return resource
+
+    def _apply(self, policy: str) -> None:
+        backend = sqs_backends[self.account_id][self.region]
+        for url in self.properties["Queues"]:
+            backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": policy})
+
+    def delete(self, account_id: str, region: str) -> None:
+        self._apply("")
+
+
+class TopicPolicyResource(_Emulated, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        resource = cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", account_id, region_name, props)
+        for arn in props["Topics"]:
+            sns_backends[account_id][region_name].set_topic_attribute(arn, "Policy", json.dumps(props["PolicyDocument"]))
+        return resource
+
+    def delete(self, account_id: str, region: str) -> None:
+        backend = sns_backends[account_id][region]
+        for arn in self.properties["Topics"]:
+            if arn in backend.topics:
+                backend.set_topic_attribute(arn, "Policy", "")
+
+
+class BucketPolicyResource(_Emulated, CloudFormationModel):
+    """Used by `cdk bootstrap`'s staging bucket (TLS-only policy)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        s3_backends[account_id]["global"].put_bucket_policy(props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
+        return cls(f"{props['Bucket']}-policy", account_id, region_name, props)
+
+    def delete(self, account_id: str, region: str) -> None:
+        s3_backends[account_id]["global"].delete_bucket_policy(self.properties["Bucket"])
+
+
+class SubscriptionResource(_Emulated, CloudFormationModel):
+    ATTRIBUTES = ("Arn",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        subscription = sns_backends[account_id][region_name].subscribe(
+            props["TopicArn"], props["Endpoint"], props["Protocol"]
+        )
+        return cls(subscription.arn, account_id, region_name, props, Arn=subscription.arn)
+
+    def delete(self, account_id: str, region: str) -> None:
+        sns_backends[account_id][region].unsubscribe(self.physical_resource_id)
+
+
+def install() -> None:
+    """Make moto's CloudFormation see the handlers above; AWS::CDK::Metadata is CDK bookkeeping only."""
+    if "AWS::CDK::Metadata" not in parsing.NULL_MODELS:
+        parsing.NULL_MODELS.append("AWS::CDK::Metadata")
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

@@ -1,0 +1,106 @@
+"""moto as the control plane: the patches that make it serve the CDK CLI and hand the data plane
+to the emulator. Each patch is small and says why; `install()` applies them once."""
+
+import functools
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+from moto.sqs.models import Queue
+
+from emulator import cloudformation, sqs_store
+
+_installed = False
+
+
+class _NoSynchronousTrigger(dict):  # type: ignore[type-arg]
+    """moto delivers SQS messages to Lambda one by one inside SendMessage; the emulator's pollers
+    deliver them as Lambda does instead, so moto's registry of mappings on a queue stays empty."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def _keep_logging_config() -> None:
+    """moto drops a function's LoggingConfig; the runtime needs its LogGroup to write logs there."""
+    original_init = LambdaFunction.__init__
+
+    @functools.wraps(original_init)
+    def init(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.logging_config = spec.get("LoggingConfig")
+
+    LambdaFunction.__init__ = init  # type: ignore[method-assign]
+
+    original_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: type, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        fn = original_create(cls, resource_name, cloudformation_json, *args, **kwargs)
+        fn.logging_config = cloudformation_json["Properties"].get("LoggingConfig")
+        return fn
+
+    def update(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], *args: Any) -> Any:
+        fn = original_update(cls, original_resource, new_resource_name, cloudformation_json, *args)
+        fn.logging_config = cloudformation_json["Properties"].get("LoggingConfig")
+        return fn
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign, assignment]
+    LambdaFunction.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign, assignment]
+
+
+def _switch_off_moto_sqs_trigger() -> None:
+    original_init = Queue.__init__
+
+    @functools.wraps(original_init)
+    def init(self: Queue, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.lambda_event_source_mappings = _NoSynchronousTrigger()
+
+    Queue.__init__ = init  # type: ignore[method-assign]
+
+
+def _store_but_do_not_enforce_bucket_policies() -> None:
+    """moto's policy evaluator denies whenever a statement's condition is unmet (even for Allow
+    statements) and knows only StringEquals, so the TLS-only policy every CDK bootstrap bucket
+    carries (Deny if aws:SecureTransport is false) would deny every asset upload. Bucket policies
+    are therefore stored and returned as written but not enforced, as LocalStack does by default."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        return PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _outputs_after_change_sets() -> None:
+    """moto's ExecuteChangeSet (what `cdk deploy` uses) applies the new template's resources but
+    keeps the stack's old parsed template and output map, so outputs stay empty or stale. Re-read
+    them after every execution, as Stack.update does."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.execute_change_set
+
+    @functools.wraps(original)
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        for change_set in self.change_sets.values():
+            if change_set_name in (change_set.change_set_id, change_set.change_set_name):
+                stack = self.stacks[change_set.stack_id]
+                stack._parse_template()
+                stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    cloudformation.install()
+    _keep_logging_config()
+    _switch_off_moto_sqs_trigger()
+    _store_but_do_not_enforce_bucket_policies()
+    _outputs_after_change_sets()
+    sqs_store.install()
+    _installed = True

@@ -1,0 +1,246 @@
+"""SQS event source mappings, polled the way Lambda polls: batches, batching window, partial batch
+responses, visibility timeout and redrive. moto's own synchronous trigger is switched off
+(see control_plane); pollers call moto's SQS backend in-process, not over HTTP.
+"""
+
+import base64
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from moto.awslambda.models import EventSourceMapping, lambda_backends
+from moto.sqs.models import Message, sqs_backends
+
+from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
+
+log = logging.getLogger("emulator.sqs")
+IDLE_WAIT = 0.5  # an idle poller sleeps at most this long; new messages wake it at once
+
+
+def lambda_record(message: Message, queue_arn: str, region: str) -> dict[str, Any]:
+    """A message as Lambda hands it to the function (the SQS event's Records[] item)."""
+    attributes = {
+        "ApproximateReceiveCount": str(message.approximate_receive_count),
+        "SentTimestamp": str(message.sent_timestamp),
+        "SenderId": message.sender_id,
+        "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
+    }
+    if "AWSTraceHeader" in message.system_attributes:
+        attributes["AWSTraceHeader"] = message.system_attributes["AWSTraceHeader"]["StringValue"]
+    record = {
+        "messageId": message.id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": attributes,
+        "messageAttributes": {
+            name: _lambda_attribute(value) for name, value in (message.message_attributes or {}).items()
+        },
+        "md5OfBody": message.body_md5,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if message.message_attributes:
+        record["md5OfMessageAttributes"] = message.attribute_md5
+    return record
+
+
+def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    binary = value.get("BinaryValue")
+    if isinstance(binary, bytes):
+        binary = base64.b64encode(binary).decode()
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    if value.get("StringValue") is not None:
+        attribute["stringValue"] = value["StringValue"]
+    if binary is not None:
+        attribute["binaryValue"] = binary
+    return attribute
+
+
+def failed_message_ids(result_payload: bytes, batch_ids: set[str]) -> set[str] | None:
+    """The ids a ReportBatchItemFailures response names; None means 'treat the whole batch as failed'
+    (AWS does so when the response is malformed or names an id that was not in the batch)."""
+    try:
+        response = json.loads(result_payload)
+    except ValueError:
+        return None
+    if response is None or response == {}:
+        return set()
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures")
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        return None
+    ids = set()
+    for failure in failures:
+        item = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(item, str) or not item or item not in batch_ids:
+            return None
+        ids.add(item)
+    return ids
+
+
+class SqsPoller:
+    """Polls one queue for one mapping with 1..concurrency threads, more while the backlog lasts."""
+
+    def __init__(self, esm: EventSourceMapping, runtime: LambdaRuntime, max_pollers: int) -> None:
+        self.esm = esm
+        self.runtime = runtime
+        self.max_pollers = max(1, max_pollers)
+        self.active = 1
+        self.stopping = threading.Event()
+        self.region = esm.event_source_arn.split(":")[3]
+        self.queue_name = esm.event_source_arn.rsplit(":", 1)[-1]
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, args=(index,), name=f"sqs-poller-{self.queue_name}-{index}", daemon=True)
+            for index in range(self.max_pollers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def backend(self) -> Any:
+        return sqs_backends[self.esm.account_id][self.region]
+
+    def _scale(self, full_batch: bool) -> None:
+        with self._lock:
+            self.active = min(self.max_pollers, self.active + 1) if full_batch else max(1, self.active - 1)
+
+    def _run(self, index: int) -> None:
+        while not self.stopping.is_set():
+            if index >= self.active or not self.esm.enabled:
+                self.stopping.wait(IDLE_WAIT)
+                continue
+            try:
+                handled = self.poll_once()
+            except Exception:
+                log.exception("poller for %s failed; retrying", self.queue_name)
+                handled = 0
+                self.stopping.wait(1.0)
+            if handled == 0:
+                self._wait_for_messages()
+
+    def _wait_for_messages(self) -> None:
+        try:
+            queue = self.backend.get_queue(self.queue_name)
+        except Exception:
+            self.stopping.wait(IDLE_WAIT)
+            return
+        queue.wait_for_messages(IDLE_WAIT)
+
+    def receive_batch(self) -> list[Message]:
+        """Up to BatchSize messages, waiting up to MaximumBatchingWindowInSeconds to fill the batch."""
+        batch_size = int(self.esm.batch_size or 10)
+        window = float(self.esm.max_batch_window or 0)
+        queue = self.backend.get_queue(self.queue_name)
+        visibility = int(queue.visibility_timeout)
+        deadline = time.monotonic() + window
+        batch: list[Message] = []
+        while len(batch) < batch_size and not self.stopping.is_set():
+            batch += self.backend.receive_message(
+                self.queue_name, min(10, batch_size - len(batch)), 0, visibility, ["All"]
+            )
+            remaining = deadline - time.monotonic()
+            if len(batch) >= batch_size or remaining <= 0 or (not batch and window == 0):
+                break
+            queue.wait_for_messages(min(remaining, IDLE_WAIT))
+        return batch
+
+    def poll_once(self) -> int:
+        batch = self.receive_batch()
+        if not batch:
+            self._scale(full_batch=False)
+            return 0
+        self._scale(full_batch=len(batch) >= int(self.esm.batch_size or 10))
+        queue_arn = self.esm.event_source_arn
+        event = {"Records": [lambda_record(m, queue_arn, self.region) for m in batch]}
+        try:
+            result = self.runtime.invoke(self.region, self.esm.function_arn, json.dumps(event).encode())
+        except (Throttled, FunctionNotFound) as error:
+            log.warning("%s: batch of %d not delivered (%s); it returns after the visibility timeout", self.queue_name, len(batch), error)
+            return len(batch)
+        if not result.ok:
+            # A failed or timed-out invocation deletes nothing: the whole batch returns after the visibility timeout.
+            return len(batch)
+        if "ReportBatchItemFailures" in (self.esm.function_response_types or []):
+            failed = failed_message_ids(result.payload, {m.id for m in batch})
+            if failed is None:
+                log.warning("%s: invalid batchItemFailures response; the whole batch is retried", self.queue_name)
+                return len(batch)
+        else:
+            failed = set()
+        for message in batch:
+            if message.id not in failed:
+                self.backend.delete_message(self.queue_name, message.receipt_handle)
+        return len(batch)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class EventSourceManager:
+    """Keeps one poller per enabled SQS mapping, following creates, updates and deletes."""
+
+    def __init__(self, account_id: str, runtime: LambdaRuntime, scan_interval: float = 0.5) -> None:
+        self.account_id = account_id
+        self.runtime = runtime
+        self.scan_interval = scan_interval
+        self.pollers: dict[str, SqsPoller] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _mappings(self) -> dict[str, EventSourceMapping]:
+        found = {}
+        for region, backend in lambda_backends[self.account_id].items():
+            for esm in list(backend._event_source_mappings.values()):
+                if esm.event_source_arn.startswith("arn:aws:sqs:") and esm.event_source_arn.split(":")[3] == region:
+                    found[esm.uuid] = esm
+        return found
+
+    def sync(self) -> None:
+        mappings = self._mappings()
+        for uuid in set(self.pollers) - set(mappings):
+            self.pollers.pop(uuid).stop()
+        for uuid, esm in mappings.items():
+            poller = self.pollers.get(uuid)
+            if poller is not None and poller.esm is not esm:
+                poller.stop()
+                poller = None
+            if poller is None:
+                concurrency = self._concurrency(esm)
+                log.info("polling %s for %s (up to %d batches at once)", esm.event_source_arn, esm.function_arn, concurrency)
+                self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency)
+
+    def _concurrency(self, esm: EventSourceMapping) -> int:
+        try:
+            fn = self.runtime.function(esm.event_source_arn.split(":")[3], esm.function_arn)
+            return int(fn.reserved_concurrency or self.runtime.default_concurrency)
+        except FunctionNotFound:
+            return 1
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.scan_interval):
+            try:
+                self.sync()
+            except Exception:
+                log.exception("event source scan failed")
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        for poller in self.pollers.values():
+            poller.stop()
+        for poller in self.pollers.values():
+            poller.join(timeout)

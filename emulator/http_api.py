@@ -1,0 +1,309 @@
+"""HTTP API (API Gateway v2) data plane for the APIs CloudFormation created in moto.
+
+Served at LocalStack's two URL forms:
+  http://localhost:4566/_aws/execute-api/{apiId}/{path}
+  http://{apiId}.execute-api.localhost.localstack.cloud:4566/{path}
+A first path segment naming a non-default stage selects that stage, else `$default`.
+Lambda proxy integrations get payload format 2.0 events and AWS's response mapping.
+"""
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from moto.apigatewayv2.models import apigatewayv2_backends
+
+from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
+
+log = logging.getLogger("emulator.http_api")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+PATH_PREFIX = "/_aws/execute-api/"
+HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(localhost\.localstack\.cloud|localhost)(:\d+)?$")
+TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))$")
+Response = tuple[int, dict[str, str], bytes]
+
+
+def api_error(status: int, message: str) -> Response:
+    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+class TokenBucket:
+    """Stage throttling: `rate` requests per second with bursts of up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, max(1, burst)
+        self.tokens = float(self.burst)
+        self.updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str
+    method: str  # "ANY" or an HTTP method; "" for $default
+    segments: tuple[str, ...]
+    target: str | None
+
+    @staticmethod
+    def parse(route_key: str, target: str | None) -> "Route":
+        if route_key == "$default":
+            return Route(route_key, "", (), target)
+        method, _, path = route_key.partition(" ")
+        return Route(route_key, method.upper(), tuple(s for s in path.split("/") if s), target)
+
+    def match(self, method: str, segments: list[str]) -> dict[str, str] | None:
+        if self.key == "$default" or (self.method not in ("ANY", method)):
+            return None if self.key != "$default" else {}
+        params: dict[str, str] = {}
+        for index, pattern in enumerate(self.segments):
+            if pattern.startswith("{") and pattern.endswith("+}"):
+                if index >= len(segments):
+                    return None
+                params[pattern[1:-2]] = "/".join(segments[index:])
+                return params
+            if index >= len(segments):
+                return None
+            if pattern.startswith("{") and pattern.endswith("}"):
+                params[pattern[1:-1]] = segments[index]
+            elif pattern != segments[index]:
+                return None
+        return params if len(segments) == len(self.segments) else None
+
+    def rank(self) -> tuple[int, int, int, int]:
+        """Most specific first: exact method over ANY, then more literal segments, fewer greedy ones."""
+        literal = sum(1 for s in self.segments if not s.startswith("{"))
+        greedy = sum(1 for s in self.segments if s.endswith("+}"))
+        return (self.key == "$default", greedy, -literal, self.method == "ANY")
+
+
+def select_route(routes: Iterable[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    segments = [s for s in path.split("/") if s]
+    matches = [(route, params) for route in routes if (params := route.match(method, segments)) is not None]
+    return min(matches, key=lambda m: m[0].rank()) if matches else None
+
+
+class HttpApiGateway:
+    def __init__(self, account_id: str, runtime: LambdaRuntime) -> None:
+        self.account_id = account_id
+        self.runtime = runtime
+        self._buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
+
+    @staticmethod
+    def target(environ: dict[str, Any]) -> tuple[str, str] | None:
+        """(apiId, path after it) when the request is for an HTTP API, else None."""
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PATH_PREFIX):
+            api_id, _, rest = path[len(PATH_PREFIX) :].partition("/")
+            return api_id, "/" + rest
+        host = HOST_PATTERN.match(environ.get("HTTP_HOST", "").lower())
+        if host:
+            return host.group("api"), path or "/"
+        return None
+
+    def _find_api(self, api_id: str) -> tuple[str, Any] | None:
+        for region, backend in apigatewayv2_backends[self.account_id].items():
+            api = backend.apis.get(api_id)
+            if api is not None and api.protocol_type == "HTTP":
+                return region, api
+        return None
+
+    def _throttled(self, api_id: str, stage: Any) -> bool:
+        settings = stage.default_route_settings or {}
+        rate, burst = settings.get("throttlingRateLimit"), settings.get("throttlingBurstLimit")
+        if rate is None or burst is None:
+            return False
+        key = (api_id, stage.name, float(rate), int(burst))
+        bucket = self._buckets.get(key) or self._buckets.setdefault(key, TokenBucket(float(rate), int(burst)))
+        return not bucket.take()
+
+    def handle(self, environ: dict[str, Any], api_id: str, path: str) -> Response:
+        found = self._find_api(api_id)
+        if found is None:
+            return api_error(404, "Not Found")
+        region, api = found
+        segments = [s for s in path.split("/") if s]
+        stage_name = "$default"
+        if segments and segments[0] in api.stages and segments[0] != "$default":
+            stage_name = segments[0]
+            path = "/" + "/".join(segments[1:]) if len(segments) > 1 else "/"
+        stage = api.stages.get(stage_name)
+        if stage is None:
+            return api_error(404, "Not Found")
+
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return api_error(413, "Request Entity Too Large")
+        body = environ["wsgi.input"].read(int(length)) if length.isdigit() else environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            return api_error(413, "Request Entity Too Large")
+
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        routes = [Route.parse(r.route_key, r.target) for r in api.routes.values()]
+        selected = select_route(routes, method, path)
+        if selected is None:
+            return api_error(404, "Not Found")
+        route, path_parameters = selected
+        if self._throttled(api_id, stage):
+            return api_error(429, "Too Many Requests")
+
+        integration_id = (route.target or "").removeprefix("integrations/")
+        integration = api.integrations.get(integration_id)
+        if integration is None or integration.integration_type != "AWS_PROXY":
+            log.error("route %s of API %s has no Lambda proxy integration", route.key, api_id)
+            return api_error(500, "Internal Server Error")
+        if (integration.payload_format_version or "2.0") != "2.0":
+            log.error("route %s: payload format %s is not supported (2.0 only)", route.key, integration.payload_format_version)
+            return api_error(500, "Internal Server Error")
+
+        request_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+        event = build_event(environ, api_id, region, self.account_id, stage, route.key, path, path_parameters, body, request_id)
+        function = _function_from_uri(integration.integration_uri)
+        try:
+            result = self.runtime.invoke(region, function, json.dumps(event).encode())
+        except FunctionNotFound:
+            log.error("route %s: integration function %s does not exist", route.key, function)
+            return api_error(500, "Internal Server Error")
+        except Throttled:
+            return api_error(503, "Service Unavailable")
+        if not result.ok:
+            return api_error(500, "Internal Server Error")
+        status, headers, payload = map_response(result.payload)
+        headers["apigw-requestid"] = request_id
+        return status, headers, payload
+
+
+def _function_from_uri(uri: str) -> str:
+    """A function ARN, or the older `arn:aws:apigateway:...:lambda:path/2015-03-31/functions/{arn}/invocations`."""
+    match = re.search(r"functions/(arn:[^/]+)/invocations", uri or "")
+    return match.group(1) if match else uri
+
+
+def build_event(
+    environ: dict[str, Any],
+    api_id: str,
+    region: str,
+    account_id: str,
+    stage: Any,
+    route_key: str,
+    path: str,
+    path_parameters: dict[str, str],
+    body: bytes,
+    request_id: str,
+) -> dict[str, Any]:
+    """A payload format 2.0 event, as API Gateway builds it."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+    source_ip = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0].strip()
+    domain = headers.get("host", f"{api_id}.execute-api.localhost.localstack.cloud").split(":")[0]
+    now = datetime.now(UTC)
+    headers.setdefault("x-forwarded-for", source_ip)
+    headers.setdefault("x-forwarded-proto", environ.get("wsgi.url_scheme", "http"))
+    headers.setdefault("x-forwarded-port", str(environ.get("SERVER_PORT", "")))
+    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}")
+    raw_path = path if stage.name == "$default" else f"/{stage.name}{path}"
+
+    raw_query = environ.get("QUERY_STRING", "")
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": account_id,
+            "apiId": api_id,
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
+            "http": {
+                "method": environ.get("REQUEST_METHOD", "GET").upper(),
+                "path": raw_path,
+                "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": stage.name,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if stage.stage_variables:
+        event["stageVariables"] = stage.stage_variables
+    if body:
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            text = body.decode("utf-8") if TEXT_TYPES.match(media_type) else None
+        except UnicodeDecodeError:
+            text = None
+        if text is None:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        else:
+            event["body"] = text
+    return event
+
+
+def map_response(payload: bytes) -> Response:
+    """AWS's mapping of a payload 2.0 Lambda result to the HTTP response."""
+    try:
+        result = json.loads(payload)
+    except ValueError:
+        return api_error(500, "Internal Server Error")
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # No statusCode: API Gateway assumes 200 and returns the result itself as JSON.
+        return 200, {"Content-Type": "application/json"}, payload
+    try:
+        status = int(result["statusCode"])
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        body = result.get("body") or ""
+        if not isinstance(body, str):
+            body = json.dumps(body)
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    except (TypeError, ValueError, AttributeError):
+        return api_error(500, "Internal Server Error")
+    if not 100 <= status <= 599:
+        return api_error(500, "Internal Server Error")
+    cookies = result.get("cookies") or []
+    if cookies:
+        headers["Set-Cookie"] = "\n".join(str(c) for c in cookies)  # split into one header each when sent
+    headers.setdefault("Content-Type", "application/json")
+    return status, headers, raw

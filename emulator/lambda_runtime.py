@@ -1,0 +1,397 @@
+"""Lambda runtime: runs deployed functions from the code moto holds, in warm worker processes.
+
+One pool of workers per function and deployed version (code hash + configuration); a redeploy
+gets a fresh pool and the old workers are retired. Each worker runs one invocation at a time, the
+pool at most `concurrency` at once (the function's reserved concurrency, else the default).
+A timed-out invocation kills its worker. Log lines go to the function's log group in moto's
+CloudWatch Logs and to the emulator's log.
+"""
+
+import hashlib
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.logs.models import logs_backends
+
+from emulator.worker import END_MARK
+
+log = logging.getLogger("emulator.lambda")
+REPO_ROOT = str(Path(__file__).resolve().parents[1])
+WORKER_START_TIMEOUT = 30.0
+
+
+class FunctionNotFound(LookupError):
+    pass
+
+
+@dataclass
+class InvokeResult:
+    ok: bool
+    payload: bytes
+    error_type: str | None = None
+    duration_ms: float = 0.0
+    log_tail: str = ""
+
+    @staticmethod
+    def failure(error_type: str, message: str, **extra: Any) -> "InvokeResult":
+        body = {"errorMessage": message, "errorType": error_type, **extra}
+        return InvokeResult(ok=False, payload=json.dumps(body).encode(), error_type=error_type)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    account_id: str
+    region: str
+    name: str
+    arn: str
+    handler: str
+    runtime: str
+    code_sha: str
+    timeout: float
+    memory: int
+    environment: tuple[tuple[str, str], ...]
+    log_group: str
+    concurrency: int
+
+    @property
+    def version_key(self) -> str:
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+
+
+class LogSink:
+    """Writes function output to moto's CloudWatch Logs (so `aws logs tail` works) and to our log."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def write(self, spec: FunctionSpec, stream: str, lines: list[tuple[int, str]]) -> None:
+        if not lines:
+            return
+        for _, text in lines:
+            log.info("[%s] %s", spec.name, text)
+        backend = logs_backends[spec.account_id][spec.region]
+        try:
+            with self._lock:
+                if spec.log_group not in backend.groups:
+                    backend.create_log_group(spec.log_group, tags={})
+                group = backend.groups[spec.log_group]
+                if stream not in group.streams:
+                    backend.create_log_stream(spec.log_group, stream)
+                events = [{"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])]
+                backend.put_log_events(spec.log_group, stream, events)
+        except Exception:  # logging must never fail an invocation
+            log.exception("could not write %d log lines to %s", len(lines), spec.log_group)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _trace_id() -> str:
+    # Sampled=0: Powertools Tracer and the X-Ray SDK run their code paths but send nothing.
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+class Worker:
+    """One warm runtime process for one function version."""
+
+    def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> None:
+        self.spec = spec
+        self.sink = sink
+        self.stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        request_read, self._request_write = os.pipe()
+        self._response_read, response_write = os.pipe()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "emulator.worker", str(request_read), str(response_write)],
+            cwd=code_dir,
+            env=self._environment(code_dir, endpoint_url),
+            pass_fds=(request_read, response_write),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        os.close(request_read)
+        os.close(response_write)
+        self._requests = Connection(self._request_write, readable=False)
+        self._responses = Connection(self._response_read, writable=False)
+        self._lines: list[tuple[int, str]] = []
+        self._lines_lock = threading.Condition()
+        self._reader = threading.Thread(target=self._read_output, name=f"logs-{spec.name}", daemon=True)
+        self._reader.start()
+        if not self._responses.poll(WORKER_START_TIMEOUT):
+            self.kill()
+            raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
+        self._responses.recv_bytes()
+        self._flush_lines()  # import-time output belongs to the stream's first lines
+
+    def _environment(self, code_dir: Path, endpoint_url: str) -> dict[str, str]:
+        spec = self.spec
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": REPO_ROOT,  # only to find emulator.worker; the worker takes it off sys.path
+            **dict(spec.environment),
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "_HANDLER": spec.handler,
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(Path(__file__).parent),
+        }
+        return env
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            text = raw.decode("utf-8", errors="replace").rstrip("\n")
+            with self._lines_lock:
+                self._lines.append((_now_ms(), text))
+                self._lines_lock.notify_all()
+
+    def _take_lines(self, until_mark: bool) -> list[tuple[int, str]]:
+        with self._lines_lock:
+            if until_mark:
+                self._lines_lock.wait_for(lambda: any(t == END_MARK for _, t in self._lines), timeout=1.0)
+            lines, self._lines = self._lines, []
+        return [(ts, text) for ts, text in lines if text != END_MARK]
+
+    def _flush_lines(self, extra: list[str] | None = None, until_mark: bool = False) -> list[tuple[int, str]]:
+        lines = self._take_lines(until_mark)
+        lines += [(_now_ms(), text) for text in extra or []]
+        self.sink.write(self.spec, self.stream, lines)
+        return lines
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def invoke(self, event: bytes, request_id: str, client_context: Any = None) -> InvokeResult:
+        spec = self.spec
+        started = time.monotonic()
+        self.sink.write(spec, self.stream, [(_now_ms(), f"START RequestId: {request_id} Version: $LATEST")])
+        request = {
+            "requestId": request_id,
+            "event": event.decode("utf-8"),
+            "traceId": _trace_id(),
+            "invokedFunctionArn": spec.arn,
+            "deadlineMs": _now_ms() + int(spec.timeout * 1000),
+            "clientContext": client_context,
+        }
+        try:
+            self._requests.send_bytes(json.dumps(request).encode())
+            answered = self._responses.poll(spec.timeout)
+            raw = self._responses.recv_bytes() if answered else None
+        except (EOFError, OSError, BrokenPipeError):
+            answered, raw = True, None
+        duration = (time.monotonic() - started) * 1000
+
+        if raw is None:
+            self.kill()
+            if not answered:
+                result = InvokeResult.failure(
+                    "Sandbox.Timedout", f"{request_id} Task timed out after {spec.timeout:.2f} seconds"
+                )
+                status = [f"{datetime.now(UTC).isoformat()} {request_id} Task timed out after {spec.timeout:.2f} seconds"]
+            else:
+                result = InvokeResult.failure("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited")
+                status = [f"RequestId: {request_id} Error: Runtime exited with error: exit status {self.process.poll()}"]
+        else:
+            response = json.loads(raw)
+            result = (
+                InvokeResult(ok=True, payload=response["payload"].encode())
+                if response["ok"]
+                else InvokeResult(
+                    ok=False, payload=json.dumps(response["error"]).encode(), error_type=response["error"]["errorType"]
+                )
+            )
+            status = []
+        result.duration_ms = duration
+        report = [
+            f"END RequestId: {request_id}",
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(duration + 0.999))} ms\t"
+            f"Memory Size: {spec.memory} MB",
+        ]
+        lines = self._flush_lines(status + report, until_mark=raw is not None)
+        result.log_tail = "\n".join(text for _, text in lines)[-4096:]
+        return result
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        for conn in (self._requests, self._responses):
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class Throttled(RuntimeError):
+    """Every worker slot stayed busy for the whole wait: Lambda's TooManyRequestsException."""
+
+
+@dataclass
+class FunctionPool:
+    """Warm workers of one function version, at most `spec.concurrency` running at once."""
+
+    spec: FunctionSpec
+    code_dir: Path
+    endpoint_url: str
+    sink: LogSink
+    idle: list[Worker] = field(default_factory=list)
+    busy: int = 0
+    retired: bool = False
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+
+    def _acquire(self, wait_seconds: float) -> Worker | None:
+        """An idle worker, or None when the caller may start a new one; raises Throttled after the wait."""
+        deadline = time.monotonic() + wait_seconds
+        with self._lock:
+            while self.busy >= self.spec.concurrency:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._lock.wait(remaining):
+                    if self.busy >= self.spec.concurrency:
+                        raise Throttled(f"Rate Exceeded: {self.spec.name} runs {self.spec.concurrency} at once")
+            self.busy += 1
+            while self.idle:
+                worker = self.idle.pop()
+                if worker.alive:
+                    return worker
+            return None
+
+    def _release(self, worker: Worker | None) -> None:
+        with self._lock:
+            self.busy -= 1
+            if worker is not None and worker.alive and not self.retired:
+                self.idle.append(worker)
+            elif worker is not None:
+                worker.kill()
+            self._lock.notify()
+
+    def invoke(self, event: bytes, request_id: str, wait_seconds: float, client_context: Any = None) -> InvokeResult:
+        worker = self._acquire(wait_seconds)
+        try:
+            if worker is None:
+                worker = Worker(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            return worker.invoke(event, request_id, client_context)
+        finally:
+            self._release(worker)
+
+    def retire(self) -> None:
+        """Stop idle workers now; busy ones stop when their invocation ends."""
+        with self._lock:
+            self.retired = True
+            idle, self.idle = self.idle, []
+        for worker in idle:
+            worker.kill()
+
+
+class LambdaRuntime:
+    """Invokes moto's deployed functions in warm worker processes."""
+
+    def __init__(self, account_id: str, work_dir: Path, endpoint_url: str, default_concurrency: int = 4) -> None:
+        self.account_id = account_id
+        self.work_dir = work_dir
+        self.endpoint_url = endpoint_url
+        self.default_concurrency = default_concurrency
+        self.sink = LogSink()
+        self._pools: dict[tuple[str, str], FunctionPool] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def function(self, region: str, name_or_arn: str) -> LambdaFunction:
+        name = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
+        try:
+            return lambda_backends[self.account_id][region].get_function(name)
+        except Exception as error:
+            raise FunctionNotFound(f"Function not found: {name_or_arn}") from error
+
+    def _spec(self, fn: LambdaFunction) -> FunctionSpec:
+        logging_config = getattr(fn, "logging_config", None) or {}
+        return FunctionSpec(
+            account_id=self.account_id,
+            region=fn.region,
+            name=fn.function_name,
+            arn=fn.function_arn,
+            handler=fn.handler,
+            runtime=fn.run_time or "python3.12",
+            code_sha=fn.code_sha_256,
+            timeout=float(fn.timeout),
+            memory=int(fn.memory_size),
+            environment=tuple(sorted((fn.environment_vars or {}).items())),
+            log_group=logging_config.get("LogGroup") or f"/aws/lambda/{fn.function_name}",
+            concurrency=int(fn.reserved_concurrency or self.default_concurrency),
+        )
+
+    def _code_dir(self, fn: LambdaFunction) -> Path:
+        target = self.work_dir / fn.function_name / fn.code_sha_256.replace("/", "_")[:32]
+        if not target.exists():
+            staging = target.with_name(target.name + f".{uuid.uuid4().hex[:6]}.tmp")
+            with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as archive:
+                archive.extractall(staging)  # noqa: S202 - code the user deployed to their own emulator
+            try:
+                staging.rename(target)
+            except OSError:  # another thread extracted the same code first
+                pass
+        return target
+
+    def pool(self, region: str, name_or_arn: str) -> FunctionPool:
+        fn = self.function(region, name_or_arn)
+        if fn.run_time and not fn.run_time.startswith("python"):
+            raise FunctionNotFound(f"{fn.function_name}: runtime {fn.run_time} is not supported (Python only)")
+        spec = self._spec(fn)
+        key = (region, spec.name)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the Lambda runtime is shutting down")
+            current = self._pools.get(key)
+            if current is not None and current.spec == spec:
+                return current
+            pool = FunctionPool(spec, self._code_dir(fn), self.endpoint_url, self.sink)
+            self._pools[key] = pool
+        if current is not None:
+            log.info("%s: new code or configuration, retiring the old workers", spec.name)
+            current.retire()
+        return pool
+
+    def invoke(self, region: str, name_or_arn: str, event: bytes, wait_seconds: float | None = None) -> InvokeResult:
+        pool = self.pool(region, name_or_arn)
+        request_id = str(uuid.uuid4())
+        return pool.invoke(event, request_id, wait_seconds if wait_seconds is not None else pool.spec.timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.retire()

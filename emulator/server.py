@@ -1,0 +1,181 @@
+"""The emulator process: moto's WSGI app behind a dispatcher that hands the data plane
+(HTTP APIs, Lambda Invoke, health) to the project's own code."""
+
+import base64
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MOTO_ACCOUNT_ID", "000000000000")
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app  # noqa: E402
+from werkzeug.serving import BaseWSGIServer, make_server  # noqa: E402
+
+from emulator import control_plane  # noqa: E402
+from emulator.event_source import EventSourceManager  # noqa: E402
+from emulator.http_api import HttpApiGateway  # noqa: E402
+from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled  # noqa: E402
+
+log = logging.getLogger("emulator")
+HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
+SERVICES = ("apigatewayv2", "cloudformation", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "ssm", "sts")
+
+StartResponse = Callable[..., Any]
+
+
+def _respond(start_response: StartResponse, status: int, headers: dict[str, str], body: bytes) -> Iterable[bytes]:
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    header_list = [(k, v) for k, v in headers.items() if k.lower() != "set-cookie"]
+    header_list += [("Set-Cookie", c) for k, v in headers.items() if k.lower() == "set-cookie" for c in v.split("\n")]
+    header_list.append(("Content-Length", str(len(body))))
+    start_response(f"{status} {reason}", header_list)
+    return [body]
+
+
+class EmulatorApp:
+    def __init__(self, account_id: str, runtime: LambdaRuntime, default_region: str) -> None:
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.http_api = HttpApiGateway(account_id, runtime)
+        self.runtime = runtime
+        self.default_region = default_region
+        self.ready = False
+        self.started_at = time.time()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        try:
+            if path in HEALTH_PATHS:
+                return self._health(start_response)
+            target = HttpApiGateway.target(environ)
+            if target is not None:
+                return _respond(start_response, *self.http_api.handle(environ, *target))
+            invoke = INVOKE_PATH.match(path)
+            if invoke and environ.get("REQUEST_METHOD") == "POST":
+                return self._invoke(environ, start_response, invoke.group("name"))
+        except Exception:
+            log.exception("data plane error on %s %s", environ.get("REQUEST_METHOD"), path)
+            return _respond(start_response, 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+        return self.moto(environ, start_response)  # type: ignore[no-any-return]
+
+    def _health(self, start_response: StartResponse) -> Iterable[bytes]:
+        state = "running" if self.ready else "starting"
+        body = {
+            "edition": "embedded",
+            "ready": self.ready,
+            "uptimeSeconds": round(time.time() - self.started_at, 3),
+            "services": dict.fromkeys(SERVICES, state),
+        }
+        return _respond(start_response, 200 if self.ready else 503, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    def _region(self, environ: dict[str, Any]) -> str:
+        match = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return match.group("region") if match else self.default_region
+
+    def _invoke(self, environ: dict[str, Any], start_response: StartResponse, name: str) -> Iterable[bytes]:
+        """Lambda's Invoke API, run by the same runtime as every other invocation."""
+        from urllib.parse import unquote
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        payload = environ["wsgi.input"].read(length) if length else b"{}"
+        region = self._region(environ)
+        invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        json_type = {"Content-Type": "application/json"}
+
+        def not_found(message: str) -> Iterable[bytes]:
+            body = json.dumps({"Type": "User", "Message": message}).encode()
+            return _respond(start_response, 404, {**json_type, "x-amzn-ErrorType": "ResourceNotFoundException"}, body)
+
+        try:
+            self.runtime.function(region, unquote(name))
+        except FunctionNotFound as error:
+            return not_found(str(error))
+        if invocation_type == "DryRun":
+            return _respond(start_response, 204, {}, b"")
+        if invocation_type == "Event":
+            threading.Thread(target=self.runtime.invoke, args=(region, unquote(name), payload), daemon=True).start()
+            return _respond(start_response, 202, {}, b"")
+        try:
+            result = self.runtime.invoke(region, unquote(name), payload)
+        except Throttled as error:
+            body = json.dumps({"Type": "User", "message": str(error), "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
+            return _respond(start_response, 429, {**json_type, "x-amzn-ErrorType": "TooManyRequestsException"}, body.encode())
+        headers = {**json_type, "X-Amz-Executed-Version": "$LATEST"}
+        if not result.ok:
+            headers["X-Amz-Function-Error"] = "Unhandled"
+        if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
+            headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail.encode()[-4096:]).decode()
+        return _respond(start_response, 200, headers, result.payload)
+
+
+class Emulator:
+    """Start/stop the whole emulator in this process (tests and `python -m emulator`)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4566,
+        work_dir: Path = Path(".local/emulator"),
+        region: str = "us-east-1",
+        concurrency: int = 4,
+    ) -> None:
+        control_plane.install()
+        self.account_id = os.environ["MOTO_ACCOUNT_ID"]
+        self.host, self.port = host, port
+        self.work_dir = work_dir.resolve()
+        self.region = region
+        self.concurrency = concurrency
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0") else self.host  # noqa: S104 - comparison only
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "Emulator":
+        self._server = make_server(self.host, self.port, None, threaded=True, request_handler=MotoRequestHandler)  # type: ignore[arg-type]
+        self.port = self._server.server_port  # when port 0 asked for a free one
+        self.runtime = LambdaRuntime(
+            self.account_id, self.work_dir / "functions", f"http://127.0.0.1:{self.port}", self.concurrency
+        )
+        self.app = EmulatorApp(self.account_id, self.runtime, self.region)
+        self._server.app = self.app
+        self._server.daemon_threads = True
+        self.event_sources = EventSourceManager(self.account_id, self.runtime)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True)
+        self._thread.start()
+        self.event_sources.start()
+        self.app.ready = True
+        log.info("emulator ready on %s (account %s, region %s)", self.url, self.account_id, self.region)
+        return self
+
+    def stop(self, timeout: float = 4.0) -> None:
+        """Stop serving, stop polling, kill every worker. Unfinished batches return to their queues."""
+        deadline = time.monotonic() + timeout
+        if self._server is not None:
+            self.app.ready = False
+            self._server.shutdown()
+            self._server.server_close()
+        if hasattr(self, "event_sources"):
+            self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1))
+            self.runtime.close()
+        log.info("emulator stopped")
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
