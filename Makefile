@@ -10,7 +10,12 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 CDK_OUT := cdk/cdk.out
 
-.PHONY: help setup lint test unit synth deploy destroy clean
+EMULATOR ?= embedded
+EMULATOR_PORT ?= 4566
+export EMULATOR_PORT
+LOCAL_ENDPOINT := http://localhost:$(EMULATOR_PORT)
+
+.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -29,10 +34,32 @@ $(NPM_STAMP): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-lint: setup ## ruff + mypy over functions/, cdk/, tests/
-	$(VENV)/bin/ruff check functions cdk tests
-	$(VENV)/bin/ruff format --check functions cdk tests
-	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py
+up: setup ## Everything local in one go: emulator, deploy, one smoke order; prints the API URL
+	@$(MAKE) --no-print-directory local-up
+	@$(MAKE) --no-print-directory deploy-local
+	@$(PY) -m e2e.local smoke
+	@$(PY) -m e2e.local url
+
+local-up: setup ## Start the local AWS on 127.0.0.1:$(EMULATOR_PORT) (EMULATOR=embedded, the default)
+ifeq ($(EMULATOR),embedded)
+	@$(PY) -m emulator.ctl start --port $(EMULATOR_PORT)
+else
+	@echo "EMULATOR=$(EMULATOR) is not available yet: use EMULATOR=embedded" >&2; exit 2
+endif
+
+local-down: ## Stop the local AWS and everything it started
+	@$(if $(wildcard $(PY)),$(PY) -m emulator.ctl stop,echo "emulator: not running")
+
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to whatever runs on $(EMULATOR_PORT); outputs in .local/outputs.json
+	@$(PY) -m e2e.local deploy --endpoint $(LOCAL_ENDPOINT)
+
+smoke: setup ## One order through POST and GET on the local deployment
+	@$(PY) -m e2e.local smoke --endpoint $(LOCAL_ENDPOINT)
+
+lint: setup ## ruff + mypy over every Python folder
+	$(VENV)/bin/ruff check functions cdk emulator e2e tests
+	$(VENV)/bin/ruff format --check functions cdk emulator e2e tests
+	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator e2e
 
 test: lint ## Lint, then every test (unit, CDK assertions, cdk-nag)
 	$(VENV)/bin/pytest

@@ -150,11 +150,8 @@ class HttpApiGateway:
         if stage is None:
             return api_error(404, "Not Found")
 
-        length = environ.get("CONTENT_LENGTH") or ""
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return api_error(413, "Request Entity Too Large")
-        body = environ["wsgi.input"].read(int(length)) if length.isdigit() else environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
+        body = read_body(environ)
+        if body is None:
             return api_error(413, "Request Entity Too Large")
 
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -190,6 +187,19 @@ class HttpApiGateway:
         status, headers, payload = map_response(result.payload)
         headers["apigw-requestid"] = request_id
         return status, headers, payload
+
+
+def read_body(environ: dict[str, Any]) -> bytes | None:
+    """The request body, or None when it is over 10 MiB (API Gateway's payload limit)."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit():
+        if int(length) > MAX_BODY_BYTES:
+            return None
+        return environ["wsgi.input"].read(int(length))  # type: ignore[no-any-return]
+    if environ.get("wsgi.input_terminated"):  # chunked: the server marks where the body ends
+        body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        return None if len(body) > MAX_BODY_BYTES else body
+    return b""
 
 
 def _function_from_uri(uri: str) -> str:

@@ -1,5 +1,285 @@
-"""Thread safety for moto's SQS queues (placeholder for the indexed store)."""
+"""An indexed, thread-safe message store for moto's standard SQS queues.
+
+moto keeps a queue's messages in one list and scans it on every call (SendMessage, Receive,
+Delete, ChangeMessageVisibility, GetQueueAttributes), so a backlog slows everything down, and its
+unlocked list rebuild on delete can drop a message sent at the same moment. This store keeps
+moto's Message objects and semantics (receive counts, visibility, delays, redrive after
+maxReceiveCount receives, receipt handles old and new) in indexes under one lock:
+
+  ready      visible messages in arrival order      O(1) receive
+  in_flight  heap by visible_at                     O(log n) per receive / expiry
+  delayed    heap by delayed_until                  O(log n)
+  handles    receipt handle -> message              O(1) delete / change visibility
+
+FIFO queues keep moto's own implementation (ordering and deduplication rules live there).
+"""
+
+import copy
+import functools
+import heapq
+import itertools
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from moto.core.utils import unix_time_millis
+from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
+from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
+from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
+
+_sequence = itertools.count()
+
+
+class MessageStore:
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+        self.changed = threading.Condition(threading.RLock())
+        self.ready: OrderedDict[str, Message] = OrderedDict()
+        self.in_flight: dict[str, Message] = {}
+        self.delayed: dict[str, Message] = {}
+        self._in_flight_heap: list[tuple[float, int, Message]] = []
+        self._delayed_heap: list[tuple[float, int, Message]] = []
+        self.handles: dict[str, Message] = {}
+        self.deleted_handles: set[str] = set()
+
+    # -- time moves messages between indexes -------------------------------------------------
+    def _promote(self, now: float) -> None:
+        heap = self._in_flight_heap
+        while heap and heap[0][0] <= now:
+            visible_at, _, message = heapq.heappop(heap)
+            if self.in_flight.get(message.id) is message and message.visible_at == visible_at:
+                del self.in_flight[message.id]
+                self.ready[message.id] = message
+        heap = self._delayed_heap
+        while heap and heap[0][0] <= now:
+            _, _, message = heapq.heappop(heap)
+            if self.delayed.pop(message.id, None) is message:
+                self.ready[message.id] = message
+
+    def _hide(self, message: Message) -> None:
+        self.ready.pop(message.id, None)
+        self.in_flight[message.id] = message
+        heapq.heappush(self._in_flight_heap, (message.visible_at, next(_sequence), message))
+
+    # -- operations ---------------------------------------------------------------------------
+    def add(self, message: Message) -> None:
+        with self.changed:
+            if message.delayed_until > unix_time_millis():
+                self.delayed[message.id] = message
+                heapq.heappush(self._delayed_heap, (message.delayed_until, next(_sequence), message))
+            else:
+                self.ready[message.id] = message
+            for handle in message.all_receipt_handles:
+                if handle:
+                    self.handles[handle] = message
+            self.changed.notify_all()
+
+    def receive(self, count: int, visibility_timeout: int, attribute_names: list[str]) -> list[Message]:
+        queue = self.queue
+        dlq = queue.dead_letter_queue if queue.redrive_policy else None
+        max_receives = queue.redrive_policy["maxReceiveCount"] if dlq is not None else None
+        retention_ms = int(queue.message_retention_period) * 1000
+        received: list[Message] = []
+        to_dlq: list[Message] = []
+        still_visible: list[Message] = []
+        with self.changed:
+            now = unix_time_millis()
+            self._promote(now)
+            while self.ready and len(received) < count:
+                _, message = self.ready.popitem(last=False)
+                if message.sent_timestamp is not None and message.sent_timestamp + retention_ms <= now:
+                    self._forget(message)  # past MessageRetentionPeriod: gone, as on AWS
+                    continue
+                if max_receives is not None and message.approximate_receive_count >= max_receives:
+                    self._forget(message)
+                    to_dlq.append(message)
+                    continue
+                message.mark_received(visibility_timeout=visibility_timeout)
+                self.handles[message.receipt_handle] = message  # type: ignore[index]
+                if visibility_timeout:
+                    self._hide(message)
+                else:
+                    still_visible.append(message)  # back in line after this call, not twice in it
+                received.append(self._copy(message, attribute_names))
+            for message in still_visible:
+                self.ready[message.id] = message
+        for message in to_dlq:
+            dlq.add_message(message)  # type: ignore[union-attr]
+        return received
+
+    @staticmethod
+    def _copy(message: Message, attribute_names: list[str]) -> Message:
+        """What the caller sees: a snapshot, so later receives don't change it (moto deep-copies)."""
+        snapshot = copy.copy(message)
+        snapshot.message_attributes = dict(message.message_attributes)
+        _filter_message_attributes(snapshot, attribute_names)
+        return snapshot
+
+    def _forget(self, message: Message) -> None:
+        self.ready.pop(message.id, None)
+        self.in_flight.pop(message.id, None)
+        self.delayed.pop(message.id, None)
+        for handle in message.all_receipt_handles:
+            if handle:
+                self.handles.pop(handle, None)
+                self.deleted_handles.add(handle)
+
+    def delete(self, receipt_handle: str) -> None:
+        with self.changed:
+            message = self.handles.get(receipt_handle)
+            if message is None:
+                if receipt_handle in self.deleted_handles:
+                    return  # deleting twice is fine, as on AWS
+                raise ReceiptHandleIsInvalid()
+            self._forget(message)
+
+    def change_visibility(self, receipt_handle: str, visibility_timeout: int) -> None:
+        with self.changed:
+            message = self.handles.get(receipt_handle)
+            if message is None:
+                raise ReceiptHandleIsInvalid
+            until = unix_time_millis() + int(visibility_timeout) * 1000
+            if until - message.sent_timestamp > MAXIMUM_VISIBILITY_TIMEOUT * 1000:  # type: ignore[operator]
+                raise InvalidParameterValue(
+                    f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                    "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+                )
+            message.change_visibility(visibility_timeout)
+            if message.id in self.delayed:
+                return
+            if int(visibility_timeout) == 0:
+                self.in_flight.pop(message.id, None)
+                self.ready[message.id] = message
+                self.changed.notify_all()
+            else:
+                self._hide(message)
+
+    def purge(self) -> None:
+        with self.changed:
+            for message in [*self.ready.values(), *self.in_flight.values(), *self.delayed.values()]:
+                self._forget(message)
+            self._in_flight_heap.clear()
+            self._delayed_heap.clear()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until a message may be ready (or `timeout` seconds pass)."""
+        with self.changed:
+            self._promote(unix_time_millis())
+            if self.ready:
+                return True
+            wake = [timeout]
+            for heap in (self._in_flight_heap, self._delayed_heap):
+                if heap:
+                    wake.append(max(0.0, (heap[0][0] - unix_time_millis()) / 1000))
+            self.changed.wait(min(wake))
+            self._promote(unix_time_millis())
+            return bool(self.ready)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(visible, in flight, delayed)"""
+        with self.changed:
+            self._promote(unix_time_millis())
+            return len(self.ready), len(self.in_flight), len(self.delayed)
+
+
+def store_of(queue: Queue) -> MessageStore | None:
+    return None if queue.fifo_queue else queue.__dict__.get("_store")
 
 
 def install() -> None:
-    pass
+    original_init = Queue.__init__
+
+    @functools.wraps(original_init)
+    def init(self: Queue, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self._store = MessageStore(self)
+
+    Queue.__init__ = init  # type: ignore[method-assign]
+
+    def routed(name: str, store_method: Any) -> None:
+        """Use the store for standard queues, moto's own method for FIFO queues."""
+        original = getattr(Queue, name)
+
+        @functools.wraps(original)
+        def method(self: Queue, *args: Any, **kwargs: Any) -> Any:
+            store = store_of(self)
+            return original(self, *args, **kwargs) if store is None else store_method(store, *args, **kwargs)
+
+        setattr(Queue, name, method)
+
+    routed("add_message", MessageStore.add)
+    routed("delete_message", MessageStore.delete)
+    routed("wait_for_messages", MessageStore.wait)
+
+    def counted(index: int, original: property) -> property:
+        def getter(self: Queue) -> int:
+            store = store_of(self)
+            return original.fget(self) if store is None else store.counts()[index]  # type: ignore[misc]
+
+        return property(getter)
+
+    Queue.approximate_number_of_messages = counted(0, Queue.approximate_number_of_messages)  # type: ignore[assignment, method-assign]
+    Queue.approximate_number_of_messages_not_visible = counted(1, Queue.approximate_number_of_messages_not_visible)  # type: ignore[assignment, method-assign]
+    Queue.approximate_number_of_messages_delayed = counted(2, Queue.approximate_number_of_messages_delayed)  # type: ignore[assignment, method-assign]
+
+    original_messages = Queue.messages
+
+    def messages(self: Queue) -> list[Message]:
+        store = store_of(self)
+        if store is None:
+            return original_messages.fget(self)  # type: ignore[misc, no-any-return]
+        with store.changed:
+            store._promote(unix_time_millis())
+            return list(store.ready.values())
+
+    Queue.messages = property(messages)  # type: ignore[assignment, method-assign]
+
+    original_receive = SQSBackend.receive_message
+
+    @functools.wraps(original_receive)
+    def receive_message(
+        self: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Message]:
+        queue = self.get_queue(queue_name)
+        store = store_of(queue)
+        if store is None:
+            return original_receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names)
+        import time
+
+        deadline = time.monotonic() + float(wait_seconds_timeout or 0)
+        while True:
+            received = store.receive(count, visibility_timeout, message_attribute_names or [])
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                return received
+            store.wait(min(remaining, 1.0))
+
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+    original_change = SQSBackend.change_message_visibility
+
+    @functools.wraps(original_change)
+    def change_message_visibility(self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        queue = self.get_queue(queue_name)
+        store = store_of(queue)
+        if store is None:
+            return original_change(self, queue_name, receipt_handle, visibility_timeout)  # type: ignore[no-any-return]
+        store.change_visibility(receipt_handle, visibility_timeout)
+
+    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
+
+    original_purge = SQSBackend.purge_queue
+
+    @functools.wraps(original_purge)
+    def purge_queue(self: SQSBackend, queue_name: str) -> None:
+        original_purge(self, queue_name)  # keeps moto's purge-in-progress rule
+        store = store_of(self.get_queue(queue_name))
+        if store is not None:
+            store.purge()
+
+    SQSBackend.purge_queue = purge_queue  # type: ignore[method-assign]

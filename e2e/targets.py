@@ -1,0 +1,142 @@
+"""The target layer: where the stack runs and how to reach it.
+
+Local targets (the embedded emulator, LocalStack, Floci) all listen on one edge port and are
+deployed with cdklocal; `aws` is reached through the outputs of a stack already deployed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CDK_DIR = REPO / "cdk"
+CDKLOCAL = REPO / "node_modules" / ".bin" / "cdklocal"
+LOCAL_ACCOUNT = "000000000000"
+STACK = "OrdersStack"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    api_url: str
+    api_id: str
+    queue_url: str
+    dlq_url: str
+    table_name: str
+    alarm_topic_arn: str
+    dashboard_name: str
+
+    @staticmethod
+    def from_dict(values: dict[str, str]) -> "Outputs":
+        return Outputs(
+            api_url=values["ApiUrl"],
+            api_id=values["ApiId"],
+            queue_url=values["QueueUrl"],
+            dlq_url=values["DlqUrl"],
+            table_name=values["TableName"],
+            alarm_topic_arn=values["AlarmTopicArn"],
+            dashboard_name=values["DashboardName"],
+        )
+
+
+def local_env(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
+    """Environment for AWS SDKs and cdklocal talking to a local edge endpoint.
+
+    cdklocal's default host (localhost.localstack.cloud) needs public DNS; the explicit endpoint
+    variables keep everything on loopback.
+    """
+    return {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",  # noqa: S105 - the well-known local credentials
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
+
+
+def local_api_url(endpoint: str, api_id: str) -> str:
+    """LocalStack's path form of an HTTP API's $default stage, served by every local target."""
+    return f"{endpoint.rstrip('/')}/_aws/execute-api/{api_id}"
+
+
+def _run_cdklocal(args: list[str], env: dict[str, str], log: Path | None) -> None:
+    if not CDKLOCAL.exists():
+        raise RuntimeError("cdklocal is missing: run `make setup` (npm ci)")
+    command = [str(CDKLOCAL), *args]
+    result = subprocess.run(command, cwd=CDK_DIR, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if log is not None:
+        with open(log, "a") as handle:
+            handle.write(f"$ {' '.join(args)}\n{result.stdout}\n{result.stderr}\n")
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+        raise RuntimeError(f"cdklocal {args[0]} failed (exit {result.returncode}):\n{tail}")
+
+
+def local_client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
+    import boto3
+
+    env = local_env(endpoint, region)
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _bootstrapped(env: dict[str, str]) -> bool:
+    client = local_client("cloudformation", env["AWS_ENDPOINT_URL"], env["AWS_DEFAULT_REGION"])
+    try:
+        client.describe_stacks(StackName="CDKToolkit")
+    except client.exceptions.ClientError:
+        return False
+    return True
+
+
+def deploy_local(
+    endpoint: str,
+    outputs_file: Path,
+    region: str = "us-east-1",
+    log: Path | None = None,
+    progress: Any = print,
+) -> Outputs:
+    """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local`; returns the outputs."""
+    env = {**os.environ, **local_env(endpoint, region), "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
+    outputs_file.parent.mkdir(parents=True, exist_ok=True)
+    if not _bootstrapped(env):
+        started = time.monotonic()
+        progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
+        _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}"], env, log)
+        progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
+    started = time.monotonic()
+    progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, create) ...")
+    _run_cdklocal(
+        ["deploy", STACK, "--require-approval", "never", "--outputs-file", str(outputs_file.resolve()), "-c", "target=local"],
+        env,
+        log,
+    )
+    progress(f"deploy-local: deployed in {time.monotonic() - started:.1f}s; outputs in {outputs_file}")
+    return read_outputs(outputs_file)
+
+
+def read_outputs(outputs_file: Path) -> Outputs:
+    try:
+        values = json.loads(outputs_file.read_text())[STACK]
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        raise RuntimeError(f"no {STACK} outputs in {outputs_file}: run `make deploy-local` first") from error
+    return Outputs.from_dict(values)
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers (not just a client on PATH)."""
+    if shutil.which("docker") is None:
+        return False
+    result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, check=False, timeout=10)  # noqa: S607
+    return result.returncode == 0

@@ -1,0 +1,129 @@
+"""`python -m emulator.ctl start|stop|status`: the emulator as a background service for `make local-up`.
+
+The pid file and log live in .local/; starting twice reports the running instance.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+STATE_DIR = Path(".local")
+PID_FILE = STATE_DIR / "emulator.pid"
+LOG_FILE = STATE_DIR / "emulator.log"
+
+
+def health(url: str, timeout: float = 1.0) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(f"{url}/_localstack/health", timeout=timeout) as response:  # noqa: S310 - our own URL
+            return json.loads(response.read())  # type: ignore[no-any-return]
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> float:
+    """Seconds until the emulator at `url` answered ready; raises if it exits or times out."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        status = health(url, timeout=0.5)
+        if status and status.get("ready"):
+            return time.monotonic() - started
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"emulator exited with code {process.returncode} before it was ready")
+        time.sleep(0.05)
+    raise TimeoutError(f"emulator at {url} not ready after {timeout:.0f}s")
+
+
+def spawn(port: int, host: str = "127.0.0.1", log_path: Path = LOG_FILE, extra_args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `python -m emulator` in its own session, output appended to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "emulator", "--host", host, "--port", str(port), *(extra_args or [])],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+
+
+def terminate(pid: int, timeout: float = 10.0) -> bool:
+    """SIGTERM, then SIGKILL after `timeout`; True if it was running."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _running_pid() -> int | None:
+    try:
+        pid = int(PID_FILE.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emulator.ctl", description=__doc__)
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")))
+    parser.add_argument("--host", default=os.environ.get("EMULATOR_HOST", "127.0.0.1"))
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")
+    args = parser.parse_args(argv)
+    url = f"http://localhost:{args.port}"
+    pid = _running_pid()
+
+    if args.command == "status":
+        status = health(url)
+        print(f"emulator: {'running' if pid else 'not running'} (pid {pid}); {url} {'ready' if status and status.get('ready') else 'not answering'}")
+        return 0 if pid and status else 1
+
+    if args.command == "stop":
+        if pid is None:
+            print("emulator: not running")
+            PID_FILE.unlink(missing_ok=True)
+            return 0
+        terminate(pid)
+        PID_FILE.unlink(missing_ok=True)
+        print(f"emulator: stopped (pid {pid})")
+        return 0
+
+    if pid is not None:
+        print(f"emulator: already running on {url} (pid {pid}); `make local-down` stops it")
+        return 0
+    if health(url):
+        print(f"emulator: something else already answers on {url}; stop it or set EMULATOR_PORT", file=sys.stderr)
+        return 1
+    print(f"emulator: starting on {url} (log: {LOG_FILE}) ...", flush=True)
+    process = spawn(args.port, args.host)
+    try:
+        seconds = wait_healthy(url, args.timeout, process)
+    except (RuntimeError, TimeoutError) as error:
+        terminate(process.pid, timeout=2)
+        tail = LOG_FILE.read_text(errors="replace").splitlines()[-15:] if LOG_FILE.exists() else []
+        print(f"emulator: {error}\n" + "\n".join(tail), file=sys.stderr)
+        return 1
+    PID_FILE.write_text(str(process.pid))
+    print(f"emulator: ready on {url} in {seconds:.2f}s (pid {process.pid})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
