@@ -39,7 +39,12 @@ def smoke(endpoint: str, timeout: float = 15.0) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m e2e.local", description=__doc__)
     parser.add_argument("command", choices=["deploy", "smoke", "url"])
-    parser.add_argument("--endpoint", default=os.environ.get("LOCAL_ENDPOINT", f"http://localhost:{os.environ.get('EMULATOR_PORT', '4566')}"))
+    parser.add_argument(
+        "--endpoint",
+        default=os.environ.get(
+            "LOCAL_ENDPOINT", f"http://localhost:{os.environ.get('EMULATOR_PORT', '4566')}"
+        ),
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "deploy":

@@ -51,7 +51,7 @@ def local_env(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
     """
     return {
         "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",  # noqa: S105 - the well-known local credentials
+        "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_ENDPOINT_URL": endpoint,
@@ -108,7 +108,11 @@ def deploy_local(
     progress: Any = print,
 ) -> Outputs:
     """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local`; returns the outputs."""
-    env = {**os.environ, **local_env(endpoint, region), "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        **local_env(endpoint, region),
+        "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+    }
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
     if not _bootstrapped(env):
         started = time.monotonic()
@@ -118,7 +122,16 @@ def deploy_local(
     started = time.monotonic()
     progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, create) ...")
     _run_cdklocal(
-        ["deploy", STACK, "--require-approval", "never", "--outputs-file", str(outputs_file.resolve()), "-c", "target=local"],
+        [
+            "deploy",
+            STACK,
+            "--require-approval",
+            "never",
+            "--outputs-file",
+            str(outputs_file.resolve()),
+            "-c",
+            "target=local",
+        ],
         env,
         log,
     )
@@ -136,7 +149,10 @@ def read_outputs(outputs_file: Path) -> Outputs:
 
 def docker_available() -> bool:
     """True when a Docker engine answers (not just a client on PATH)."""
-    if shutil.which("docker") is None:
+    docker = shutil.which("docker")
+    if docker is None:
         return False
-    result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, check=False, timeout=10)  # noqa: S607
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, check=False, timeout=10
+    )
     return result.returncode == 0

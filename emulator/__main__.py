@@ -15,15 +15,38 @@ def main(argv: list[str] | None = None) -> int:
         description="Embedded AWS emulator for the orders pipeline: moto's control plane plus a Lambda runtime, "
         "SQS event source mappings and HTTP APIs, with no Docker.",
     )
-    parser.add_argument("--host", default=os.environ.get("EMULATOR_HOST", "127.0.0.1"), help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")), help="port (default 4566, 0 = any free)")
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), help="default region")
-    parser.add_argument("--work-dir", type=Path, default=Path(".local/emulator"), help="where deployed function code is unpacked")
-    parser.add_argument("--concurrency", type=int, default=4, help="workers per function without reserved concurrency (default 4)")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("EMULATOR_HOST", "127.0.0.1"),
+        help="bind address (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("EMULATOR_PORT", "4566")),
+        help="port (default 4566, 0 = any free)",
+    )
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), help="default region"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(".local/emulator"),
+        help="where deployed function code is unpacked",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="workers per function without reserved concurrency (default 4)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     from emulator.server import Emulator

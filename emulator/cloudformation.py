@@ -8,6 +8,7 @@ in place on a stack update and deletes it with the stack.
 
 import json
 import uuid
+import warnings
 from typing import Any
 
 from moto.apigatewayv2.models import apigatewayv2_backends
@@ -24,7 +25,9 @@ class _Emulated:
 
     ATTRIBUTES: tuple[str, ...] = ()
 
-    def __init__(self, physical_id: str, account_id: str, region: str, properties: dict[str, Any], **attributes: str):
+    def __init__(
+        self, physical_id: str, account_id: str, region: str, properties: dict[str, Any], **attributes: str
+    ):
         self.physical_resource_id = physical_id
         self.account_id = account_id
         self.region = region
@@ -50,14 +53,18 @@ class _Emulated:
         return True
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[no-untyped-def]
+    def update_from_cloudformation_json(
         cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
     ):
         original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
 
     @classmethod
-    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name) -> None:  # type: ignore[no-untyped-def]
+    def delete_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name
+    ) -> None:
         raise NotImplementedError  # moto calls the instance's delete() first
 
     def delete(self, account_id: str, region: str) -> None:
@@ -68,6 +75,11 @@ def _v2(account_id: str, region: str) -> Any:
     return apigatewayv2_backends[account_id][region]
 
 
+def _api_exists(account_id: str, region: str, api_id: str) -> bool:
+    """Routes, integrations and stages go with their API; deleting them afterwards is a no-op."""
+    return api_id in _v2(account_id, region).apis
+
+
 class HttpApiResource(_Emulated, CloudFormationModel):
     ATTRIBUTES = ("ApiId", "ApiEndpoint")
 
@@ -76,7 +88,9 @@ class HttpApiResource(_Emulated, CloudFormationModel):
         return "AWS::ApiGatewayV2::Api"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         if props.get("Body") or props.get("BodyS3Location") or props.get("Target"):
             raise NotImplementedError("AWS::ApiGatewayV2::Api with an OpenAPI Body or quick-create Target")
@@ -95,7 +109,9 @@ class HttpApiResource(_Emulated, CloudFormationModel):
         return cls(api.api_id, account_id, region_name, props, ApiId=api.api_id, ApiEndpoint=api.api_endpoint)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
         # In place: routes, integrations and stages of this API stay attached to the same ApiId.
         props = cloudformation_json["Properties"]
         api = _v2(account_id, region_name).get_api(original_resource.physical_resource_id)
@@ -140,26 +156,35 @@ class HttpIntegrationResource(_Emulated, CloudFormationModel):
         }
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
-        integration = _v2(account_id, region_name).create_integration(api_id=props["ApiId"], **cls._arguments(props))
+        integration = _v2(account_id, region_name).create_integration(
+            api_id=props["ApiId"], **cls._arguments(props)
+        )
         return cls(integration.id, account_id, region_name, props, IntegrationId=integration.id)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
         props = cloudformation_json["Properties"]
         if props["ApiId"] != original_resource.properties["ApiId"]:
             return super().update_from_cloudformation_json(
                 original_resource, new_resource_name, cloudformation_json, account_id, region_name
             )
         _v2(account_id, region_name).update_integration(
-            api_id=props["ApiId"], integration_id=original_resource.physical_resource_id, **cls._arguments(props)
+            api_id=props["ApiId"],
+            integration_id=original_resource.physical_resource_id,
+            **cls._arguments(props),
         )
         original_resource.properties = props
         return original_resource
 
     def delete(self, account_id: str, region: str) -> None:
-        _v2(account_id, region).delete_integration(self.properties["ApiId"], self.physical_resource_id)
+        if _api_exists(account_id, region, self.properties["ApiId"]):
+            _v2(account_id, region).delete_integration(self.properties["ApiId"], self.physical_resource_id)
 
 
 class HttpRouteResource(_Emulated, CloudFormationModel):
@@ -170,7 +195,9 @@ class HttpRouteResource(_Emulated, CloudFormationModel):
         return "AWS::ApiGatewayV2::Route"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         route = _v2(account_id, region_name).create_route(
             api_id=props["ApiId"],
@@ -189,7 +216,8 @@ class HttpRouteResource(_Emulated, CloudFormationModel):
         return cls(route.route_id, account_id, region_name, props, RouteId=route.route_id)
 
     def delete(self, account_id: str, region: str) -> None:
-        _v2(account_id, region).delete_route(self.properties["ApiId"], self.physical_resource_id)
+        if _api_exists(account_id, region, self.properties["ApiId"]):
+            _v2(account_id, region).delete_route(self.properties["ApiId"], self.physical_resource_id)
 
 
 def _camel(value: Any) -> Any:
@@ -207,14 +235,17 @@ class HttpStageResource(_Emulated, CloudFormationModel):
         return "AWS::ApiGatewayV2::Stage"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         config = _camel({k: v for k, v in props.items() if k != "ApiId"})
         stage = _v2(account_id, region_name).create_stage(props["ApiId"], config)
         return cls(stage.name, account_id, region_name, props)
 
     def delete(self, account_id: str, region: str) -> None:
-        _v2(account_id, region).delete_stage(self.properties["ApiId"], self.physical_resource_id)
+        if _api_exists(account_id, region, self.properties["ApiId"]):
+            _v2(account_id, region).delete_stage(self.properties["ApiId"], self.physical_resource_id)
 
 
 class MetricAlarmResource(_Emulated, CloudFormationModel):
@@ -229,7 +260,9 @@ class MetricAlarmResource(_Emulated, CloudFormationModel):
         return "AlarmName"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         name = props.get("AlarmName", resource_name)
         if props.get("Metrics"):
@@ -266,19 +299,24 @@ class QueuePolicyResource(_Emulated, CloudFormationModel):
         return "AWS::SQS::QueuePolicy"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         resource = cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", account_id, region_name, props)
-        resource._apply(json.dumps(props["PolicyDocument"]))
+        resource._apply(json.dumps(props["PolicyDocument"]), missing_ok=False)
         return resource
 
-    def _apply(self, policy: str) -> None:
+    def _apply(self, policy: str, missing_ok: bool) -> None:
         backend = sqs_backends[self.account_id][self.region]
         for url in self.properties["Queues"]:
-            backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": policy})
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            if missing_ok and name not in backend.queues:
+                continue  # a deleted queue took its policy with it
+            backend.set_queue_attributes(name, {"Policy": policy})
 
     def delete(self, account_id: str, region: str) -> None:
-        self._apply("")
+        self._apply("", missing_ok=True)
 
 
 class TopicPolicyResource(_Emulated, CloudFormationModel):
@@ -287,18 +325,21 @@ class TopicPolicyResource(_Emulated, CloudFormationModel):
         return "AWS::SNS::TopicPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         resource = cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", account_id, region_name, props)
         for arn in props["Topics"]:
-            sns_backends[account_id][region_name].set_topic_attribute(arn, "Policy", json.dumps(props["PolicyDocument"]))
+            sns_backends[account_id][region_name].get_topic(arn).policy = json.dumps(props["PolicyDocument"])
         return resource
 
     def delete(self, account_id: str, region: str) -> None:
         backend = sns_backends[account_id][region]
         for arn in self.properties["Topics"]:
-            if arn in backend.topics:
-                backend.set_topic_attribute(arn, "Policy", "")
+            if arn in backend.topics:  # back to the policy every new topic has
+                topic = backend.topics[arn]
+                topic._policy_json = topic._create_default_topic_policy(region, account_id, topic.name)
 
 
 class BucketPolicyResource(_Emulated, CloudFormationModel):
@@ -309,9 +350,13 @@ class BucketPolicyResource(_Emulated, CloudFormationModel):
         return "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
-        s3_backends[account_id]["global"].put_bucket_policy(props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
+        s3_backends[account_id]["global"].put_bucket_policy(
+            props["Bucket"], json.dumps(props["PolicyDocument"]).encode()
+        )
         return cls(f"{props['Bucket']}-policy", account_id, region_name, props)
 
     def delete(self, account_id: str, region: str) -> None:
@@ -326,7 +371,9 @@ class SubscriptionResource(_Emulated, CloudFormationModel):
         return "AWS::SNS::Subscription"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
         props = cloudformation_json["Properties"]
         subscription = sns_backends[account_id][region_name].subscribe(
             props["TopicArn"], props["Endpoint"], props["Protocol"]
@@ -341,5 +388,6 @@ def install() -> None:
     """Make moto's CloudFormation see the handlers above; AWS::CDK::Metadata is CDK bookkeeping only."""
     if "AWS::CDK::Metadata" not in parsing.NULL_MODELS:
         parsing.NULL_MODELS.append("AWS::CDK::Metadata")
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::CDK::Metadata")
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()

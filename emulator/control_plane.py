@@ -12,7 +12,7 @@ from emulator import cloudformation, sqs_store
 _installed = False
 
 
-class _NoSynchronousTrigger(dict):  # type: ignore[type-arg]
+class _NoSynchronousTrigger(dict):
     """moto delivers SQS messages to Lambda one by one inside SendMessage; the emulator's pollers
     deliver them as Lambda does instead, so moto's registry of mappings on a queue stays empty."""
 
@@ -27,23 +27,42 @@ def _keep_logging_config() -> None:
     @functools.wraps(original_init)
     def init(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         original_init(self, account_id, spec, *args, **kwargs)
-        self.logging_config = spec.get("LoggingConfig")
+        setattr(self, "logging_config", spec.get("LoggingConfig"))  # noqa: B010 - an attribute moto does not declare
 
     LambdaFunction.__init__ = init  # type: ignore[method-assign]
 
     original_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create(cls: type, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    def create(
+        cls: type, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
         fn = original_create(cls, resource_name, cloudformation_json, *args, **kwargs)
         fn.logging_config = cloudformation_json["Properties"].get("LoggingConfig")
         return fn
 
-    def update(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], *args: Any) -> Any:
+    def update(
+        cls: type,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        *args: Any,
+    ) -> Any:
         fn = original_update(cls, original_resource, new_resource_name, cloudformation_json, *args)
         fn.logging_config = cloudformation_json["Properties"].get("LoggingConfig")
         return fn
 
+    original_configuration = LambdaFunction.get_configuration
+
+    @functools.wraps(original_configuration)
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_configuration(self, *args, **kwargs)
+        logging_config = getattr(self, "logging_config", None)
+        if logging_config:
+            config["LoggingConfig"] = {"LogFormat": "Text", **logging_config}
+        return config
+
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign, assignment]
     LambdaFunction.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign, assignment]
 
@@ -82,7 +101,9 @@ def _outputs_after_change_sets() -> None:
     original = CloudFormationBackend.execute_change_set
 
     @functools.wraps(original)
-    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+    def execute_change_set(
+        self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+    ) -> None:
         original(self, change_set_name, stack_name)
         for change_set in self.change_sets.values():
             if change_set_name in (change_set.change_set_id, change_set.change_set_name):

@@ -22,7 +22,7 @@ LOG_FILE = STATE_DIR / "emulator.log"
 def health(url: str, timeout: float = 1.0) -> dict[str, object] | None:
     try:
         with urllib.request.urlopen(f"{url}/_localstack/health", timeout=timeout) as response:  # noqa: S310 - our own URL
-            return json.loads(response.read())  # type: ignore[no-any-return]
+            return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
@@ -40,7 +40,9 @@ def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | No
     raise TimeoutError(f"emulator at {url} not ready after {timeout:.0f}s")
 
 
-def spawn(port: int, host: str = "127.0.0.1", log_path: Path = LOG_FILE, extra_args: list[str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    port: int, host: str = "127.0.0.1", log_path: Path = LOG_FILE, extra_args: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start `python -m emulator` in its own session, output appended to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
@@ -92,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "status":
         status = health(url)
-        print(f"emulator: {'running' if pid else 'not running'} (pid {pid}); {url} {'ready' if status and status.get('ready') else 'not answering'}")
+        print(
+            f"emulator: {'running' if pid else 'not running'} (pid {pid}); {url} {'ready' if status and status.get('ready') else 'not answering'}"
+        )
         return 0 if pid and status else 1
 
     if args.command == "stop":
@@ -109,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: already running on {url} (pid {pid}); `make local-down` stops it")
         return 0
     if health(url):
-        print(f"emulator: something else already answers on {url}; stop it or set EMULATOR_PORT", file=sys.stderr)
+        print(
+            f"emulator: something else already answers on {url}; stop it or set EMULATOR_PORT",
+            file=sys.stderr,
+        )
         return 1
     print(f"emulator: starting on {url} (log: {LOG_FILE}) ...", flush=True)
     process = spawn(args.port, args.host)

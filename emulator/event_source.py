@@ -51,7 +51,11 @@ def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
     binary = value.get("BinaryValue")
     if isinstance(binary, bytes):
         binary = base64.b64encode(binary).decode()
-    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
     if value.get("StringValue") is not None:
         attribute["stringValue"] = value["StringValue"]
     if binary is not None:
@@ -97,7 +101,9 @@ class SqsPoller:
         self.queue_name = esm.event_source_arn.rsplit(":", 1)[-1]
         self._lock = threading.Lock()
         self._threads = [
-            threading.Thread(target=self._run, args=(index,), name=f"sqs-poller-{self.queue_name}-{index}", daemon=True)
+            threading.Thread(
+                target=self._run, args=(index,), name=f"sqs-poller-{self.queue_name}-{index}", daemon=True
+            )
             for index in range(self.max_pollers)
         ]
         for thread in self._threads:
@@ -162,7 +168,12 @@ class SqsPoller:
         try:
             result = self.runtime.invoke(self.region, self.esm.function_arn, json.dumps(event).encode())
         except (Throttled, FunctionNotFound) as error:
-            log.warning("%s: batch of %d not delivered (%s); it returns after the visibility timeout", self.queue_name, len(batch), error)
+            log.warning(
+                "%s: batch of %d not delivered (%s); it returns after the visibility timeout",
+                self.queue_name,
+                len(batch),
+                error,
+            )
             return len(batch)
         if not result.ok:
             # A failed or timed-out invocation deletes nothing: the whole batch returns after the visibility timeout.
@@ -170,7 +181,9 @@ class SqsPoller:
         if "ReportBatchItemFailures" in (self.esm.function_response_types or []):
             failed = failed_message_ids(result.payload, {m.id for m in batch})
             if failed is None:
-                log.warning("%s: invalid batchItemFailures response; the whole batch is retried", self.queue_name)
+                log.warning(
+                    "%s: invalid batchItemFailures response; the whole batch is retried", self.queue_name
+                )
                 return len(batch)
         else:
             failed = set()
@@ -206,7 +219,10 @@ class EventSourceManager:
         found = {}
         for region, backend in lambda_backends[self.account_id].items():
             for esm in list(backend._event_source_mappings.values()):
-                if esm.event_source_arn.startswith("arn:aws:sqs:") and esm.event_source_arn.split(":")[3] == region:
+                if (
+                    esm.event_source_arn.startswith("arn:aws:sqs:")
+                    and esm.event_source_arn.split(":")[3] == region
+                ):
                     found[esm.uuid] = esm
         return found
 
@@ -221,7 +237,12 @@ class EventSourceManager:
                 poller = None
             if poller is None:
                 concurrency = self._concurrency(esm)
-                log.info("polling %s for %s (up to %d batches at once)", esm.event_source_arn, esm.function_arn, concurrency)
+                log.info(
+                    "polling %s for %s (up to %d batches at once)",
+                    esm.event_source_arn,
+                    esm.function_arn,
+                    concurrency,
+                )
                 self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency)
 
     def _concurrency(self, esm: EventSourceMapping) -> int:

@@ -28,8 +28,12 @@ log = logging.getLogger("emulator.http_api")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 PATH_PREFIX = "/_aws/execute-api/"
-HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(localhost\.localstack\.cloud|localhost)(:\d+)?$")
-TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))$")
+HOST_PATTERN = re.compile(
+    r"^(?P<api>[a-z0-9]+)\.execute-api\.(localhost\.localstack\.cloud|localhost)(:\d+)?$"
+)
+TEXT_TYPES = re.compile(
+    r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))$"
+)
 Response = tuple[int, dict[str, str], bytes]
 
 
@@ -169,11 +173,26 @@ class HttpApiGateway:
             log.error("route %s of API %s has no Lambda proxy integration", route.key, api_id)
             return api_error(500, "Internal Server Error")
         if (integration.payload_format_version or "2.0") != "2.0":
-            log.error("route %s: payload format %s is not supported (2.0 only)", route.key, integration.payload_format_version)
+            log.error(
+                "route %s: payload format %s is not supported (2.0 only)",
+                route.key,
+                integration.payload_format_version,
+            )
             return api_error(500, "Internal Server Error")
 
         request_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
-        event = build_event(environ, api_id, region, self.account_id, stage, route.key, path, path_parameters, body, request_id)
+        event = build_event(
+            environ,
+            api_id,
+            region,
+            self.account_id,
+            stage,
+            route.key,
+            path,
+            path_parameters,
+            body,
+            request_id,
+        )
         function = _function_from_uri(integration.integration_uri)
         try:
             result = self.runtime.invoke(region, function, json.dumps(event).encode())
@@ -195,7 +214,7 @@ def read_body(environ: dict[str, Any]) -> bytes | None:
     if length.isdigit():
         if int(length) > MAX_BODY_BYTES:
             return None
-        return environ["wsgi.input"].read(int(length))  # type: ignore[no-any-return]
+        return environ["wsgi.input"].read(int(length))
     if environ.get("wsgi.input_terminated"):  # chunked: the server marks where the body ends
         body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
         return None if len(body) > MAX_BODY_BYTES else body
@@ -231,7 +250,9 @@ def build_event(
             continue
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
-    source_ip = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0].strip()
+    source_ip = (
+        environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0].strip()
+    )
     domain = headers.get("host", f"{api_id}.execute-api.localhost.localstack.cloud").split(":")[0]
     now = datetime.now(UTC)
     headers.setdefault("x-forwarded-for", source_ip)

@@ -7,6 +7,7 @@ A timed-out invocation kills its worker. Log lines go to the function's log grou
 CloudWatch Logs and to the emulator's log.
 """
 
+import contextlib
 import hashlib
 import io
 import json
@@ -91,7 +92,9 @@ class LogSink:
                 group = backend.groups[spec.log_group]
                 if stream not in group.streams:
                     backend.create_log_stream(spec.log_group, stream)
-                events = [{"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])]
+                events = [
+                    {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])
+                ]
                 backend.put_log_events(spec.log_group, stream, events)
         except Exception:  # logging must never fail an invocation
             log.exception("could not write %d log lines to %s", len(lines), spec.log_group)
@@ -219,17 +222,25 @@ class Worker:
                 result = InvokeResult.failure(
                     "Sandbox.Timedout", f"{request_id} Task timed out after {spec.timeout:.2f} seconds"
                 )
-                status = [f"{datetime.now(UTC).isoformat()} {request_id} Task timed out after {spec.timeout:.2f} seconds"]
+                status = [
+                    f"{datetime.now(UTC).isoformat()} {request_id} Task timed out after {spec.timeout:.2f} seconds"
+                ]
             else:
-                result = InvokeResult.failure("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited")
-                status = [f"RequestId: {request_id} Error: Runtime exited with error: exit status {self.process.poll()}"]
+                result = InvokeResult.failure(
+                    "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited"
+                )
+                status = [
+                    f"RequestId: {request_id} Error: Runtime exited with error: exit status {self.process.poll()}"
+                ]
         else:
             response = json.loads(raw)
             result = (
                 InvokeResult(ok=True, payload=response["payload"].encode())
                 if response["ok"]
                 else InvokeResult(
-                    ok=False, payload=json.dumps(response["error"]).encode(), error_type=response["error"]["errorType"]
+                    ok=False,
+                    payload=json.dumps(response["error"]).encode(),
+                    error_type=response["error"]["errorType"],
                 )
             )
             status = []
@@ -248,10 +259,8 @@ class Worker:
             self.process.kill()
             self.process.wait(timeout=5)
         for conn in (self._requests, self._responses):
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
 
 class Throttled(RuntimeError):
@@ -279,9 +288,8 @@ class FunctionPool:
         with self._lock:
             while self.busy >= self.spec.concurrency:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._lock.wait(remaining):
-                    if self.busy >= self.spec.concurrency:
-                        raise Throttled(f"Rate Exceeded: {self.spec.name} runs {self.spec.concurrency} at once")
+                if (remaining <= 0 or not self._lock.wait(remaining)) and self.busy >= self.spec.concurrency:
+                    raise Throttled(f"Rate Exceeded: {self.spec.name} runs {self.spec.concurrency} at once")
             self.busy += 1
             while self.idle:
                 worker = self.idle.pop()
@@ -298,7 +306,9 @@ class FunctionPool:
                 worker.kill()
             self._lock.notify()
 
-    def invoke(self, event: bytes, request_id: str, wait_seconds: float, client_context: Any = None) -> InvokeResult:
+    def invoke(
+        self, event: bytes, request_id: str, wait_seconds: float, client_context: Any = None
+    ) -> InvokeResult:
         worker = self._acquire(wait_seconds)
         try:
             if worker is None:
@@ -319,7 +329,9 @@ class FunctionPool:
 class LambdaRuntime:
     """Invokes moto's deployed functions in warm worker processes."""
 
-    def __init__(self, account_id: str, work_dir: Path, endpoint_url: str, default_concurrency: int = 4) -> None:
+    def __init__(
+        self, account_id: str, work_dir: Path, endpoint_url: str, default_concurrency: int = 4
+    ) -> None:
         self.account_id = account_id
         self.work_dir = work_dir
         self.endpoint_url = endpoint_url
@@ -343,7 +355,7 @@ class LambdaRuntime:
             region=fn.region,
             name=fn.function_name,
             arn=fn.function_arn,
-            handler=fn.handler,
+            handler=str(fn.handler),
             runtime=fn.run_time or "python3.12",
             code_sha=fn.code_sha_256,
             timeout=float(fn.timeout),
@@ -358,17 +370,17 @@ class LambdaRuntime:
         if not target.exists():
             staging = target.with_name(target.name + f".{uuid.uuid4().hex[:6]}.tmp")
             with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as archive:
-                archive.extractall(staging)  # noqa: S202 - code the user deployed to their own emulator
-            try:
+                archive.extractall(staging)
+            with contextlib.suppress(OSError):  # another thread extracted the same code first
                 staging.rename(target)
-            except OSError:  # another thread extracted the same code first
-                pass
         return target
 
     def pool(self, region: str, name_or_arn: str) -> FunctionPool:
         fn = self.function(region, name_or_arn)
         if fn.run_time and not fn.run_time.startswith("python"):
-            raise FunctionNotFound(f"{fn.function_name}: runtime {fn.run_time} is not supported (Python only)")
+            raise FunctionNotFound(
+                f"{fn.function_name}: runtime {fn.run_time} is not supported (Python only)"
+            )
         spec = self._spec(fn)
         key = (region, spec.name)
         with self._lock:
@@ -384,7 +396,9 @@ class LambdaRuntime:
             current.retire()
         return pool
 
-    def invoke(self, region: str, name_or_arn: str, event: bytes, wait_seconds: float | None = None) -> InvokeResult:
+    def invoke(
+        self, region: str, name_or_arn: str, event: bytes, wait_seconds: float | None = None
+    ) -> InvokeResult:
         pool = self.pool(region, name_or_arn)
         request_id = str(uuid.uuid4())
         return pool.invoke(event, request_id, wait_seconds if wait_seconds is not None else pool.spec.timeout)

@@ -14,24 +14,40 @@ from typing import Any
 
 os.environ.setdefault("MOTO_ACCOUNT_ID", "000000000000")
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app  # noqa: E402
-from werkzeug.serving import BaseWSGIServer, make_server  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
-from emulator import control_plane  # noqa: E402
-from emulator.event_source import EventSourceManager  # noqa: E402
-from emulator.http_api import HttpApiGateway  # noqa: E402
-from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled  # noqa: E402
+from emulator import control_plane
+from emulator.event_source import EventSourceManager
+from emulator.http_api import HttpApiGateway
+from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
 
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
-SERVICES = ("apigatewayv2", "cloudformation", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "ssm", "sts")
+SERVICES = (
+    "apigatewayv2",
+    "cloudformation",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+)
 
 StartResponse = Callable[..., Any]
 
 
-def _respond(start_response: StartResponse, status: int, headers: dict[str, str], body: bytes) -> Iterable[bytes]:
+def _respond(
+    start_response: StartResponse, status: int, headers: dict[str, str], body: bytes
+) -> Iterable[bytes]:
     from http import HTTPStatus
 
     try:
@@ -39,7 +55,9 @@ def _respond(start_response: StartResponse, status: int, headers: dict[str, str]
     except ValueError:
         reason = "Unknown"
     header_list = [(k, v) for k, v in headers.items() if k.lower() != "set-cookie"]
-    header_list += [("Set-Cookie", c) for k, v in headers.items() if k.lower() == "set-cookie" for c in v.split("\n")]
+    header_list += [
+        ("Set-Cookie", c) for k, v in headers.items() if k.lower() == "set-cookie" for c in v.split("\n")
+    ]
     header_list.append(("Content-Length", str(len(body))))
     start_response(f"{status} {reason}", header_list)
     return [body]
@@ -67,8 +85,13 @@ class EmulatorApp:
                 return self._invoke(environ, start_response, invoke.group("name"))
         except Exception:
             log.exception("data plane error on %s %s", environ.get("REQUEST_METHOD"), path)
-            return _respond(start_response, 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
-        return self.moto(environ, start_response)  # type: ignore[no-any-return]
+            return _respond(
+                start_response,
+                500,
+                {"Content-Type": "application/json"},
+                b'{"message":"Internal Server Error"}',
+            )
+        return self.moto(environ, start_response)
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         state = "running" if self.ready else "starting"
@@ -78,7 +101,12 @@ class EmulatorApp:
             "uptimeSeconds": round(time.time() - self.started_at, 3),
             "services": dict.fromkeys(SERVICES, state),
         }
-        return _respond(start_response, 200 if self.ready else 503, {"Content-Type": "application/json"}, json.dumps(body).encode())
+        return _respond(
+            start_response,
+            200 if self.ready else 503,
+            {"Content-Type": "application/json"},
+            json.dumps(body).encode(),
+        )
 
     def _region(self, environ: dict[str, Any]) -> str:
         match = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -96,7 +124,9 @@ class EmulatorApp:
 
         def not_found(message: str) -> Iterable[bytes]:
             body = json.dumps({"Type": "User", "Message": message}).encode()
-            return _respond(start_response, 404, {**json_type, "x-amzn-ErrorType": "ResourceNotFoundException"}, body)
+            return _respond(
+                start_response, 404, {**json_type, "x-amzn-ErrorType": "ResourceNotFoundException"}, body
+            )
 
         try:
             self.runtime.function(region, unquote(name))
@@ -105,13 +135,26 @@ class EmulatorApp:
         if invocation_type == "DryRun":
             return _respond(start_response, 204, {}, b"")
         if invocation_type == "Event":
-            threading.Thread(target=self.runtime.invoke, args=(region, unquote(name), payload), daemon=True).start()
+            threading.Thread(
+                target=self.runtime.invoke, args=(region, unquote(name), payload), daemon=True
+            ).start()
             return _respond(start_response, 202, {}, b"")
         try:
             result = self.runtime.invoke(region, unquote(name), payload)
         except Throttled as error:
-            body = json.dumps({"Type": "User", "message": str(error), "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
-            return _respond(start_response, 429, {**json_type, "x-amzn-ErrorType": "TooManyRequestsException"}, body.encode())
+            body = json.dumps(
+                {
+                    "Type": "User",
+                    "message": str(error),
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                }
+            )
+            return _respond(
+                start_response,
+                429,
+                {**json_type, "x-amzn-ErrorType": "TooManyRequestsException"},
+                body.encode(),
+            )
         headers = {**json_type, "X-Amz-Executed-Version": "$LATEST"}
         if not result.ok:
             headers["X-Amz-Function-Error"] = "Unhandled"
@@ -145,17 +188,23 @@ class Emulator:
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0") else self.host  # noqa: S104 - comparison only
         return f"http://{host}:{self.port}"
 
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self.app(environ, start_response)
+
     def start(self) -> "Emulator":
-        self._server = make_server(self.host, self.port, None, threaded=True, request_handler=MotoRequestHandler)  # type: ignore[arg-type]
+        self._server = make_server(
+            self.host, self.port, self._dispatch, threaded=True, request_handler=MotoRequestHandler
+        )
         self.port = self._server.server_port  # when port 0 asked for a free one
         self.runtime = LambdaRuntime(
             self.account_id, self.work_dir / "functions", f"http://127.0.0.1:{self.port}", self.concurrency
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region)
-        self._server.app = self.app
-        self._server.daemon_threads = True
+        setattr(self._server, "daemon_threads", True)  # noqa: B010 - request threads never block shutdown
         self.event_sources = EventSourceManager(self.account_id, self.runtime)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
+        )
         self._thread.start()
         self.event_sources.start()
         self.app.ready = True

@@ -23,8 +23,8 @@ from collections import OrderedDict
 from typing import Any
 
 from moto.core.utils import unix_time_millis
-from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
+from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
 
 _sequence = itertools.count()
@@ -76,9 +76,10 @@ class MessageStore:
 
     def receive(self, count: int, visibility_timeout: int, attribute_names: list[str]) -> list[Message]:
         queue = self.queue
-        dlq = queue.dead_letter_queue if queue.redrive_policy else None
-        max_receives = queue.redrive_policy["maxReceiveCount"] if dlq is not None else None
-        retention_ms = int(queue.message_retention_period) * 1000
+        redrive: dict[str, Any] | None = queue.redrive_policy
+        dlq = queue.dead_letter_queue if redrive else None
+        max_receives = redrive["maxReceiveCount"] if redrive and dlq is not None else None
+        retention_ms = int(queue.message_retention_period) * 1000  # type: ignore[attr-defined]
         received: list[Message] = []
         to_dlq: list[Message] = []
         still_visible: list[Message] = []
@@ -192,7 +193,7 @@ def install() -> None:
     @functools.wraps(original_init)
     def init(self: Queue, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
-        self._store = MessageStore(self)
+        setattr(self, "_store", MessageStore(self))  # noqa: B010 - an attribute moto does not declare
 
     Queue.__init__ = init  # type: ignore[method-assign]
 
@@ -218,16 +219,20 @@ def install() -> None:
 
         return property(getter)
 
-    Queue.approximate_number_of_messages = counted(0, Queue.approximate_number_of_messages)  # type: ignore[assignment, method-assign]
-    Queue.approximate_number_of_messages_not_visible = counted(1, Queue.approximate_number_of_messages_not_visible)  # type: ignore[assignment, method-assign]
-    Queue.approximate_number_of_messages_delayed = counted(2, Queue.approximate_number_of_messages_delayed)  # type: ignore[assignment, method-assign]
+    counters = (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_not_visible",
+        "approximate_number_of_messages_delayed",
+    )
+    for index, name in enumerate(counters):
+        setattr(Queue, name, counted(index, vars(Queue)[name]))
 
-    original_messages = Queue.messages
+    original_messages: property = vars(Queue)["messages"]
 
     def messages(self: Queue) -> list[Message]:
         store = store_of(self)
         if store is None:
-            return original_messages.fget(self)  # type: ignore[misc, no-any-return]
+            return original_messages.fget(self)  # type: ignore[misc]
         with store.changed:
             store._promote(unix_time_millis())
             return list(store.ready.values())
@@ -248,7 +253,9 @@ def install() -> None:
         queue = self.get_queue(queue_name)
         store = store_of(queue)
         if store is None:
-            return original_receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names)
+            return original_receive(
+                self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names
+            )
         import time
 
         deadline = time.monotonic() + float(wait_seconds_timeout or 0)
@@ -264,11 +271,13 @@ def install() -> None:
     original_change = SQSBackend.change_message_visibility
 
     @functools.wraps(original_change)
-    def change_message_visibility(self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+    def change_message_visibility(
+        self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
         queue = self.get_queue(queue_name)
         store = store_of(queue)
         if store is None:
-            return original_change(self, queue_name, receipt_handle, visibility_timeout)  # type: ignore[no-any-return]
+            return original_change(self, queue_name, receipt_handle, visibility_timeout)
         store.change_visibility(receipt_handle, visibility_timeout)
 
     SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]

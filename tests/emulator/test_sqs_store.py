@@ -25,7 +25,9 @@ def make_queue(sqs: Any, name: str = "q", **attributes: str) -> str:
     return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[no-any-return]
 
 
-def receive(sqs: Any, url: str, n: int = 10, visibility: int | None = None, **kw: Any) -> list[dict[str, Any]]:
+def receive(
+    sqs: Any, url: str, n: int = 10, visibility: int | None = None, **kw: Any
+) -> list[dict[str, Any]]:
     args: dict[str, Any] = {"QueueUrl": url, "MaxNumberOfMessages": n, "AttributeNames": ["All"], **kw}
     if visibility is not None:
         args["VisibilityTimeout"] = visibility
@@ -44,7 +46,11 @@ def counts(sqs: Any, url: str) -> tuple[int, int, int]:
 def test_send_receive_delete_in_arrival_order(sqs: Any) -> None:
     url = make_queue(sqs)
     for i in range(25):
-        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageAttributes={"n": {"DataType": "Number", "StringValue": str(i)}})
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=f"m{i}",
+            MessageAttributes={"n": {"DataType": "Number", "StringValue": str(i)}},
+        )
     assert counts(sqs, url) == (25, 0, 0)
     got = receive(sqs, url, 10, MessageAttributeNames=["All"])
     assert [m["Body"] for m in got] == [f"m{i}" for i in range(10)]
@@ -97,7 +103,9 @@ def test_delay_seconds(sqs: Any) -> None:
 def test_redrive_after_exactly_max_receive_count(sqs: Any) -> None:
     dlq = make_queue(sqs, "dlq")
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    url = make_queue(sqs, "src", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
+    url = make_queue(
+        sqs, "src", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    )
     sqs.send_message(QueueUrl=url, MessageBody="poison")
     for expected in ("1", "2", "3"):
         [m] = receive(sqs, url, visibility=0)

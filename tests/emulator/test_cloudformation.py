@@ -1,0 +1,173 @@
+"""CloudFormation types the emulator adds to moto: created for real, updated in place, deleted."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import moto
+import pytest
+
+from emulator import control_plane
+
+control_plane.install()
+
+
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "sqs:*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
+def template(route_key: str = "GET /orders/{orderId}", threshold: int = 1) -> str:
+    return json.dumps(
+        {
+            "Resources": {
+                "Meta": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2"}},
+                "Api": {
+                    "Type": "AWS::ApiGatewayV2::Api",
+                    "Properties": {"Name": "orders", "ProtocolType": "HTTP"},
+                },
+                "Integration": {
+                    "Type": "AWS::ApiGatewayV2::Integration",
+                    "Properties": {
+                        "ApiId": {"Ref": "Api"},
+                        "IntegrationType": "AWS_PROXY",
+                        "IntegrationUri": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                        "PayloadFormatVersion": "2.0",
+                    },
+                },
+                "Route": {
+                    "Type": "AWS::ApiGatewayV2::Route",
+                    "Properties": {
+                        "ApiId": {"Ref": "Api"},
+                        "RouteKey": route_key,
+                        "Target": {"Fn::Join": ["", ["integrations/", {"Ref": "Integration"}]]},
+                    },
+                },
+                "Stage": {
+                    "Type": "AWS::ApiGatewayV2::Stage",
+                    "Properties": {
+                        "ApiId": {"Ref": "Api"},
+                        "StageName": "$default",
+                        "AutoDeploy": True,
+                        "DefaultRouteSettings": {"ThrottlingBurstLimit": 5, "ThrottlingRateLimit": 2},
+                    },
+                },
+                "Queue": {"Type": "AWS::SQS::Queue"},
+                "QueuePolicy": {
+                    "Type": "AWS::SQS::QueuePolicy",
+                    "Properties": {"Queues": [{"Ref": "Queue"}], "PolicyDocument": TLS_ONLY},
+                },
+                "Topic": {"Type": "AWS::SNS::Topic"},
+                "TopicPolicy": {
+                    "Type": "AWS::SNS::TopicPolicy",
+                    "Properties": {
+                        "Topics": [{"Ref": "Topic"}],
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                    },
+                },
+                "Subscription": {
+                    "Type": "AWS::SNS::Subscription",
+                    "Properties": {
+                        "TopicArn": {"Ref": "Topic"},
+                        "Protocol": "email",
+                        "Endpoint": "ops@example.com",
+                    },
+                },
+                "Alarm": {
+                    "Type": "AWS::CloudWatch::Alarm",
+                    "Properties": {
+                        "Namespace": "AWS/SQS",
+                        "MetricName": "ApproximateNumberOfMessagesVisible",
+                        "Dimensions": [
+                            {"Name": "QueueName", "Value": {"Fn::GetAtt": ["Queue", "QueueName"]}}
+                        ],
+                        "Statistic": "Maximum",
+                        "Period": 60,
+                        "EvaluationPeriods": 1,
+                        "Threshold": threshold,
+                        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                        "AlarmActions": [{"Ref": "Topic"}],
+                    },
+                },
+            },
+            "Outputs": {
+                "ApiId": {"Value": {"Ref": "Api"}},
+                "ApiEndpoint": {"Value": {"Fn::GetAtt": ["Api", "ApiEndpoint"]}},
+                "AlarmArn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}},
+            },
+        }
+    )
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    with moto.mock_aws():
+        yield {
+            name: boto3.client(name, region_name="us-east-1")
+            for name in ("cloudformation", "apigatewayv2", "cloudwatch", "sqs", "sns")
+        }
+
+
+def outputs(cfn: Any) -> dict[str, str]:
+    return {
+        o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="s")["Stacks"][0]["Outputs"]
+    }
+
+
+def test_create_update_delete(aws: dict[str, Any]) -> None:
+    cfn, v2 = aws["cloudformation"], aws["apigatewayv2"]
+    cfn.create_stack(StackName="s", TemplateBody=template())
+    out = outputs(cfn)
+    api_id = out["ApiId"]
+    assert out["ApiEndpoint"] == f"https://{api_id}.execute-api.us-east-1.amazonaws.com"
+    [route] = v2.get_routes(ApiId=api_id)["Items"]
+    [integration] = v2.get_integrations(ApiId=api_id)["Items"]
+    assert route["RouteKey"] == "GET /orders/{orderId}"
+    assert route["Target"] == f"integrations/{integration['IntegrationId']}"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    [stage] = v2.get_stages(ApiId=api_id)["Items"]
+    assert stage["StageName"] == "$default"
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 2
+
+    [alarm] = aws["cloudwatch"].describe_alarms()["MetricAlarms"]
+    assert alarm["AlarmArn"] == out["AlarmArn"] and alarm["Threshold"] == 1
+    topic = aws["sns"].list_topics()["Topics"][0]["TopicArn"]
+    assert alarm["AlarmActions"] == [topic]
+    assert json.loads(aws["sns"].get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [],
+    }
+    [subscription] = aws["sns"].list_subscriptions()["Subscriptions"]
+    assert subscription["Endpoint"] == "ops@example.com"
+    queue = aws["sqs"].list_queues()["QueueUrls"][0]
+    policy = aws["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"][
+        "Policy"
+    ]
+    assert json.loads(policy) == TLS_ONLY
+
+    cfn.update_stack(StackName="s", TemplateBody=template(route_key="GET /orders/{id}", threshold=3))
+    assert outputs(cfn)["ApiId"] == api_id  # the API is updated in place
+    assert [r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]] == ["GET /orders/{id}"]
+    assert aws["cloudwatch"].describe_alarms()["MetricAlarms"][0]["Threshold"] == 3
+
+    cfn.delete_stack(StackName="s")
+    assert v2.get_apis()["Items"] == []
+    assert aws["cloudwatch"].describe_alarms()["MetricAlarms"] == []
+    assert aws["sns"].list_subscriptions()["Subscriptions"] == []
+
+
+def test_change_sets_publish_outputs(aws: dict[str, Any]) -> None:
+    cfn = aws["cloudformation"]
+    cfn.create_change_set(StackName="s", TemplateBody=template(), ChangeSetName="c1", ChangeSetType="CREATE")
+    cfn.execute_change_set(ChangeSetName="c1", StackName="s")
+    assert set(outputs(cfn)) == {"ApiId", "ApiEndpoint", "AlarmArn"}

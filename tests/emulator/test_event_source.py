@@ -1,0 +1,172 @@
+"""SQS event source: record shape, partial batch responses, failures, batching window."""
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import moto
+import pytest
+
+from emulator import control_plane
+from emulator.event_source import SqsPoller, failed_message_ids
+from emulator.lambda_runtime import InvokeResult
+
+control_plane.install()
+
+
+@dataclass
+class FakeRuntime:
+    """Stands in for LambdaRuntime: records events, answers with `respond(event)`."""
+
+    respond: Any = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    default_concurrency: int = 1
+
+    def invoke(
+        self, region: str, function: str, event: bytes, wait_seconds: float | None = None
+    ) -> InvokeResult:
+        decoded = json.loads(event)
+        self.events.append(decoded)
+        answer = self.respond(decoded) if self.respond else {"batchItemFailures": []}
+        if isinstance(answer, InvokeResult):
+            return answer
+        return InvokeResult(ok=True, payload=json.dumps(answer).encode())
+
+
+@dataclass
+class Setup:
+    sqs: Any
+    queue_url: str
+    esm: Any
+
+    def send(self, *bodies: str, **attributes: Any) -> list[str]:
+        return [
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=b, **attributes)["MessageId"]
+            for b in bodies
+        ]
+
+    def remaining(self) -> int:
+        a = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
+        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
+    def poller(self, runtime: FakeRuntime) -> SqsPoller:
+        poller = SqsPoller.__new__(SqsPoller)  # no threads: drive poll_once by hand
+        poller.esm, poller.runtime = self.esm, runtime
+        poller.region, poller.queue_name = "us-east-1", self.queue_url.rsplit("/", 1)[-1]
+        poller.max_pollers, poller.active = 1, 1
+        import threading
+
+        poller.stopping, poller._lock = threading.Event(), threading.Lock()
+        return poller
+
+
+@pytest.fixture
+def setup() -> Iterator[Setup]:
+    with moto.mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="orders", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name="us-east-1")
+        client.create_function(
+            FunctionName="f", Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": b"PK"}
+        )
+        mapping = client.create_event_source_mapping(
+            EventSourceArn=arn,
+            FunctionName="f",
+            BatchSize=3,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+        )
+        from moto.awslambda.models import lambda_backends
+
+        esm = lambda_backends["123456789012"]["us-east-1"]._event_source_mappings[mapping["UUID"]]
+        yield Setup(sqs, url, esm)
+
+
+def test_records_have_aws_shape(setup: Setup) -> None:
+    [message_id] = setup.send("hello", MessageAttributes={"kind": {"DataType": "String", "StringValue": "x"}})
+    runtime = FakeRuntime()
+    assert setup.poller(runtime).poll_once() == 1
+    [record] = runtime.events[0]["Records"]
+    assert record["messageId"] == message_id
+    assert record["body"] == "hello"
+    assert record["md5OfBody"] == hashlib.md5(b"hello").hexdigest()
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == "arn:aws:sqs:us-east-1:123456789012:orders"
+    assert record["awsRegion"] == "us-east-1"
+    assert record["receiptHandle"]
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert set(record["attributes"]) >= {"SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"}
+    assert record["messageAttributes"] == {
+        "kind": {"stringValue": "x", "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+    }
+    assert "md5OfMessageAttributes" in record
+    assert setup.remaining() == 0
+
+
+def test_batch_size_is_respected(setup: Setup) -> None:
+    setup.send(*[str(i) for i in range(7)])
+    runtime = FakeRuntime()
+    poller = setup.poller(runtime)
+    assert [poller.poll_once() for _ in range(4)] == [3, 3, 1, 0]
+
+
+def test_partial_batch_failure_keeps_only_the_failed_records(setup: Setup) -> None:
+    ids = setup.send("ok", "bad", "ok2")
+    runtime = FakeRuntime(
+        respond=lambda e: {
+            "batchItemFailures": [
+                {"itemIdentifier": r["messageId"]} for r in e["Records"] if r["body"] == "bad"
+            ]
+        }
+    )
+    setup.poller(runtime).poll_once()
+    assert setup.remaining() == 1
+    time.sleep(1.1)  # visibility timeout
+    setup.poller(runtime).poll_once()
+    [retried] = runtime.events[1]["Records"]
+    assert retried["messageId"] == ids[1] and retried["attributes"]["ApproximateReceiveCount"] == "2"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        InvokeResult.failure("Sandbox.Timedout", "timed out"),
+        {"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]},
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": "nope"},
+    ],
+)
+def test_failed_invocations_and_invalid_responses_keep_the_whole_batch(setup: Setup, answer: Any) -> None:
+    setup.send("a", "b")
+    setup.poller(FakeRuntime(respond=lambda e: answer)).poll_once()
+    assert setup.remaining() == 2
+
+
+def test_failed_message_ids() -> None:
+    ids = {"a", "b"}
+    assert failed_message_ids(b"null", ids) == set()
+    assert failed_message_ids(b"{}", ids) == set()
+    assert failed_message_ids(b'{"batchItemFailures": []}', ids) == set()
+    assert failed_message_ids(b'{"batchItemFailures": [{"itemIdentifier": "a"}]}', ids) == {"a"}
+    assert failed_message_ids(b'{"batchItemFailures": [{"itemIdentifier": "c"}]}', ids) is None
+    assert failed_message_ids(b'{"batchItemFailures": [{}]}', ids) is None
+    assert failed_message_ids(b"not json", ids) is None
+    assert failed_message_ids(b'"text"', ids) is None
+
+
+def test_batching_window_waits_to_fill_the_batch(setup: Setup) -> None:
+    setup.esm.max_batch_window = 1
+    setup.send("first")
+    import threading
+
+    threading.Timer(0.3, lambda: setup.send("second", "third")).start()
+    runtime = FakeRuntime()
+    started = time.monotonic()
+    assert setup.poller(runtime).poll_once() == 3
+    assert time.monotonic() - started < 1.5
+    assert [r["body"] for r in runtime.events[0]["Records"]] == ["first", "second", "third"]

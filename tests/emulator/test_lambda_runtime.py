@@ -1,0 +1,200 @@
+"""The Lambda runtime against functions created in moto (in-process), running in real workers."""
+
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import moto
+import pytest
+
+from emulator import control_plane
+from emulator.lambda_runtime import LambdaRuntime, Throttled
+
+control_plane.install()
+ACCOUNT = "123456789012"  # moto's default inside mock_aws
+
+HANDLERS = """
+import json, os, sys, time
+import helper
+
+COLD = {"count": 0}
+
+def env(event, context):
+    COLD["count"] += 1
+    print("hello from", context.function_name)
+    keys = ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION", "_HANDLER",
+            "AWS_ENDPOINT_URL", "GREETING", "LAMBDA_TASK_ROOT", "_X_AMZN_TRACE_ID", "AWS_LAMBDA_LOG_GROUP_NAME"]
+    return {"env": {k: os.environ.get(k) for k in keys}, "event": event, "invocations": COLD["count"],
+            "context": {"request_id": context.aws_request_id, "arn": context.invoked_function_arn,
+                        "memory": context.memory_limit_in_mb, "remaining": context.get_remaining_time_in_millis()},
+            "helper": helper.VALUE, "path0": sys.path[0]}
+
+def sleep(event, context):
+    time.sleep(event["seconds"])
+    return "done"
+
+def fail(event, context):
+    raise ValueError("bad input")
+
+def crash(event, context):
+    os._exit(3)
+
+def unserializable(event, context):
+    return {1, 2}
+"""
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with moto.mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name="us-east-1")
+        code = make_zip(
+            {"app.py": HANDLERS, "helper.py": "VALUE = 42\n", "broken.py": "import nothing_here\n"}
+        )
+
+        def create(name: str, handler: str, timeout: int = 3, **extra: Any) -> None:
+            client.create_function(
+                FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": code},
+                Timeout=timeout, MemorySize=256, **extra,
+            )  # fmt: skip
+
+        client.create = create  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[LambdaRuntime]:
+    runtime = LambdaRuntime(ACCOUNT, tmp_path, "http://127.0.0.1:1", default_concurrency=2)
+    yield runtime
+    runtime.close()
+
+
+def invoke(runtime: LambdaRuntime, name: str, event: Any = None) -> tuple[bool, Any]:
+    result = runtime.invoke("us-east-1", name, json.dumps(event or {}).encode())
+    return result.ok, json.loads(result.payload)
+
+
+def test_handler_gets_event_context_and_lambda_environment(
+    aws: Any, runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    aws.create("echo", "app.env", Environment={"Variables": {"GREETING": "hi"}})
+    ok, result = invoke(runtime, "echo", {"a": 1})
+    assert ok
+    assert result["event"] == {"a": 1}
+    assert result["helper"] == 42  # sibling modules of the handler import
+    env = result["env"]
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "echo"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_REGION"] == "us-east-1"
+    assert env["_HANDLER"] == "app.env"
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+    assert env["GREETING"] == "hi"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/echo"
+    assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
+    assert result["path0"] == env["LAMBDA_TASK_ROOT"]
+    assert Path(env["LAMBDA_TASK_ROOT"]).is_relative_to(tmp_path)
+    context = result["context"]
+    assert context["arn"].endswith(":function:echo")
+    assert context["memory"] == 256
+    assert 0 < context["remaining"] <= 3000
+
+    ok, again = invoke(runtime, "echo")
+    assert again["invocations"] == 2  # the same warm worker
+    assert again["context"]["request_id"] != context["request_id"]
+
+
+def test_output_goes_to_the_function_log_group(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("echo", "app.env")
+    invoke(runtime, "echo")
+    logs = boto3.client("logs", region_name="us-east-1")
+    [stream] = logs.describe_log_streams(logGroupName="/aws/lambda/echo")["logStreams"]
+    lines = [
+        e["message"]
+        for e in logs.get_log_events(logGroupName="/aws/lambda/echo", logStreamName=stream["logStreamName"])[
+            "events"
+        ]
+    ]
+    assert lines[0].startswith("START RequestId: ")
+    assert "hello from echo" in lines
+    assert lines[-2].startswith("END RequestId: ") and lines[-1].startswith("REPORT RequestId: ")
+
+
+def test_errors_are_reported_like_lambda(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("fail", "app.fail")
+    aws.create("broken", "broken.handler")
+    aws.create("odd", "app.unserializable")
+    ok, error = invoke(runtime, "fail")
+    assert not ok and error["errorType"] == "ValueError" and error["errorMessage"] == "bad input"
+    ok, error = invoke(runtime, "broken")
+    assert not ok and error["errorType"] == "Runtime.ImportModuleError"
+    ok, error = invoke(runtime, "odd")
+    assert not ok and error["errorType"] == "Runtime.MarshalError"
+
+
+def test_timeout_kills_the_worker_and_the_next_call_gets_a_fresh_one(
+    aws: Any, runtime: LambdaRuntime
+) -> None:
+    aws.create("slow", "app.sleep", timeout=1)
+    started = time.monotonic()
+    ok, error = invoke(runtime, "slow", {"seconds": 30})
+    assert not ok and error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    assert time.monotonic() - started < 5
+    ok, result = invoke(runtime, "slow", {"seconds": 0})
+    assert ok and result == "done"
+
+
+def test_a_crashed_worker_fails_the_invocation_only(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("crash", "app.crash")
+    aws.create("echo", "app.env")
+    ok, error = invoke(runtime, "crash")
+    assert not ok and error["errorType"] == "Runtime.ExitError"
+    assert invoke(runtime, "echo")[0]
+
+
+def test_concurrency_limit_and_throttling(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("slow", "app.sleep", timeout=3)  # default_concurrency=2 in this runtime
+    results: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(invoke(runtime, "slow", {"seconds": 1})))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    with pytest.raises(Throttled):
+        runtime.invoke("us-east-1", "slow", b'{"seconds": 0}', wait_seconds=0.1)
+    for t in threads:
+        t.join()
+    assert [r[0] for r in results] == [True, True]
+
+
+def test_reserved_concurrency_sets_the_limit(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("one", "app.sleep")
+    aws.put_function_concurrency(FunctionName="one", ReservedConcurrentExecutions=1)
+    assert runtime.pool("us-east-1", "one").spec.concurrency == 1
+
+
+def test_new_configuration_gets_new_workers(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("echo", "app.env", Environment={"Variables": {"GREETING": "v1"}})
+    assert invoke(runtime, "echo")[1]["env"]["GREETING"] == "v1"
+    aws.update_function_configuration(FunctionName="echo", Environment={"Variables": {"GREETING": "v2"}})
+    _, result = invoke(runtime, "echo")
+    assert result["env"]["GREETING"] == "v2"
+    assert result["invocations"] == 1  # a new worker
