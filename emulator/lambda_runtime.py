@@ -82,8 +82,7 @@ class LogSink:
     def write(self, spec: FunctionSpec, stream: str, lines: list[tuple[int, str]]) -> None:
         if not lines:
             return
-        for _, text in lines:
-            log.info("[%s] %s", spec.name, text)
+        log.info("[%s] %s", spec.name, f"\n[{spec.name}] ".join(text for _, text in lines))
         backend = logs_backends[spec.account_id][spec.region]
         try:
             with self._lock:
@@ -149,6 +148,8 @@ class Worker:
             "TZ": ":UTC",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": REPO_ROOT,  # only to find emulator.worker; the worker takes it off sys.path
+            # No X-Ray daemon here to send segments to: Powertools Tracer stays off unless the function says otherwise.
+            "POWERTOOLS_TRACE_DISABLED": "true",
             **dict(spec.environment),
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

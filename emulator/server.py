@@ -14,8 +14,8 @@ from typing import Any
 
 os.environ.setdefault("MOTO_ACCOUNT_ID", "000000000000")
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress.server import create_server
 
 from emulator import control_plane
 from emulator.event_source import EventSourceManager
@@ -25,7 +25,8 @@ from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
-REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
+REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
+REQUEST_THREADS = 128
 SERVICES = (
     "apigatewayv2",
     "cloudformation",
@@ -63,9 +64,34 @@ def _respond(
     return [body]
 
 
+class CachingDispatcher(DomainDispatcherApplication):
+    """moto's dispatcher lists its package directory and tries every service URL pattern, under a
+    global lock, on every request (a third of a SendMessage). The service only depends on the
+    host, the SigV4 credential scope and the X-Amz-Target prefix, so the answer is cached by those."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._cache: dict[tuple[str, str, str], Any] = {}
+
+    def get_application(self, environ: dict[str, Any]) -> Any:
+        scope = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        path = environ.get("PATH_INFO", "")
+        if scope is None or path.startswith(("/moto-api", "/latest/")):
+            return super().get_application(environ)  # unsigned or special: moto decides from the body
+        key = (
+            environ.get("HTTP_HOST", ""),
+            scope.group(0),
+            environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0],
+        )
+        app = self._cache.get(key)
+        if app is None:
+            app = self._cache[key] = super().get_application(environ)
+        return app
+
+
 class EmulatorApp:
     def __init__(self, account_id: str, runtime: LambdaRuntime, default_region: str) -> None:
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = CachingDispatcher()
         self.http_api = HttpApiGateway(account_id, runtime)
         self.runtime = runtime
         self.default_region = default_region
@@ -180,7 +206,7 @@ class Emulator:
         self.work_dir = work_dir.resolve()
         self.region = region
         self.concurrency = concurrency
-        self._server: BaseWSGIServer | None = None
+        self._server: Any = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -192,19 +218,27 @@ class Emulator:
         return self.app(environ, start_response)
 
     def start(self) -> "Emulator":
-        self._server = make_server(
-            self.host, self.port, self._dispatch, threaded=True, request_handler=MotoRequestHandler
+        # waitress: HTTP/1.1 keep-alive and a thread pool. Data-plane requests block while their
+        # function runs and that function's own SDK calls need threads too, so the pool is large.
+        self._server = create_server(
+            self._dispatch,
+            host=self.host,
+            port=self.port,
+            threads=REQUEST_THREADS,
+            connection_limit=4 * REQUEST_THREADS,
+            backlog=1024,
+            channel_timeout=120,
+            max_request_body_size=1024**3,
+            ident="emulator",
+            asyncore_use_poll=True,
         )
-        self.port = self._server.server_port  # when port 0 asked for a free one
+        self.port = self._server.effective_port  # when port 0 asked for a free one
         self.runtime = LambdaRuntime(
             self.account_id, self.work_dir / "functions", f"http://127.0.0.1:{self.port}", self.concurrency
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region)
-        setattr(self._server, "daemon_threads", True)  # noqa: B010 - request threads never block shutdown
         self.event_sources = EventSourceManager(self.account_id, self.runtime)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._thread.start()
         self.event_sources.start()
         self.app.ready = True
@@ -216,11 +250,10 @@ class Emulator:
         deadline = time.monotonic() + timeout
         if self._server is not None:
             self.app.ready = False
-            self._server.shutdown()
-            self._server.server_close()
-        if hasattr(self, "event_sources"):
-            self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1))
-            self.runtime.close()
+            self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1.5))
+            self.runtime.close()  # kills workers, so requests waiting on them end now
+            self._server.task_dispatcher.shutdown(timeout=max(0.1, deadline - time.monotonic()))
+            self._server.close()
         log.info("emulator stopped")
 
     def __enter__(self) -> "Emulator":

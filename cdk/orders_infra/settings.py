@@ -49,8 +49,9 @@ class Settings:
             max_receive_count=5,
             oldest_message_alarm_seconds=60 if local else 300,
             log_retention=logs.RetentionDays.ONE_WEEK if local else logs.RetentionDays.ONE_MONTH,
-            api_rate_limit=int(node.try_get_context("apiRateLimit") or 100),
-            api_burst_limit=int(node.try_get_context("apiBurstLimit") or 200),
+            # Locally the default leaves room for load tests; set the context to try throttling.
+            api_rate_limit=int(node.try_get_context("apiRateLimit") or (5000 if local else 100)),
+            api_burst_limit=int(node.try_get_context("apiBurstLimit") or (5000 if local else 200)),
             alarm_email=node.try_get_context("alarmEmail") or None,
             removal_policy=cdk.RemovalPolicy.DESTROY if local else cdk.RemovalPolicy.RETAIN,
             # Graviton on AWS; locally the host's own architecture so container emulators need no CPU emulation.
