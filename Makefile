@@ -15,10 +15,10 @@ EMULATOR_PORT ?= 4566
 export EMULATOR_PORT
 LOCAL_ENDPOINT := http://localhost:$(EMULATOR_PORT)
 
-.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke
+.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke bench e2e dlq-redrive
 
 help: ## Show this help
-	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 setup: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and install Python and npm dependencies (idempotent)
 
@@ -26,7 +26,7 @@ $(PY_STAMP): pyproject.toml
 	@echo "==> Python deps into $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[functions,cdk,emulator,dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[functions,cdk,emulator,e2e,load,dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -40,28 +40,43 @@ up: setup ## Everything local in one go: emulator, deploy, one smoke order; prin
 	@$(PY) -m e2e.local smoke
 	@$(PY) -m e2e.local url
 
-local-up: setup ## Start the local AWS on 127.0.0.1:$(EMULATOR_PORT) (EMULATOR=embedded, the default)
+local-up: setup ## Start the local AWS on 127.0.0.1:$(EMULATOR_PORT): EMULATOR=embedded (default, no Docker) | localstack | floci
 ifeq ($(EMULATOR),embedded)
 	@$(PY) -m emulator.ctl start --port $(EMULATOR_PORT)
+else ifneq ($(filter $(EMULATOR),localstack floci),)
+	@docker info >/dev/null 2>&1 || { echo "EMULATOR=$(EMULATOR) needs a running Docker engine (docker info failed); EMULATOR=embedded needs none" >&2; exit 2; }
+	@if [ "$(EMULATOR)" = localstack ] && [ -z "$$LOCALSTACK_AUTH_TOKEN" ]; then echo "EMULATOR=localstack needs LOCALSTACK_AUTH_TOKEN (and a paid plan for HTTP APIs)" >&2; exit 2; fi
+	docker compose --profile $(EMULATOR) up -d --wait
+	@echo "$(EMULATOR): ready on $(LOCAL_ENDPOINT)"
 else
-	@echo "EMULATOR=$(EMULATOR) is not available yet: use EMULATOR=embedded" >&2; exit 2
+	@echo "EMULATOR must be embedded, localstack or floci (got $(EMULATOR))" >&2; exit 2
 endif
 
-local-down: ## Stop the local AWS and everything it started
+local-down: ## Stop the local AWS and everything it started (embedded, and compose targets when Docker runs)
 	@$(if $(wildcard $(PY)),$(PY) -m emulator.ctl stop,echo "emulator: not running")
+	@if docker info >/dev/null 2>&1; then docker compose --profile localstack --profile floci down; fi
 
 deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to whatever runs on $(EMULATOR_PORT); outputs in .local/outputs.json
 	@$(PY) -m e2e.local deploy --endpoint $(LOCAL_ENDPOINT)
+
+e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | localstack | floci | aws (E2E_AWS=1)
+	E2E_TARGET=$(or $(E2E_TARGET),embedded) $(VENV)/bin/pytest e2e -rs
+
+dlq-redrive: setup ## Move every OrdersDlq message back to OrdersQueue (local; AWS=1 for the AWS stack)
+	@$(PY) -m e2e.redrive --endpoint $(LOCAL_ENDPOINT) $(if $(AWS),--aws)
+
+bench: setup ## Benchmark the emulator against plain moto (prints a table, writes .local/bench.json); takes ~2 min
+	@$(PY) -m load.bench
 
 smoke: setup ## One order through POST and GET on the local deployment
 	@$(PY) -m e2e.local smoke --endpoint $(LOCAL_ENDPOINT)
 
 lint: setup ## ruff + mypy over every Python folder
-	$(VENV)/bin/ruff check functions cdk emulator e2e tests
-	$(VENV)/bin/ruff format --check functions cdk emulator e2e tests
-	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator e2e
+	$(VENV)/bin/ruff check functions cdk emulator e2e load tests
+	$(VENV)/bin/ruff format --check functions cdk emulator e2e load tests
+	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator e2e load
 
-test: lint ## Lint, then every test (unit, CDK assertions, cdk-nag)
+test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, and the e2e suite on embedded
 	$(VENV)/bin/pytest
 
 unit: setup ## Tests only, no lint

@@ -156,3 +156,68 @@ def docker_available() -> bool:
         [docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, check=False, timeout=10
     )
     return result.returncode == 0
+
+
+@dataclass
+class Deployment:
+    """A deployed OrdersStack on some target, and how to reach it."""
+
+    target: str
+    outputs: Outputs
+    api_url: str
+    endpoint: str | None = None  # the local edge endpoint; None on AWS
+    region: str = "us-east-1"
+
+    def client(self, service: str) -> Any:
+        if self.endpoint is not None:
+            return local_client(service, self.endpoint, self.region)
+        import boto3
+
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def function_name(self, handler_module: str) -> str:
+        """The deployed function whose handler is `<handler_module>.handler`."""
+        paginator = self.client("lambda").get_paginator("list_functions")
+        for page in paginator.paginate():
+            for fn in page["Functions"]:
+                if fn.get("Handler") == f"{handler_module}.handler" and self._in_stack(fn["FunctionName"]):
+                    return str(fn["FunctionName"])
+        raise LookupError(f"no deployed function with handler {handler_module}.handler")
+
+    def _in_stack(self, function_name: str) -> bool:
+        return function_name.startswith(STACK) or STACK in function_name
+
+    def log_group(self, function_name: str) -> str:
+        config = self.client("lambda").get_function(FunctionName=function_name)["Configuration"]
+        return str(config.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{function_name}")
+
+    def log_lines(self, function_name: str, contains: str | None = None, limit: int = 10_000) -> list[str]:
+        logs = self.client("logs")
+        args: dict[str, Any] = {"logGroupName": self.log_group(function_name), "limit": limit}
+        if contains:
+            args["filterPattern"] = f'"{contains}"'
+        lines: list[str] = []
+        while True:
+            page = logs.filter_log_events(**args)
+            lines += [e["message"] for e in page["events"]]
+            token = page.get("nextToken")
+            if not token or len(lines) >= limit:
+                return lines
+            args["nextToken"] = token
+
+
+def aws_deployment(region: str | None = None) -> Deployment:
+    """An OrdersStack already deployed to AWS (`make deploy`); reads its outputs, creates nothing."""
+    import boto3
+
+    client = boto3.client("cloudformation", region_name=region)
+    stack = client.describe_stacks(StackName=STACK)["Stacks"][0]
+    outputs = Outputs.from_dict({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    return Deployment("aws", outputs, outputs.api_url.rstrip("/"), None, client.meta.region_name)
+
+
+def local_deployment(target: str, endpoint: str, work: Path, region: str = "us-east-1") -> Deployment:
+    outputs = deploy_local(
+        endpoint, work / "outputs.json", region=region, log=work / "deploy.log", progress=lambda _: None
+    )
+    return Deployment(target, outputs, local_api_url(endpoint, outputs.api_id), endpoint, region)

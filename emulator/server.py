@@ -117,7 +117,29 @@ class EmulatorApp:
                 {"Content-Type": "application/json"},
                 b'{"message":"Internal Server Error"}',
             )
-        return self.moto(environ, start_response)
+        try:
+            return self.moto(environ, start_response)
+        except NotImplementedError as error:
+            return self._unsupported(environ, start_response, str(error))
+
+    @staticmethod
+    def _unsupported(environ: dict[str, Any], start_response: StartResponse, message: str) -> Iterable[bytes]:
+        """An action moto lacks: a clear 400 UnsupportedOperation in the caller's protocol, not a
+        500 that SDKs retry."""
+        text = f"{message} (not supported by the embedded emulator)"
+        if "json" in environ.get("CONTENT_TYPE", ""):
+            body = json.dumps({"__type": "UnsupportedOperation", "message": text}).encode()
+            headers = {
+                "Content-Type": "application/x-amz-json-1.0",
+                "x-amzn-query-error": "UnsupportedOperation;Sender",
+            }
+        else:
+            body = (
+                "<ErrorResponse><Error><Type>Sender</Type><Code>UnsupportedOperation</Code>"
+                f"<Message>{text}</Message></Error></ErrorResponse>"
+            ).encode()
+            headers = {"Content-Type": "text/xml"}
+        return _respond(start_response, 400, headers, body)
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         state = "running" if self.ready else "starting"

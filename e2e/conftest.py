@@ -1,0 +1,153 @@
+"""The e2e suite's target: E2E_TARGET=embedded (default) | localstack | floci | aws.
+
+embedded    a session emulator on a free port (or EMULATOR_URL, an emulator already running)
+localstack  a testcontainers LocalStack (LOCALSTACK_AUTH_TOKEN) or LOCAL_ENDPOINT, a running one
+floci       a testcontainers Floci or LOCAL_ENDPOINT
+aws         the outputs of a stack already deployed with `make deploy` (opt-in: E2E_AWS=1)
+
+Container targets skip, with the reason, when no Docker engine answers.
+"""
+
+import os
+import socket
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from e2e.targets import Deployment, aws_deployment, docker_available, local_deployment
+from emulator.ctl import spawn, terminate, wait_healthy
+
+TARGET = os.environ.get("E2E_TARGET", "embedded")
+TARGETS = ("embedded", "localstack", "floci", "aws")
+IMAGES = {"localstack": "localstack/localstack-pro:4.10.0", "floci": "floci/floci:1.5.11"}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"e2e target: {TARGET}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    terminalreporter.write_line(f"e2e target: {TARGET}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "e2e" in str(item.path.parent.name):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _embedded(work: Path) -> Iterator[Deployment]:
+    running = os.environ.get("EMULATOR_URL")
+    if running:
+        yield local_deployment("embedded", running.rstrip("/"), work)
+        return
+    port = _free_port()
+    endpoint = f"http://localhost:{port}"
+    process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
+    try:
+        wait_healthy(endpoint, timeout=30, process=process)
+        yield local_deployment("embedded", endpoint, work)
+    finally:
+        terminate(process.pid, timeout=10)
+
+
+def _container(target: str, work: Path) -> Iterator[Deployment]:
+    running = os.environ.get("LOCAL_ENDPOINT")
+    if running:
+        yield local_deployment(target, running.rstrip("/"), work)
+        return
+    if not docker_available():
+        pytest.skip(
+            f"E2E_TARGET={target}: no Docker engine answers (docker info failed); start Docker or set LOCAL_ENDPOINT"
+        )
+    from testcontainers.core.container import DockerContainer
+
+    container = DockerContainer(IMAGES[target]).with_exposed_ports(4566)
+    container = container.with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw")
+    if target == "localstack":
+        token = os.environ.get("LOCALSTACK_AUTH_TOKEN")
+        if not token:
+            pytest.skip(
+                "E2E_TARGET=localstack: LOCALSTACK_AUTH_TOKEN is not set (HTTP APIs need a paid LocalStack plan)"
+            )
+        container = container.with_env("LOCALSTACK_AUTH_TOKEN", token)
+    with container:
+        endpoint = f"http://localhost:{container.get_exposed_port(4566)}"
+        wait_healthy(endpoint, timeout=120)
+        yield local_deployment(target, endpoint, work)
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    if TARGET not in TARGETS:
+        raise pytest.UsageError(f"E2E_TARGET must be one of {', '.join(TARGETS)}, got {TARGET!r}")
+    work = tmp_path_factory.mktemp(f"e2e-{TARGET}")
+    if TARGET == "embedded":
+        yield from _embedded(work)
+    elif TARGET == "aws":
+        if os.environ.get("E2E_AWS") != "1":
+            pytest.skip(
+                "E2E_TARGET=aws is opt-in: set E2E_AWS=1 after `make deploy` (the suite creates orders in that stack)"
+            )
+        yield aws_deployment()
+    else:
+        yield from _container(TARGET, work)
+
+
+class RecordingSession(requests.Session):
+    """Remembers the last exchange so a failing test can show it."""
+
+    last: requests.Response | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        response = super().request(*args, **kwargs)
+        self.last = response
+        return response
+
+
+@pytest.fixture
+def http(request: pytest.FixtureRequest) -> Iterator[RecordingSession]:
+    session = RecordingSession()
+    request.node.http_session = session
+    yield session
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call" and report.failed:
+        _explain_failure(item, report)
+    return report
+
+
+def _explain_failure(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Show the last HTTP exchange and the tail of each function's logs under a failed test."""
+    session: RecordingSession | None = getattr(item, "http_session", None)
+    if session is not None and session.last is not None:
+        response = session.last
+        sent = response.request
+        body = sent.body.decode(errors="replace") if isinstance(sent.body, bytes) else sent.body
+        report.sections.append(("last request", f"{sent.method} {sent.url}\n{dict(sent.headers)}\n{body}"))
+        report.sections.append(
+            ("last response", f"{response.status_code}\n{dict(response.headers)}\n{response.text[:4000]}")
+        )
+    deployment: Deployment | None = getattr(item, "funcargs", {}).get("deployment")
+    if deployment is not None:
+        for module in ("create_order", "process_order", "get_order"):
+            try:
+                lines = deployment.log_lines(deployment.function_name(module), limit=200)[-20:]
+            except Exception as error:  # logs are a help, never a second failure
+                lines = [f"(could not read logs: {error})"]
+            report.sections.append((f"{module} logs (last 20 lines)", "\n".join(lines)))

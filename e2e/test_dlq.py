@@ -1,0 +1,81 @@
+"""Scenarios 7-8: poison messages reach the DLQ after exactly maxReceiveCount receives while valid
+records in the same batches are stored; a redrive moves DLQ messages back without loss."""
+
+import json
+import uuid
+from typing import Any
+
+from e2e.redrive import redrive
+from e2e.targets import Deployment
+from e2e.test_orders import items_for
+from e2e.waiting import eventually
+
+MAX_RECEIVE_COUNT = 5
+
+
+def valid_message(order_id: str) -> str:
+    return json.dumps(
+        {"orderId": order_id, "amount": "7.25", "currency": "EUR", "createdAt": "2026-11-24T12:00:00.000Z"}
+    )
+
+
+def dlq_bodies(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    sqs = deployment.client("sqs")
+    got = sqs.receive_message(
+        QueueUrl=deployment.outputs.dlq_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        AttributeNames=["All"],
+    )
+    return {m["Body"]: m for m in got.get("Messages", [])}
+
+
+def receives_of(deployment: Deployment, message_id: str) -> int:
+    """How often the consumer saw this message: its 'Invalid order message' log lines."""
+    lines = deployment.log_lines(deployment.function_name("process_order"), contains=message_id)
+    return sum(1 for line in lines if "Invalid order message" in line and message_id in line)
+
+
+def test_poison_goes_to_dlq_after_exactly_max_receives_and_valid_records_are_stored(
+    deployment: Deployment,
+) -> None:
+    sqs = deployment.client("sqs")
+    poison = f"poison-{uuid.uuid4()}"
+    valid_ids = [str(uuid.uuid4()) for _ in range(4)]
+    entries = [{"Id": "p", "MessageBody": poison}] + [
+        {"Id": f"v{i}", "MessageBody": valid_message(o)} for i, o in enumerate(valid_ids)
+    ]
+    sent = sqs.send_message_batch(QueueUrl=deployment.outputs.queue_url, Entries=entries)
+    poison_id = next(s["MessageId"] for s in sent["Successful"] if s["Id"] == "p")
+
+    for order_id in valid_ids:
+        eventually(lambda o=order_id: items_for(deployment, o), what=f"valid order {order_id} stored")  # type: ignore[misc]
+    (dead, waited) = eventually(
+        lambda: dlq_bodies(deployment).get(poison), timeout=90, every=0.5, what="poison in the DLQ"
+    )
+    print(f"poison message reached the DLQ after {waited:.1f}s")
+    assert dead["MessageId"] == poison_id
+    assert eventually(lambda: receives_of(deployment, poison_id) >= MAX_RECEIVE_COUNT, timeout=30)[0]
+    assert receives_of(deployment, poison_id) == MAX_RECEIVE_COUNT
+    _drain_dlq(deployment, poison)
+
+
+def test_redrive_moves_everything_back_and_poison_returns(deployment: Deployment) -> None:
+    sqs = deployment.client("sqs")
+    order_id = str(uuid.uuid4())
+    poison = f"still-poison-{uuid.uuid4()}"
+    sqs.send_message(QueueUrl=deployment.outputs.dlq_url, MessageBody=valid_message(order_id))
+    sqs.send_message(QueueUrl=deployment.outputs.dlq_url, MessageBody=poison)
+
+    method, moved = redrive(sqs, deployment.outputs.dlq_url, deployment.outputs.queue_url)
+    assert moved >= 2, method
+    eventually(lambda: items_for(deployment, order_id), what="redriven order stored")
+    eventually(lambda: poison in dlq_bodies(deployment), timeout=90, every=0.5, what="poison back in the DLQ")
+    _drain_dlq(deployment, poison)
+
+
+def _drain_dlq(deployment: Deployment, body: str) -> None:
+    sqs = deployment.client("sqs")
+    for message in dlq_bodies(deployment).values():
+        if message["Body"] == body:
+            sqs.delete_message(QueueUrl=deployment.outputs.dlq_url, ReceiptHandle=message["ReceiptHandle"])

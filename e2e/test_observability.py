@@ -1,0 +1,46 @@
+"""Scenario 9: alarms notify the SNS topic; function logs are structured JSON carrying the orderId."""
+
+import json
+
+from e2e.conftest import RecordingSession
+from e2e.targets import Deployment
+from e2e.waiting import eventually
+
+
+def test_alarms_exist_with_the_topic_as_action(deployment: Deployment) -> None:
+    alarms = deployment.client("cloudwatch").describe_alarms(MaxRecords=100)["MetricAlarms"]
+    ours = [a for a in alarms if deployment.outputs.alarm_topic_arn in a.get("AlarmActions", [])]
+    metrics = sorted((a["Namespace"], a["MetricName"]) for a in ours)
+    assert metrics == sorted(
+        [("AWS/Lambda", "Errors")] * 3
+        + [("AWS/Lambda", "Throttles")] * 3
+        + [("AWS/SQS", "ApproximateAgeOfOldestMessage"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+    )
+    dlq_name = deployment.outputs.dlq_url.rsplit("/", 1)[-1]
+    [dlq_alarm] = [a for a in ours if a["MetricName"] == "ApproximateNumberOfMessagesVisible"]
+    assert {"Name": "QueueName", "Value": dlq_name} in dlq_alarm["Dimensions"]
+
+
+def test_logs_are_json_lines_with_the_order_id(http: RecordingSession, deployment: Deployment) -> None:
+    created = http.post(f"{deployment.api_url}/orders", json={"amount": 3.5, "currency": "EUR"})
+    order_id = created.json()["orderId"]
+
+    def structured(module: str) -> list[dict[str, object]]:
+        lines = deployment.log_lines(deployment.function_name(module), contains=order_id)
+        parsed = []
+        for line in lines:
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                continue
+        return [p for p in parsed if isinstance(p, dict) and p.get("orderId") == order_id]
+
+    accepted, _ = eventually(lambda: structured("create_order"), what="create_order log line")
+    processed, _ = eventually(lambda: structured("process_order"), what="process_order log line")
+    assert (
+        accepted[0]["message"] == "Order accepted"
+        and accepted[0]["level"] == "INFO"
+        and accepted[0]["service"] == "orders"
+    )
+    assert processed[0]["message"] == "Order processed"
+    assert "function_request_id" in processed[0]

@@ -1,0 +1,1 @@
+"""Load tests (Locust scenarios) and the benchmark (`make bench`)."""

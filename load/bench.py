@@ -1,0 +1,315 @@
+"""`make bench`: measure the embedded emulator and print the numbers (never a pass/fail test).
+
+Measures, on this machine, in one run:
+  start -> healthy, `deploy-local` time, accepted/s and persisted/s at fixed concurrency with POST
+  p50/p95, POST -> visible p50/p95 at a fixed request rate, and SQS drain rates with 100 vs 10,000
+  queued messages, for the emulator and, as the baseline, plain moto server. Writes .local/bench.json.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from e2e.targets import deploy_local, local_api_url, local_client
+from emulator.ctl import spawn, terminate, wait_healthy
+from tests.emulator.conftest import free_port
+
+ORDER = '{"amount": 10.5, "currency": "EUR"}'
+JSON = {"content-type": "application/json"}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def throughput(api: str, clients: int, orders: int, count_stored: Callable[[], int]) -> dict[str, float]:
+    latencies: list[float] = []
+    per_client = orders // clients
+
+    def client() -> None:
+        session = requests.Session()
+        for _ in range(per_client):
+            started = time.perf_counter()
+            response = session.post(f"{api}/orders", data=ORDER, headers=JSON, timeout=30)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 202:
+                raise RuntimeError(f"POST answered {response.status_code}: {response.text}")
+
+    before = count_stored()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    accepted_in = time.perf_counter() - started
+    total = per_client * clients
+    while count_stored() - before < total:
+        if time.perf_counter() - started > 300:
+            raise RuntimeError("orders not all persisted within 300 s")
+        time.sleep(0.05)
+    persisted_in = time.perf_counter() - started
+    return {
+        "orders": total,
+        "clients": clients,
+        "accepted_per_s": total / accepted_in,
+        "persisted_per_s": total / persisted_in,
+        "post_p50_ms": percentile(latencies, 0.5) * 1000,
+        "post_p95_ms": percentile(latencies, 0.95) * 1000,
+    }
+
+
+def visible_latency(api: str, rate: float, seconds: float) -> dict[str, float]:
+    """Open loop: POST at `rate`/s, each then polls GET until 200; POST sent -> first 200."""
+    visible: list[float] = []
+    posts: list[float] = []
+    local = threading.local()
+
+    def one() -> None:
+        session = local.__dict__.setdefault("session", requests.Session())
+        sent = time.perf_counter()
+        response = session.post(f"{api}/orders", data=ORDER, headers=JSON, timeout=30)
+        posts.append(time.perf_counter() - sent)
+        order_id = response.json()["orderId"]
+        while time.perf_counter() - sent < 30:
+            if session.get(f"{api}/orders/{order_id}", timeout=30).status_code == 200:
+                visible.append(time.perf_counter() - sent)
+                return
+            time.sleep(0.05)
+
+    total = int(rate * seconds)
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        started = time.perf_counter()
+        futures = []
+        for i in range(total):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one))
+        for future in futures:
+            future.result()
+    return {
+        "rate_per_s": rate,
+        "orders": total,
+        "post_p50_ms": percentile(posts, 0.5) * 1000,
+        "post_p95_ms": percentile(posts, 0.95) * 1000,
+        "visible_p50_ms": percentile(visible, 0.5) * 1000,
+        "visible_p95_ms": percentile(visible, 0.95) * 1000,
+    }
+
+
+def sqs_drain(endpoint: str, backlog: int, budget_s: float = 30.0) -> dict[str, float]:
+    """Fill a fresh queue with `backlog` messages, then time SendMessage and receive+delete batches.
+
+    Each phase stops after `budget_s` (plain moto needs about a second per call at a 10,000 backlog).
+    """
+    sqs = local_client("sqs", endpoint)
+    url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    started, filled = time.perf_counter(), 0
+    while filled < backlog and time.perf_counter() - started < 2 * budget_s:
+        entries = [{"Id": str(i), "MessageBody": f"m{filled + i}"} for i in range(min(10, backlog - filled))]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        filled += len(entries)
+    fill_s = time.perf_counter() - started
+    single_started, sent = time.perf_counter(), 0
+    while sent < 100 and time.perf_counter() - single_started < budget_s / 3:
+        sqs.send_message(QueueUrl=url, MessageBody=f"extra{sent}")
+        sent += 1
+    send_per_s = sent / (time.perf_counter() - single_started)
+    drained = 0
+    started = time.perf_counter()
+    while drained < filled + sent and time.perf_counter() - started < budget_s:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+            "Messages", []
+        )
+        if not messages:
+            break
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+        drained += len(messages)
+    elapsed = time.perf_counter() - started
+    sqs.delete_queue(QueueUrl=url)
+    return {
+        "backlog": filled,
+        "fill_s": fill_s,
+        "send_per_s_at_backlog": send_per_s,
+        "drained": drained,
+        "drain_per_s": drained / elapsed,
+    }
+
+
+def plain_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
+    moto_server = Path(sys.executable).with_name("moto_server")
+    with open(log, "ab") as handle:
+        return subprocess.Popen(  # noqa: S603
+            [str(moto_server), "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=subprocess.STDOUT
+        )
+
+
+def wait_port(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/moto-api/", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def count_orders(endpoint: str, table: str) -> Callable[[], int]:
+    dynamodb = local_client("dynamodb", endpoint)
+
+    def count() -> int:
+        total, start = 0, None
+        while True:
+            args: dict[str, Any] = {"TableName": table, "Select": "COUNT"}
+            if start:
+                args["ExclusiveStartKey"] = start
+            page = dynamodb.scan(**args)
+            total += page["Count"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return total
+
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m load.bench", description=__doc__)
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=Path(".local/bench.json"))
+    args = parser.parse_args(argv)
+    work = Path(".local/bench")
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": __import__("os").cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        }
+    }
+
+    starts = []
+    for _ in range(3):
+        port = free_port()
+        process = spawn(
+            port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")]
+        )
+        starts.append(wait_healthy(f"http://localhost:{port}", 30, process))
+        terminate(process.pid)
+    results["start_to_healthy_s"] = statistics.median(starts)
+    say(f"start -> healthy: {results['start_to_healthy_s']:.2f}s (median of 3)")
+
+    port = free_port()
+    endpoint = f"http://localhost:{port}"
+    process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
+    try:
+        wait_healthy(endpoint, 30, process)
+        started = time.perf_counter()
+        outputs = deploy_local(endpoint, work / "outputs.json", log=work / "deploy.log", progress=say)
+        results["deploy_local_s"] = time.perf_counter() - started
+        api = local_api_url(endpoint, outputs.api_id)
+        say("warming up (cold starts) ...")
+        throughput(api, 4, 40, count_orders(endpoint, outputs.table_name))
+        say(f"throughput: {args.orders} orders from {args.clients} clients ...")
+        results["throughput"] = throughput(
+            api, args.clients, args.orders, count_orders(endpoint, outputs.table_name)
+        )
+        say(json.dumps(results["throughput"], indent=1))
+        say(f"visible latency at {args.rate:.0f} orders/s for {args.seconds:.0f}s ...")
+        results["visible"] = visible_latency(api, args.rate, args.seconds)
+        say(json.dumps(results["visible"], indent=1))
+        say("SQS drain on the emulator ...")
+        small, large = sqs_drain(endpoint, 100), sqs_drain(endpoint, args.backlog)
+        results["emulator_sqs"] = {
+            "small": small,
+            "large": large,
+            "drain_ratio": large["drain_per_s"] / small["drain_per_s"],
+        }
+        say(json.dumps(results["emulator_sqs"], indent=1))
+    finally:
+        terminate(process.pid)
+
+    port = free_port()
+    moto = plain_moto(port, work / "moto.log")
+    try:
+        wait_port(f"http://localhost:{port}", 30)
+        say("SQS drain on plain moto server (baseline) ...")
+        small = sqs_drain(f"http://localhost:{port}", 100)
+        large = sqs_drain(f"http://localhost:{port}", args.backlog)
+        results["moto_sqs"] = {
+            "small": small,
+            "large": large,
+            "drain_ratio": large["drain_per_s"] / small["drain_per_s"],
+        }
+        say(json.dumps(results["moto_sqs"], indent=1))
+    finally:
+        moto.terminate()
+        moto.wait(10)
+
+    args.out.write_text(json.dumps(results, indent=2))
+    t, v, e, m = results["throughput"], results["visible"], results["emulator_sqs"], results["moto_sqs"]
+    rows = [
+        ("start -> healthy", f"{results['start_to_healthy_s']:.2f} s", "<= 1 s"),
+        ("deploy-local (bootstrap + deploy)", f"{results['deploy_local_s']:.1f} s", ""),
+        (f"accepted/s ({t['clients']} clients)", f"{t['accepted_per_s']:.0f}", ">= 500"),
+        ("persisted/s", f"{t['persisted_per_s']:.0f}", ">= 500"),
+        ("POST p50 / p95", f"{t['post_p50_ms']:.0f} / {t['post_p95_ms']:.0f} ms", ""),
+        (
+            f"visible p50 / p95 at {v['rate_per_s']:.0f}/s",
+            f"{v['visible_p50_ms']:.0f} / {v['visible_p95_ms']:.0f} ms",
+            "p95 <= 250 ms",
+        ),
+        (
+            f"SQS drain 100 / {e['large']['backlog']} (emulator)",
+            f"{e['small']['drain_per_s']:.0f} / {e['large']['drain_per_s']:.0f} msg/s",
+            "",
+        ),
+        ("backlog drain ratio (emulator)", f"{e['drain_ratio']:.2f}", ">= 0.9"),
+        ("SendMessage/s at backlog (emulator)", f"{e['large']['send_per_s_at_backlog']:.0f}", ""),
+        (
+            f"SQS drain 100 / {m['large']['backlog']} (plain moto)",
+            f"{m['small']['drain_per_s']:.0f} / {m['large']['drain_per_s']:.0f} msg/s",
+            "",
+        ),
+        ("backlog drain ratio (plain moto)", f"{m['drain_ratio']:.2f}", ""),
+        ("SendMessage/s at backlog (plain moto)", f"{m['large']['send_per_s_at_backlog']:.0f}", ""),
+        (
+            "emulator vs moto, backlog drain",
+            f"{e['large']['drain_per_s'] / m['large']['drain_per_s']:.1f}x",
+            "",
+        ),
+    ]
+    say("\n| measure | value | target |\n|---|---|---|")
+    for name, value, target in rows:
+        say(f"| {name} | {value} | {target} |")
+    say(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
