@@ -15,7 +15,7 @@ EMULATOR_PORT ?= 4566
 export EMULATOR_PORT
 LOCAL_ENDPOINT := http://localhost:$(EMULATOR_PORT)
 
-.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke bench e2e dlq-redrive
+.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -65,6 +65,16 @@ e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | localstack |
 dlq-redrive: setup ## Move every OrdersDlq message back to OrdersQueue (local; AWS=1 for the AWS stack)
 	@$(PY) -m e2e.redrive --endpoint $(LOCAL_ENDPOINT) $(if $(AWS),--aws)
 
+load: setup ## Locust run + thresholds + reconciliation: SCENARIO=steady|read_heavy|spike|poison_mix USERS=20 SPAWN_RATE=10 DURATION=60s TARGET=embedded
+	@$(PY) -m load.run $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(USERS),--users $(USERS)) \
+		$(if $(SPAWN_RATE),--spawn-rate $(SPAWN_RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(TARGET),--target $(TARGET))
+
+load-ui: setup ## Locust's web UI on http://127.0.0.1:8089 against the local deployment (run `make up` first)
+	@$(PY) -c "import json; o = json.load(open('.local/outputs.json'))['OrdersStack']; print('API:', '$(LOCAL_ENDPOINT)/_aws/execute-api/' + o['ApiId'])"
+	LOAD_QUEUE_URL=$$($(PY) -c "import json; print(json.load(open('.local/outputs.json'))['OrdersStack']['QueueUrl'])") \
+	LOAD_AWS_ENDPOINT=$(LOCAL_ENDPOINT) $(VENV)/bin/locust -f load/locustfile.py --web-host 127.0.0.1 \
+		--host $(LOCAL_ENDPOINT)/_aws/execute-api/$$($(PY) -c "import json; print(json.load(open('.local/outputs.json'))['OrdersStack']['ApiId'])")
+
 bench: setup ## Benchmark the emulator against plain moto (prints a table, writes .local/bench.json); takes ~2 min
 	@$(PY) -m load.bench
 
@@ -82,8 +92,8 @@ test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, and the e2e 
 unit: setup ## Tests only, no lint
 	$(VENV)/bin/pytest
 
-synth: setup ## Synthesize OrdersStack (with cdk-nag) into cdk/cdk.out; TARGET=aws|local
-	cd cdk && $(CDK) synth --quiet -c target=$(or $(TARGET),aws) --output cdk.out
+synth: setup ## Synthesize OrdersStack (with cdk-nag) into cdk/cdk.out; CDK_TARGET=aws|local
+	cd cdk && $(CDK) synth --quiet -c target=$(or $(CDK_TARGET),aws) --output cdk.out
 	@echo "Template: $(CDK_OUT)/OrdersStack.template.json"
 
 deploy: setup ## Deploy OrdersStack to real AWS with plain `cdk` (needs AWS credentials; ALARM_EMAIL optional)
