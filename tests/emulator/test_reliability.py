@@ -1,0 +1,106 @@
+"""The emulator process under abuse: malformed data-plane requests get 4xx and never take it
+down; stopping it with work in flight exits within 5 s."""
+
+import io
+import json
+import signal
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from e2e.targets import local_client
+from emulator.ctl import health, spawn, wait_healthy
+from tests.emulator.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+CODE = "import time\ndef echo(event, context):\n    return {'statusCode': 200, 'body': str(len(event.get('body') or ''))}\ndef sleep(event, context):\n    time.sleep(60)\n"
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    port = free_port()
+    process = spawn(
+        port, log_path=tmp_path / "emulator.log", extra_args=["--work-dir", str(tmp_path / "functions")]
+    )
+    endpoint = f"http://localhost:{port}"
+    wait_healthy(endpoint, 30, process)
+    yield endpoint, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def make_function(endpoint: str, name: str, handler: str) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", CODE)
+    role = local_client("iam", endpoint).create_role(RoleName=f"r-{name}", AssumeRolePolicyDocument="{}")[
+        "Role"
+    ]["Arn"]
+    fn = local_client("lambda", endpoint).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler=handler,
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=60,
+    )
+    return str(fn["FunctionArn"])
+
+
+def test_malformed_requests_get_4xx_and_the_emulator_stays_up(emulator: tuple[str, Any]) -> None:
+    endpoint, process = emulator
+    v2 = local_client("apigatewayv2", endpoint)
+    api = v2.create_api(Name="abuse", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(
+        ApiId=api,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=make_function(endpoint, "echo", "app.echo"),
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    v2.create_route(ApiId=api, RouteKey="POST /echo", Target=f"integrations/{integration}")
+    v2.create_stage(ApiId=api, StageName="$default")
+    base = f"{endpoint}/_aws/execute-api/{api}"
+
+    assert (
+        requests.post(
+            f"{base}/echo",
+            data=b"\x00\xff" * 100,
+            headers={"content-type": "application/octet-stream"},
+            timeout=30,
+        ).text
+        == "268"
+    )
+    assert requests.post(f"{base}/echo", data=b"x" * (10 * 1024 * 1024 + 1), timeout=60).status_code == 413
+    for method, url in [
+        ("GET", f"{endpoint}/_aws/execute-api/nosuchapi/echo"),
+        ("GET", f"{endpoint}/_aws/execute-api/"),
+        ("GET", f"{base}/%00%ff/../../etc/passwd"),
+        ("POST", f"{base}/echo/extra"),
+        ("PATCH", f"{base}/echo"),
+    ]:
+        assert requests.request(method, url, timeout=30).status_code == 404, url
+    requests.post(
+        f"{endpoint}/", data=b"\xde\xad\xbe\xef", headers={"X-Amz-Target": "Nope.Nothing"}, timeout=30
+    )  # moto's to answer
+    assert process.poll() is None
+    assert health(endpoint)
+
+
+def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: tuple[str, Any]) -> None:
+    endpoint, process = emulator
+    client = local_client("lambda", endpoint)
+    make_function(endpoint, "sleepy", "app.sleep")
+    for _ in range(3):
+        client.invoke(FunctionName="sleepy", InvocationType="Event", Payload=json.dumps({}))
+    time.sleep(1.5)  # the workers are busy sleeping now
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)
+    assert time.monotonic() - started < 5
