@@ -9,7 +9,6 @@ Container targets skip, with the reason, when no Docker engine answers.
 """
 
 import os
-import socket
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from e2e.targets import Deployment, aws_deployment, docker_available, local_deployment
-from emulator.ctl import spawn, terminate, wait_healthy
+from emulator.ctl import free_port, spawn, terminate, wait_healthy
 
 TARGET = os.environ.get("E2E_TARGET", "embedded")
 TARGETS = ("embedded", "localstack", "floci", "aws")
@@ -39,18 +38,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _embedded(work: Path) -> Iterator[Deployment]:
     running = os.environ.get("EMULATOR_URL")
     if running:
         yield local_deployment("embedded", running.rstrip("/"), work)
         return
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://localhost:{port}"
     process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
     try:

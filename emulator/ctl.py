@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,13 @@ from pathlib import Path
 STATE_DIR = Path(".local")
 PID_FILE = STATE_DIR / "emulator.pid"
 LOG_FILE = STATE_DIR / "emulator.log"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for tests and runs that start their own emulator)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def health(url: str, timeout: float = 1.0) -> dict[str, object] | None:

@@ -76,8 +76,11 @@ class Route:
         return Route(route_key, method.upper(), tuple(s for s in path.split("/") if s), target)
 
     def match(self, method: str, segments: list[str]) -> dict[str, str] | None:
-        if self.key == "$default" or (self.method not in ("ANY", method)):
-            return None if self.key != "$default" else {}
+        """Path parameters when this route takes the request, else None; $default takes anything."""
+        if self.key == "$default":
+            return {}
+        if self.method not in ("ANY", method):
+            return None
         params: dict[str, str] = {}
         for index, pattern in enumerate(self.segments):
             if pattern.startswith("{") and pattern.endswith("+}"):

@@ -277,6 +277,7 @@ class FunctionPool:
     endpoint_url: str
     sink: LogSink
     idle: list[Worker] = field(default_factory=list)
+    running: set[Worker] = field(default_factory=set)
     busy: int = 0
     retired: bool = False
 
@@ -301,6 +302,7 @@ class FunctionPool:
     def _release(self, worker: Worker | None) -> None:
         with self._lock:
             self.busy -= 1
+            self.running.discard(worker)
             if worker is not None and worker.alive and not self.retired:
                 self.idle.append(worker)
             elif worker is not None:
@@ -314,16 +316,19 @@ class FunctionPool:
         try:
             if worker is None:
                 worker = Worker(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            with self._lock:
+                self.running.add(worker)
             return worker.invoke(event, request_id, client_context)
         finally:
             self._release(worker)
 
-    def retire(self) -> None:
-        """Stop idle workers now; busy ones stop when their invocation ends."""
+    def retire(self, now: bool = False) -> None:
+        """Stop idle workers now; busy ones when their invocation ends, or now (shutdown: their
+        invocations fail and SQS batches return to their queue after the visibility timeout)."""
         with self._lock:
             self.retired = True
-            idle, self.idle = self.idle, []
-        for worker in idle:
+            stopping, self.idle = self.idle + (list(self.running) if now else []), []
+        for worker in stopping:
             worker.kill()
 
 
@@ -409,4 +414,4 @@ class LambdaRuntime:
             self._closed = True
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            pool.retire()
+            pool.retire(now=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.targets import Deployment, aws_deployment, local_api_url, local_deployment, read_outputs
-from emulator.ctl import health, spawn, terminate, wait_healthy
+from emulator.ctl import free_port, health, spawn, terminate, wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "load" / "reports"
@@ -55,8 +55,6 @@ def target_deployment(target: str, port: int) -> Iterator[Deployment]:
         raise SystemExit(
             f"load: nothing answers on {endpoint}: run `make local-up EMULATOR={target} deploy-local` first"
         )
-    from tests.emulator.conftest import free_port
-
     work = REPO / ".local" / "load"
     work.mkdir(parents=True, exist_ok=True)
     own_port = free_port()

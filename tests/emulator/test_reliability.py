@@ -14,8 +14,7 @@ import pytest
 import requests
 
 from e2e.targets import local_client
-from emulator.ctl import health, spawn, wait_healthy
-from tests.emulator.conftest import free_port
+from emulator.ctl import free_port, health, spawn, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +92,21 @@ def test_malformed_requests_get_4xx_and_the_emulator_stays_up(emulator: tuple[st
     assert health(endpoint)
 
 
-def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: tuple[str, Any]) -> None:
+def workers_running_in(directory: Path) -> list[int]:
+    """Processes whose working directory is under `directory` (function code is unpacked there)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(proc / "cwd").resolve().is_relative_to(directory):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_stopping_with_work_in_flight_exits_within_five_seconds(
+    emulator: tuple[str, Any], tmp_path: Path
+) -> None:
     endpoint, process = emulator
     client = local_client("lambda", endpoint)
     make_function(endpoint, "sleepy", "app.sleep")
@@ -104,3 +117,5 @@ def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: tuple[
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=10)
     assert time.monotonic() - started < 5
+    if Path("/proc/self/cwd").exists():
+        assert workers_running_in(tmp_path / "functions") == [], "no worker outlives the emulator"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.conftest import free_port
+from emulator.ctl import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
