@@ -87,13 +87,14 @@ def visible_latency(api: str, rate: float, seconds: float) -> dict[str, float]:
         response = session.post(f"{api}/orders", data=ORDER, headers=JSON, timeout=30)
         posts.append(time.perf_counter() - sent)
         order_id = response.json()["orderId"]
+        # Each poll is a GET through the whole API path (load of its own): a first look after
+        # 20 ms, when most orders are already stored, then every 100 ms.
+        time.sleep(0.02)
         while time.perf_counter() - sent < 30:
             if session.get(f"{api}/orders/{order_id}", timeout=30).status_code == 200:
                 visible.append(time.perf_counter() - sent)
                 return
-            time.sleep(
-                0.1
-            )  # each poll is a GET through the whole API path; faster polling is load of its own
+            time.sleep(0.1)
 
     total = int(rate * seconds)
     with ThreadPoolExecutor(max_workers=64) as pool:
@@ -158,8 +159,8 @@ def sqs_drain(endpoint: str, backlog: int, budget_s: float = 30.0) -> dict[str, 
     }
 
 
-def small_vs_backlog(endpoint: str, backlog: int) -> dict[str, Any]:
-    small, large = sqs_drain(endpoint, 100), sqs_drain(endpoint, backlog)
+def small_vs_backlog(endpoint: str, backlog: int, budget_s: float) -> dict[str, Any]:
+    small, large = sqs_drain(endpoint, 100, budget_s), sqs_drain(endpoint, backlog, budget_s)
     result = {"small": small, "large": large, "drain_ratio": large["drain_per_s"] / small["drain_per_s"]}
     say(json.dumps(result, indent=1))
     return result
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument(
+        "--budget", type=float, default=30.0, help="seconds per SQS phase (plain moto is slow)"
+    )
     parser.add_argument("--out", type=Path, default=Path(".local/bench.json"))
     args = parser.parse_args(argv)
     work = Path(".local/bench")
@@ -243,16 +247,21 @@ def main(argv: list[str] | None = None) -> int:
         api = local_api_url(endpoint, outputs.api_id)
         say("warming up (cold starts) ...")
         throughput(api, 4, 40, count_orders(endpoint, outputs.table_name))
+        say(f"visible latency at {args.rate:.0f} orders/s for {args.seconds:.0f}s (fresh deployment) ...")
+        results["visible"] = visible_latency(api, args.rate, args.seconds)
+        say(json.dumps(results["visible"], indent=1))
         say(f"throughput: {args.orders} orders from {args.clients} clients ...")
         results["throughput"] = throughput(
             api, args.clients, args.orders, count_orders(endpoint, outputs.table_name)
         )
         say(json.dumps(results["throughput"], indent=1))
-        say(f"visible latency at {args.rate:.0f} orders/s for {args.seconds:.0f}s ...")
-        results["visible"] = visible_latency(api, args.rate, args.seconds)
-        say(json.dumps(results["visible"], indent=1))
+        say(
+            f"visible latency at {args.rate:.0f} orders/s again, after {args.orders + int(args.rate * args.seconds)} orders ..."
+        )
+        results["visible_after_load"] = visible_latency(api, args.rate, args.seconds)
+        say(json.dumps(results["visible_after_load"], indent=1))
         say("SQS drain on the emulator ...")
-        results["emulator_sqs"] = small_vs_backlog(endpoint, args.backlog)
+        results["emulator_sqs"] = small_vs_backlog(endpoint, args.backlog, args.budget)
     finally:
         terminate(process.pid)
 
@@ -261,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_port(f"http://localhost:{port}", 30)
         say("SQS drain on plain moto server (baseline) ...")
-        results["moto_sqs"] = small_vs_backlog(f"http://localhost:{port}", args.backlog)
+        results["moto_sqs"] = small_vs_backlog(f"http://localhost:{port}", args.backlog, args.budget)
     finally:
         moto.terminate()
         moto.wait(10)
@@ -275,8 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         ("persisted/s", f"{t['persisted_per_s']:.0f}", ">= 500"),
         ("POST p50 / p95", f"{t['post_p50_ms']:.0f} / {t['post_p95_ms']:.0f} ms", ""),
         (
-            f"visible p50 / p95 at {v['rate_per_s']:.0f}/s",
+            f"visible p50 / p95 at {v['rate_per_s']:.0f}/s, fresh deployment",
             f"{v['visible_p50_ms']:.0f} / {v['visible_p95_ms']:.0f} ms",
+            "p95 <= 250 ms",
+        ),
+        (
+            f"visible p50 / p95 at {v['rate_per_s']:.0f}/s, after the throughput run",
+            f"{results['visible_after_load']['visible_p50_ms']:.0f} / {results['visible_after_load']['visible_p95_ms']:.0f} ms",
             "p95 <= 250 ms",
         ),
         (
