@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from e2e.targets import Deployment, aws_deployment, docker_available, local_deployment
-from emulator.ctl import free_port, spawn, terminate, wait_healthy
+from emulator.ctl import temporary_emulator, wait_healthy
 
 TARGET = os.environ.get("E2E_TARGET", "embedded")
 TARGETS = ("embedded", "localstack", "floci", "aws")
@@ -43,14 +43,8 @@ def _embedded(work: Path) -> Iterator[Deployment]:
     if running:
         yield local_deployment("embedded", running.rstrip("/"), work)
         return
-    port = free_port()
-    endpoint = f"http://localhost:{port}"
-    process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
-    try:
-        wait_healthy(endpoint, timeout=30, process=process)
-        yield local_deployment("embedded", endpoint, work)
-    finally:
-        terminate(process.pid, timeout=10)
+    with temporary_emulator(work) as emulator:
+        yield local_deployment("embedded", emulator.endpoint, work)
 
 
 def _container(target: str, work: Path) -> Iterator[Deployment]:

@@ -184,8 +184,28 @@ class Deployment:
                     return str(fn["FunctionName"])
         raise LookupError(f"no deployed function with handler {handler_module}.handler")
 
-    def _in_stack(self, function_name: str) -> bool:
-        return function_name.startswith(STACK) or STACK in function_name
+    @staticmethod
+    def _in_stack(function_name: str) -> bool:
+        return STACK in function_name
+
+    def order_items(self, order_id: str) -> list[dict[str, Any]]:
+        """Every table item under the order's partition (exactly one once it is stored)."""
+        return self.client("dynamodb").query(
+            TableName=self.outputs.table_name,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+            ConsistentRead=True,
+        )["Items"]
+
+    def messages_in_queue(self) -> int:
+        """OrdersQueue's visible plus in-flight messages."""
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.outputs.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
 
     def log_group(self, function_name: str) -> str:
         config = self.client("lambda").get_function(FunctionName=function_name)["Configuration"]

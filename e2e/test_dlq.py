@@ -7,7 +7,6 @@ from typing import Any
 
 from e2e.redrive import redrive
 from e2e.targets import Deployment
-from e2e.test_orders import items_for
 from e2e.waiting import eventually
 
 MAX_RECEIVE_COUNT = 5
@@ -49,7 +48,7 @@ def test_poison_goes_to_dlq_after_exactly_max_receives_and_valid_records_are_sto
     poison_id = next(s["MessageId"] for s in sent["Successful"] if s["Id"] == "p")
 
     for order_id in valid_ids:
-        eventually(lambda o=order_id: items_for(deployment, o), what=f"valid order {order_id} stored")  # type: ignore[misc]
+        eventually(lambda o=order_id: deployment.order_items(o), what=f"valid order {order_id} stored")  # type: ignore[misc]
     (dead, waited) = eventually(
         lambda: dlq_bodies(deployment).get(poison), timeout=90, every=0.5, what="poison in the DLQ"
     )
@@ -69,7 +68,7 @@ def test_redrive_moves_everything_back_and_poison_returns(deployment: Deployment
 
     method, moved = redrive(sqs, deployment.outputs.dlq_url, deployment.outputs.queue_url)
     assert moved >= 2, method
-    eventually(lambda: items_for(deployment, order_id), what="redriven order stored")
+    eventually(lambda: deployment.order_items(order_id), what="redriven order stored")
     eventually(lambda: poison in dlq_bodies(deployment), timeout=90, every=0.5, what="poison back in the DLQ")
     _drain_dlq(deployment, poison)
 

@@ -29,16 +29,6 @@ def wait_for_order(http: RecordingSession, deployment: Deployment, order_id: str
     return eventually(found, timeout=30, every=0.1, what=f"order {order_id} visible")
 
 
-def items_for(deployment: Deployment, order_id: str) -> list[dict[str, Any]]:
-    key = f"ORDER#{order_id}"
-    return deployment.client("dynamodb").query(
-        TableName=deployment.outputs.table_name,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": key}},
-        ConsistentRead=True,
-    )["Items"]
-
-
 def test_contract_post_then_get(http: RecordingSession, deployment: Deployment, record_property: Any) -> None:
     created = post(http, deployment, '{"amount": 99.99, "currency": "EUR"}')
     assert created.status_code == 202
@@ -179,7 +169,7 @@ def test_idempotency_key(http: RecordingSession, deployment: Deployment) -> None
     order_id = first.json()["orderId"]
     assert again.json()["orderId"] == order_id
     wait_for_order(http, deployment, order_id)
-    assert len(items_for(deployment, order_id)) == 1
+    assert len(deployment.order_items(order_id)) == 1
     conflict = post(http, deployment, '{"amount": 43, "currency": "EUR"}', key)
     assert conflict.status_code == 422
     assert "Idempotency-Key" in conflict.json()["message"]
@@ -193,16 +183,6 @@ def test_duplicate_delivery_stores_one_item(deployment: Deployment) -> None:
     sqs = deployment.client("sqs")
     for _ in range(2):
         sqs.send_message(QueueUrl=deployment.outputs.queue_url, MessageBody=body)
-    eventually(lambda: items_for(deployment, order_id), what="duplicate order stored")
-    eventually(lambda: _queue_empty(deployment), what="queue drained")
-    assert len(items_for(deployment, order_id)) == 1
-
-
-def _queue_empty(deployment: Deployment) -> bool:
-    attributes = deployment.client("sqs").get_queue_attributes(
-        QueueUrl=deployment.outputs.queue_url, AttributeNames=["All"]
-    )["Attributes"]
-    return (
-        attributes["ApproximateNumberOfMessages"] == "0"
-        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-    )
+    eventually(lambda: deployment.order_items(order_id), what="duplicate order stored")
+    eventually(lambda: deployment.messages_in_queue() == 0, what="queue drained")
+    assert len(deployment.order_items(order_id)) == 1

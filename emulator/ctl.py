@@ -13,6 +13,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR = Path(".local")
@@ -79,6 +82,26 @@ def terminate(pid: int, timeout: float = 10.0) -> bool:
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
     return True
+
+
+@dataclass(frozen=True)
+class Started:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+    ready_after_s: float
+
+
+@contextmanager
+def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
+    """An emulator of its own on a free port (log and function code under `work`), stopped on exit."""
+    port = free_port()
+    endpoint = f"http://localhost:{port}"
+    process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
+    try:
+        yield Started(endpoint, process, wait_healthy(endpoint, timeout, process))
+    finally:
+        if process.poll() is None:
+            terminate(process.pid)
 
 
 def _running_pid() -> int | None:

@@ -110,6 +110,10 @@ class SqsPoller:
             thread.start()
 
     @property
+    def batch_size(self) -> int:
+        return int(self.esm.batch_size or 10)
+
+    @property
     def backend(self) -> Any:
         return sqs_backends[self.esm.account_id][self.region]
 
@@ -141,7 +145,7 @@ class SqsPoller:
 
     def receive_batch(self) -> list[Message]:
         """Up to BatchSize messages, waiting up to MaximumBatchingWindowInSeconds to fill the batch."""
-        batch_size = int(self.esm.batch_size or 10)
+        batch_size = self.batch_size
         window = float(self.esm.max_batch_window or 0)
         queue = self.backend.get_queue(self.queue_name)
         visibility = int(queue.visibility_timeout)
@@ -162,7 +166,7 @@ class SqsPoller:
         if not batch:
             self._scale(full_batch=False)
             return 0
-        self._scale(full_batch=len(batch) >= int(self.esm.batch_size or 10))
+        self._scale(full_batch=len(batch) >= self.batch_size)
         queue_arn = self.esm.event_source_arn
         event = {"Records": [lambda_record(m, queue_arn, self.region) for m in batch]}
         try:
@@ -247,8 +251,9 @@ class EventSourceManager:
 
     def _concurrency(self, esm: EventSourceMapping) -> int:
         try:
-            fn = self.runtime.function(esm.event_source_arn.split(":")[3], esm.function_arn)
-            return int(fn.reserved_concurrency or self.runtime.default_concurrency)
+            return self.runtime.concurrency(
+                self.runtime.function(esm.event_source_arn.split(":")[3], esm.function_arn)
+            )
         except FunctionNotFound:
             return 1
 

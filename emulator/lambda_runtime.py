@@ -8,7 +8,6 @@ CloudWatch Logs and to the emulator's log.
 """
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -43,14 +42,12 @@ class FunctionNotFound(LookupError):
 class InvokeResult:
     ok: bool
     payload: bytes
-    error_type: str | None = None
-    duration_ms: float = 0.0
     log_tail: str = ""
 
     @staticmethod
     def failure(error_type: str, message: str, **extra: Any) -> "InvokeResult":
         body = {"errorMessage": message, "errorType": error_type, **extra}
-        return InvokeResult(ok=False, payload=json.dumps(body).encode(), error_type=error_type)
+        return InvokeResult(ok=False, payload=json.dumps(body).encode())
 
 
 @dataclass(frozen=True)
@@ -67,10 +64,6 @@ class FunctionSpec:
     environment: tuple[tuple[str, str], ...]
     log_group: str
     concurrency: int
-
-    @property
-    def version_key(self) -> str:
-        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
 
 
 class LogSink:
@@ -235,17 +228,11 @@ class Worker:
                 ]
         else:
             response = json.loads(raw)
-            result = (
-                InvokeResult(ok=True, payload=response["payload"].encode())
-                if response["ok"]
-                else InvokeResult(
-                    ok=False,
-                    payload=json.dumps(response["error"]).encode(),
-                    error_type=response["error"]["errorType"],
-                )
+            payload = (
+                response["payload"].encode() if response["ok"] else json.dumps(response["error"]).encode()
             )
+            result = InvokeResult(ok=response["ok"], payload=payload)
             status = []
-        result.duration_ms = duration
         report = [
             f"END RequestId: {request_id}",
             f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(duration + 0.999))} ms\t"
@@ -368,8 +355,12 @@ class LambdaRuntime:
             memory=int(fn.memory_size),
             environment=tuple(sorted((fn.environment_vars or {}).items())),
             log_group=logging_config.get("LogGroup") or f"/aws/lambda/{fn.function_name}",
-            concurrency=int(fn.reserved_concurrency or self.default_concurrency),
+            concurrency=self.concurrency(fn),
         )
+
+    def concurrency(self, fn: LambdaFunction) -> int:
+        """How many invocations of `fn` run at once: its reserved concurrency, else the default."""
+        return int(fn.reserved_concurrency or self.default_concurrency)
 
     def _code_dir(self, fn: LambdaFunction) -> Path:
         target = self.work_dir / fn.function_name / fn.code_sha_256.replace("/", "_")[:32]

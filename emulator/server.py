@@ -9,8 +9,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 os.environ.setdefault("MOTO_ACCOUNT_ID", "000000000000")
 
@@ -49,8 +51,6 @@ StartResponse = Callable[..., Any]
 def _respond(
     start_response: StartResponse, status: int, headers: dict[str, str], body: bytes
 ) -> Iterable[bytes]:
-    from http import HTTPStatus
-
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -209,7 +209,7 @@ class EmulatorApp:
 
     def _invoke(self, environ: dict[str, Any], start_response: StartResponse, name: str) -> Iterable[bytes]:
         """Lambda's Invoke API, run by the same runtime as every other invocation."""
-        from urllib.parse import unquote
+        name = unquote(name)  # a function name or an ARN, percent-encoded in the path
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = environ["wsgi.input"].read(length) if length else b"{}"
@@ -224,18 +224,16 @@ class EmulatorApp:
             )
 
         try:
-            self.runtime.function(region, unquote(name))
+            self.runtime.function(region, name)
         except FunctionNotFound as error:
             return not_found(str(error))
         if invocation_type == "DryRun":
             return _respond(start_response, 204, {}, b"")
         if invocation_type == "Event":
-            threading.Thread(
-                target=self.runtime.invoke, args=(region, unquote(name), payload), daemon=True
-            ).start()
+            threading.Thread(target=self.runtime.invoke, args=(region, name, payload), daemon=True).start()
             return _respond(start_response, 202, {}, b"")
         try:
-            result = self.runtime.invoke(region, unquote(name), payload)
+            result = self.runtime.invoke(region, name, payload)
         except Throttled as error:
             body = json.dumps(
                 {

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from e2e.targets import deploy_local, local_api_url, local_client
-from emulator.ctl import free_port, spawn, terminate, wait_healthy
+from emulator.ctl import free_port, temporary_emulator
 
 ORDER = '{"amount": 10.5, "currency": "EUR"}'
 JSON = {"content-type": "application/json"}
@@ -227,33 +227,25 @@ def main(argv: list[str] | None = None) -> int:
 
     starts = []
     for _ in range(3):
-        port = free_port()
-        process = spawn(
-            port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")]
-        )
-        starts.append(wait_healthy(f"http://localhost:{port}", 30, process))
-        terminate(process.pid)
+        with temporary_emulator(work) as started:
+            starts.append(started.ready_after_s)
     results["start_to_healthy_s"] = statistics.median(starts)
     say(f"start -> healthy: {results['start_to_healthy_s']:.2f}s (median of 3)")
 
-    port = free_port()
-    endpoint = f"http://localhost:{port}"
-    process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
-    try:
-        wait_healthy(endpoint, 30, process)
-        started = time.perf_counter()
+    with temporary_emulator(work) as emulator:
+        endpoint = emulator.endpoint
+        started_at = time.perf_counter()
         outputs = deploy_local(endpoint, work / "outputs.json", log=work / "deploy.log", progress=say)
-        results["deploy_local_s"] = time.perf_counter() - started
+        results["deploy_local_s"] = time.perf_counter() - started_at
         api = local_api_url(endpoint, outputs.api_id)
+        stored = count_orders(endpoint, outputs.table_name)
         say("warming up (cold starts) ...")
-        throughput(api, 4, 40, count_orders(endpoint, outputs.table_name))
+        throughput(api, 4, 40, stored)
         say(f"visible latency at {args.rate:.0f} orders/s for {args.seconds:.0f}s (fresh deployment) ...")
         results["visible"] = visible_latency(api, args.rate, args.seconds)
         say(json.dumps(results["visible"], indent=1))
         say(f"throughput: {args.orders} orders from {args.clients} clients ...")
-        results["throughput"] = throughput(
-            api, args.clients, args.orders, count_orders(endpoint, outputs.table_name)
-        )
+        results["throughput"] = throughput(api, args.clients, args.orders, stored)
         say(json.dumps(results["throughput"], indent=1))
         say(
             f"visible latency at {args.rate:.0f} orders/s again, after {args.orders + int(args.rate * args.seconds)} orders ..."
@@ -262,8 +254,6 @@ def main(argv: list[str] | None = None) -> int:
         say(json.dumps(results["visible_after_load"], indent=1))
         say("SQS drain on the emulator ...")
         results["emulator_sqs"] = small_vs_backlog(endpoint, args.backlog, args.budget)
-    finally:
-        terminate(process.pid)
 
     port = free_port()
     moto = plain_moto(port, work / "moto.log")

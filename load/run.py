@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.targets import Deployment, aws_deployment, local_api_url, local_deployment, read_outputs
-from emulator.ctl import free_port, health, spawn, terminate, wait_healthy
+from emulator.ctl import health, temporary_emulator
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "load" / "reports"
@@ -55,19 +55,9 @@ def target_deployment(target: str, port: int) -> Iterator[Deployment]:
         raise SystemExit(
             f"load: nothing answers on {endpoint}: run `make local-up EMULATOR={target} deploy-local` first"
         )
-    work = REPO / ".local" / "load"
-    work.mkdir(parents=True, exist_ok=True)
-    own_port = free_port()
-    own = f"http://localhost:{own_port}"
-    print(f"load: no emulator on {endpoint}; starting one on {own} for this run")
-    process = spawn(
-        own_port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")]
-    )
-    try:
-        wait_healthy(own, 30, process)
-        yield local_deployment("embedded", own, work)
-    finally:
-        terminate(process.pid)
+    print(f"load: no emulator on {endpoint}; starting one for this run")
+    with temporary_emulator(REPO / ".local" / "load") as emulator:
+        yield local_deployment("embedded", emulator.endpoint, REPO / ".local" / "load")
 
 
 def run_locust(deployment: Deployment, args: argparse.Namespace, prefix: Path, ledger: Path) -> int:
@@ -140,17 +130,11 @@ def reconcile(deployment: Deployment, ledger: Path, drain_timeout: float) -> lis
     entries = [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
     accepted = {e["value"] for e in entries if e["kind"] == "accepted"}
     poison = {e["value"] for e in entries if e["kind"] == "poison"}
-    sqs, dynamodb = deployment.client("sqs"), deployment.client("dynamodb")
     problems: list[str] = []
 
     deadline = time.monotonic() + drain_timeout
     while True:
-        attributes = sqs.get_queue_attributes(QueueUrl=deployment.outputs.queue_url, AttributeNames=["All"])[
-            "Attributes"
-        ]
-        in_queue = int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        in_queue = deployment.messages_in_queue()
         if in_queue == 0 or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -160,14 +144,14 @@ def reconcile(deployment: Deployment, ledger: Path, drain_timeout: float) -> lis
 
     missing = sorted(accepted)
     for _ in range(3):  # stragglers may still be in flight right after the queue emptied
-        missing = [order_id for order_id in missing if not _stored_once(dynamodb, deployment, order_id)]
+        missing = [order_id for order_id in missing if not _stored_once(deployment, order_id)]
         if not missing:
             break
         time.sleep(1)
     if missing:
         problems.append(f"{len(missing)} accepted order(s) not stored, e.g. {missing[:3]}")
 
-    in_dlq = _drain_dlq(sqs, deployment.outputs.dlq_url)
+    in_dlq = _drain_dlq(deployment.client("sqs"), deployment.outputs.dlq_url)
     ours = poison & set(in_dlq)
     others = [body for body in in_dlq if body not in poison]
     if ours != poison:
@@ -193,15 +177,9 @@ def reconcile(deployment: Deployment, ledger: Path, drain_timeout: float) -> lis
     return problems
 
 
-def _stored_once(dynamodb: Any, deployment: Deployment, order_id: str) -> bool:
-    key = f"ORDER#{order_id}"
-    items = dynamodb.query(
-        TableName=deployment.outputs.table_name,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": key}},
-        ConsistentRead=True,
-    )["Items"]
-    return len(items) == 1 and items[0]["SK"]["S"] == key
+def _stored_once(deployment: Deployment, order_id: str) -> bool:
+    items = deployment.order_items(order_id)
+    return len(items) == 1 and items[0]["SK"]["S"] == f"ORDER#{order_id}"
 
 
 def _drain_dlq(sqs: Any, dlq_url: str) -> list[str]:

@@ -8,13 +8,12 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from e2e.targets import local_client
-from emulator.ctl import free_port, health, spawn, wait_healthy
+from emulator.ctl import Started, health, temporary_emulator
 
 pytestmark = pytest.mark.integration
 
@@ -22,17 +21,9 @@ CODE = "import time\ndef echo(event, context):\n    return {'statusCode': 200, '
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    port = free_port()
-    process = spawn(
-        port, log_path=tmp_path / "emulator.log", extra_args=["--work-dir", str(tmp_path / "functions")]
-    )
-    endpoint = f"http://localhost:{port}"
-    wait_healthy(endpoint, 30, process)
-    yield endpoint, process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+def emulator(tmp_path: Path) -> Iterator[Started]:
+    with temporary_emulator(tmp_path) as started:
+        yield started
 
 
 def make_function(endpoint: str, name: str, handler: str) -> str:
@@ -53,8 +44,8 @@ def make_function(endpoint: str, name: str, handler: str) -> str:
     return str(fn["FunctionArn"])
 
 
-def test_malformed_requests_get_4xx_and_the_emulator_stays_up(emulator: tuple[str, Any]) -> None:
-    endpoint, process = emulator
+def test_malformed_requests_get_4xx_and_the_emulator_stays_up(emulator: Started) -> None:
+    endpoint, process = emulator.endpoint, emulator.process
     v2 = local_client("apigatewayv2", endpoint)
     api = v2.create_api(Name="abuse", ProtocolType="HTTP")["ApiId"]
     integration = v2.create_integration(
@@ -104,10 +95,8 @@ def workers_running_in(directory: Path) -> list[int]:
     return found
 
 
-def test_stopping_with_work_in_flight_exits_within_five_seconds(
-    emulator: tuple[str, Any], tmp_path: Path
-) -> None:
-    endpoint, process = emulator
+def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: Started, tmp_path: Path) -> None:
+    endpoint, process = emulator.endpoint, emulator.process
     client = local_client("lambda", endpoint)
     make_function(endpoint, "sleepy", "app.sleep")
     for _ in range(3):
