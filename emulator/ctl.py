@@ -100,8 +100,13 @@ def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
     try:
         yield Started(endpoint, process, wait_healthy(endpoint, timeout, process))
     finally:
-        if process.poll() is None:
-            terminate(process.pid)
+        # Our own child: wait() reaps it (polling its pid would see the zombie as still running).
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _running_pid() -> int | None:

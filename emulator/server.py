@@ -70,8 +70,14 @@ class CachingDispatcher(DomainDispatcherApplication):
     host, the SigV4 credential scope and the X-Amz-Target prefix, so the answer is cached by those."""
 
     def __init__(self) -> None:
-        super().__init__(create_backend_app)
+        super().__init__(self._create_app)
         self._cache: dict[tuple[str, str, str], Any] = {}
+
+    @staticmethod
+    def _create_app(service: Any) -> Any:
+        if service == "cloudformation":
+            control_plane.load_cloudformation()
+        return create_backend_app(service)
 
     def get_application(self, environ: dict[str, Any]) -> Any:
         scope = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -194,7 +200,11 @@ class EmulatorApp:
             "edition": "embedded",
             "ready": self.ready,
             "uptimeSeconds": round(time.time() - self.started_at, 3),
-            "services": dict.fromkeys(SERVICES, state),
+            "services": {
+                **dict.fromkeys(SERVICES, state),
+                # LocalStack's word for a service that loads on first use
+                "cloudformation": "running" if control_plane.cloudformation_loaded() else "available",
+            },
         }
         return _respond(
             start_response,
@@ -309,6 +319,9 @@ class Emulator:
         self._thread.start()
         self.event_sources.start()
         self.app.ready = True
+        threading.Thread(
+            target=control_plane.load_cloudformation, name="load-cloudformation", daemon=True
+        ).start()
         log.info("emulator ready on %s (account %s, region %s)", self.url, self.account_id, self.region)
         return self
 

@@ -11,6 +11,7 @@ import pytest
 from emulator import control_plane
 
 control_plane.install()
+control_plane.load_cloudformation()
 
 
 TLS_ONLY = {

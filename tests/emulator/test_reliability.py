@@ -108,3 +108,21 @@ def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: Starte
     assert time.monotonic() - started < 5
     if Path("/proc/self/cwd").exists():
         assert workers_running_in(tmp_path / "functions") == [], "no worker outlives the emulator"
+
+
+def test_cloudformation_loads_lazily_and_serves_a_stack_right_after_ready(emulator: Started) -> None:
+    """Ready comes before moto's CloudFormation has loaded; a stack created at once still gets the
+    emulator's own resource types (an HTTP API here), not moto's skip-with-a-warning."""
+    assert health(emulator.endpoint)["services"]["cloudformation"] in ("available", "running")  # type: ignore[index]
+    cloudformation = local_client("cloudformation", emulator.endpoint)
+    template = {
+        "Resources": {
+            "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "lazy", "ProtocolType": "HTTP"}}
+        }
+    }
+    cloudformation.create_stack(StackName="lazy", TemplateBody=json.dumps(template))
+    api_id = cloudformation.describe_stack_resource(StackName="lazy", LogicalResourceId="Api")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    assert local_client("apigatewayv2", emulator.endpoint).get_api(ApiId=api_id)["Name"] == "lazy"
+    assert health(emulator.endpoint)["services"]["cloudformation"] == "running"  # type: ignore[index]
