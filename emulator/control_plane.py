@@ -117,10 +117,28 @@ def _outputs_after_change_sets() -> None:
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
 
 
+def _cache_pure_helpers() -> None:
+    """Two pure functions moto calls many times per request, computed once per argument instead:
+    the method list of a response class (inspect.getmembers, to find the action's handler) and
+    camelcase_to_underscores (15 calls per SendMessage alone, to build the queue's attributes)."""
+    import sys
+
+    from moto.core import responses, utils
+
+    responses.method_names_from_class = functools.cache(utils.method_names_from_class)
+    original = utils.camelcase_to_underscores
+    cached = functools.lru_cache(maxsize=8192)(original)
+    utils.camelcase_to_underscores = cached
+    for module in list(sys.modules.values()):  # the modules that imported it by name already
+        if getattr(module, "camelcase_to_underscores", None) is original:
+            module.camelcase_to_underscores = cached  # type: ignore[attr-defined]
+
+
 def install() -> None:
     global _installed
     if _installed:
         return
+    _cache_pure_helpers()
     _keep_logging_config()
     _switch_off_moto_sqs_trigger()
     _store_but_do_not_enforce_bucket_policies()

@@ -8,6 +8,7 @@ Lambda proxy integrations get payload format 2.0 events and AWS's response mappi
 """
 
 import base64
+import functools
 import json
 import logging
 import re
@@ -69,6 +70,7 @@ class Route:
     target: str | None
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # every request looks at every route of its API
     def parse(route_key: str, target: str | None) -> "Route":
         if route_key == "$default":
             return Route(route_key, "", (), target)

@@ -67,29 +67,71 @@ class FunctionSpec:
 
 
 class LogSink:
-    """Writes function output to moto's CloudWatch Logs (so `aws logs tail` works) and to our log."""
+    """Writes function output to moto's CloudWatch Logs (so `aws logs tail` works) and to our log.
+
+    Off the invocation's path, in batches: a background thread takes what piled up every
+    FLUSH_SECONDS and writes one put_log_events per stream and one emulator.log record per
+    function. CloudWatch Logs is eventually consistent on AWS as well."""
+
+    FLUSH_SECONDS = 0.05
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._pending: list[tuple[FunctionSpec, str, list[tuple[int, str]]]] = []
+        self._changed = threading.Condition()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="log-sink", daemon=True)
+        self._writer.start()
 
     def write(self, spec: FunctionSpec, stream: str, lines: list[tuple[int, str]]) -> None:
-        if not lines:
-            return
-        log.info("[%s] %s", spec.name, f"\n[{spec.name}] ".join(text for _, text in lines))
-        backend = logs_backends[spec.account_id][spec.region]
-        try:
-            with self._lock:
+        if lines:
+            with self._changed:
+                self._pending.append((spec, stream, lines))
+                self._changed.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until everything written so far is in moto's CloudWatch Logs."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pending, timeout)
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._writer.join(timeout=2)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending or self._closed)
+                if self._closed and not self._pending:
+                    return
+            time.sleep(self.FLUSH_SECONDS)  # let a batch gather
+            with self._changed:
+                batch = self._pending
+            self._write(batch)
+            with self._changed:
+                del self._pending[: len(batch)]
+                self._changed.notify_all()
+
+    @staticmethod
+    def _write(batch: list[tuple[FunctionSpec, str, list[tuple[int, str]]]]) -> None:
+        streams: dict[tuple[FunctionSpec, str], list[tuple[int, str]]] = {}
+        for spec, stream, lines in batch:
+            streams.setdefault((spec, stream), []).extend(lines)
+        for (spec, stream), lines in streams.items():
+            log.info("[%s] %s", spec.name, f"\n[{spec.name}] ".join(text for _, text in lines))
+            try:
+                backend = logs_backends[spec.account_id][spec.region]
                 if spec.log_group not in backend.groups:
                     backend.create_log_group(spec.log_group, tags={})
-                group = backend.groups[spec.log_group]
-                if stream not in group.streams:
+                if stream not in backend.groups[spec.log_group].streams:
                     backend.create_log_stream(spec.log_group, stream)
                 events = [
                     {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])
                 ]
                 backend.put_log_events(spec.log_group, stream, events)
-        except Exception:  # logging must never fail an invocation
-            log.exception("could not write %d log lines to %s", len(lines), spec.log_group)
+            except Exception:  # logging must never fail an invocation
+                log.exception("could not write %d log lines to %s", len(lines), spec.log_group)
 
 
 def _now_ms() -> int:
@@ -180,8 +222,10 @@ class Worker:
             lines, self._lines = self._lines, []
         return [(ts, text) for ts, text in lines if text != END_MARK]
 
-    def _flush_lines(self, extra: list[str] | None = None, until_mark: bool = False) -> list[tuple[int, str]]:
-        lines = self._take_lines(until_mark)
+    def _flush_lines(
+        self, extra: list[str] | None = None, until_mark: bool = False, first: tuple[int, str] | None = None
+    ) -> list[tuple[int, str]]:
+        lines = ([first] if first else []) + self._take_lines(until_mark)
         lines += [(_now_ms(), text) for text in extra or []]
         self.sink.write(self.spec, self.stream, lines)
         return lines
@@ -193,7 +237,7 @@ class Worker:
     def invoke(self, event: bytes, request_id: str, client_context: Any = None) -> InvokeResult:
         spec = self.spec
         started = time.monotonic()
-        self.sink.write(spec, self.stream, [(_now_ms(), f"START RequestId: {request_id} Version: $LATEST")])
+        start_line = (_now_ms(), f"START RequestId: {request_id} Version: $LATEST")
         request = {
             "requestId": request_id,
             "event": event.decode("utf-8"),
@@ -238,7 +282,7 @@ class Worker:
             f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(duration + 0.999))} ms\t"
             f"Memory Size: {spec.memory} MB",
         ]
-        lines = self._flush_lines(status + report, until_mark=raw is not None)
+        lines = self._flush_lines(status + report, until_mark=raw is not None, first=start_line)
         result.log_tail = "\n".join(text for _, text in lines)[-4096:]
         return result
 
@@ -406,3 +450,4 @@ class LambdaRuntime:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.retire(now=True)
+        self.sink.close()

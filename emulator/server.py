@@ -123,8 +123,12 @@ class SdkFastPath:
         from botocore.exceptions import ClientError
 
         request = self.request_class(environ)
+        # What werkzeug's url properties would compute, for the only path this takes ("/").
+        url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}/"
+        if environ.get("QUERY_STRING"):
+            url += f"?{environ['QUERY_STRING']}"
         try:
-            result = dispatch(request, request.raw_url, dict(request.headers))
+            result = dispatch(request, url, dict(request.headers))
         except ClientError as error:  # as moto's Flask view answers it
             result = 400, {}, error.response["Error"]["Message"]
         status, headers, body = result if len(result) == 3 else (200, {}, result)

@@ -122,6 +122,7 @@ def test_handler_gets_event_context_and_lambda_environment(
 def test_output_goes_to_the_function_log_group(aws: Any, runtime: LambdaRuntime) -> None:
     aws.create("echo", "app.env")
     invoke(runtime, "echo")
+    runtime.sink.flush()  # written in the background, in batches
     logs = boto3.client("logs", region_name="us-east-1")
     [stream] = logs.describe_log_streams(logGroupName="/aws/lambda/echo")["logStreams"]
     lines = [
