@@ -12,12 +12,15 @@ import io
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -143,28 +146,147 @@ def _trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
-class Worker:
-    """One warm runtime process for one function version."""
+def _new_stream() -> str:
+    return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+
+
+def _environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": REPO_ROOT,  # only to find emulator.worker; the worker takes it off sys.path
+        # No X-Ray daemon here to send segments to: Powertools Tracer stays off unless the function says otherwise.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **dict(spec.environment),
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SESSION_TOKEN": "test",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "_HANDLER": spec.handler,
+        "LAMBDA_TASK_ROOT": str(code_dir),
+        "LAMBDA_RUNTIME_DIR": str(Path(__file__).parent),
+    }
+
+
+def _start_worker_process(
+    spec: FunctionSpec,
+    code_dir: Path,
+    endpoint_url: str,
+    stream: str,
+    args: list[str],
+    pass_fds: tuple[int, ...],
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "emulator.worker", *args],
+        cwd=code_dir,
+        env=_environment(spec, code_dir, endpoint_url, stream),
+        pass_fds=pass_fds,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+class Template:
+    """A function version's init, done once; forks warm workers from it (see emulator.worker).
+    `forks` is False when init left sockets or threads a fork cannot share: then each worker is
+    a process of its own, started from scratch."""
 
     def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> None:
+        self.stream = _new_stream()  # where init output goes
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = _start_worker_process(
+            spec,
+            code_dir,
+            endpoint_url,
+            self.stream,
+            ["--template", str(theirs.fileno())],
+            (theirs.fileno(),),
+        )
+        theirs.close()
+        self.control = ours
+        self._lock = threading.Lock()
+        threading.Thread(
+            target=self._log_init_output, args=(spec, sink), name=f"init-{spec.name}", daemon=True
+        ).start()
+        ours.settimeout(WORKER_START_TIMEOUT)
+        try:
+            mode = ours.recv(16)
+        except TimeoutError:
+            mode = b""
+        if mode not in (b"fork", b"spawn"):
+            self.kill()
+            raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
+        ours.settimeout(None)
+        self.forks = mode == b"fork"
+
+    def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
+        assert self.process.stdout is not None
+        for line in _lines(self.process.stdout):
+            sink.write(spec, self.stream, [(_now_ms(), line)])
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, stream: str) -> tuple[int, list[int]]:
+        """A new worker's pid and its request, response and output fds."""
+        with self._lock:
+            self.control.send(stream.encode())
+            message, fds, _, _ = socket.recv_fds(self.control, 64, 3)
+        if len(fds) != 3:
+            raise RuntimeError("the template did not fork a worker")
+        return int(message), fds
+
+    def kill(self) -> None:
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def _lines(output: Any) -> Iterator[str]:
+    for raw in output:
+        yield raw.decode("utf-8", errors="replace").rstrip("\n")
+
+
+class Worker:
+    """One warm runtime process for one function version, forked from its template or spawned."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        sink: LogSink,
+        stream: str,
+        fds: list[int],
+        pid: int,
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.spec = spec
         self.sink = sink
-        self.stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        request_read, self._request_write = os.pipe()
-        self._response_read, response_write = os.pipe()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "emulator.worker", str(request_read), str(response_write)],
-            cwd=code_dir,
-            env=self._environment(code_dir, endpoint_url),
-            pass_fds=(request_read, response_write),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        os.close(request_read)
-        os.close(response_write)
-        self._requests = Connection(self._request_write, readable=False)
-        self._responses = Connection(self._response_read, writable=False)
+        self.stream = stream
+        self.pid = pid
+        self.process = process  # None when forked: the template is its parent
+        self._killed = False
+        request_fd, response_fd, output_fd = fds
+        self._requests = Connection(request_fd, readable=False)
+        self._responses = Connection(response_fd, writable=False)
+        output = process.stdout if process is not None else os.fdopen(output_fd, "rb")
+        assert output is not None
+        self._output = output
         self._lines: list[tuple[int, str]] = []
         self._lines_lock = threading.Condition()
         self._reader = threading.Thread(target=self._read_output, name=f"logs-{spec.name}", daemon=True)
@@ -175,45 +297,35 @@ class Worker:
         self._responses.recv_bytes()
         self._flush_lines()  # import-time output belongs to the stream's first lines
 
-    def _environment(self, code_dir: Path, endpoint_url: str) -> dict[str, str]:
-        spec = self.spec
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": REPO_ROOT,  # only to find emulator.worker; the worker takes it off sys.path
-            # No X-Ray daemon here to send segments to: Powertools Tracer stays off unless the function says otherwise.
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            **dict(spec.environment),
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_SESSION_TOKEN": "test",
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-            "_HANDLER": spec.handler,
-            "LAMBDA_TASK_ROOT": str(code_dir),
-            "LAMBDA_RUNTIME_DIR": str(Path(__file__).parent),
-        }
-        return env
+    @classmethod
+    def forked(cls, template: Template, spec: FunctionSpec, sink: LogSink) -> "Worker":
+        stream = _new_stream()
+        pid, fds = template.fork(stream)
+        return cls(spec, sink, stream, fds, pid)
+
+    @classmethod
+    def spawned(cls, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> "Worker":
+        stream = _new_stream()
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        process = _start_worker_process(
+            spec,
+            code_dir,
+            endpoint_url,
+            stream,
+            [str(request_read), str(response_write)],
+            (request_read, response_write),
+        )
+        os.close(request_read)
+        os.close(response_write)
+        return cls(spec, sink, stream, [request_write, response_read, -1], process.pid, process)
 
     def _read_output(self) -> None:
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            text = raw.decode("utf-8", errors="replace").rstrip("\n")
-            with self._lines_lock:
-                self._lines.append((_now_ms(), text))
-                self._lines_lock.notify_all()
+        with self._output:  # closed here, at EOF, so its fd number is never reused under us
+            for text in _lines(self._output):
+                with self._lines_lock:
+                    self._lines.append((_now_ms(), text))
+                    self._lines_lock.notify_all()
 
     def _take_lines(self, until_mark: bool) -> list[tuple[int, str]]:
         with self._lines_lock:
@@ -232,7 +344,23 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self._killed:
+            return False
+        if self.process is not None:
+            return self.process.poll() is None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _exit_reason(self) -> str:
+        code = self.process.poll() if self.process is not None else None
+        return (
+            f"Runtime exited with error: exit status {code}"
+            if code is not None
+            else "Runtime exited without providing a reason"
+        )
 
     def invoke(self, event: bytes, request_id: str, client_context: Any = None) -> InvokeResult:
         spec = self.spec
@@ -267,9 +395,7 @@ class Worker:
                 result = InvokeResult.failure(
                     "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited"
                 )
-                status = [
-                    f"RequestId: {request_id} Error: Runtime exited with error: exit status {self.process.poll()}"
-                ]
+                status = [f"RequestId: {request_id} Error: {self._exit_reason()}"]
         else:
             response = json.loads(raw)
             payload = (
@@ -287,9 +413,14 @@ class Worker:
         return result
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        self._killed = True
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)  # the template (or init, once it is gone) reaps it
         for conn in (self._requests, self._responses):
             with contextlib.suppress(OSError):
                 conn.close()
@@ -311,9 +442,38 @@ class FunctionPool:
     running: set[Worker] = field(default_factory=set)
     busy: int = 0
     retired: bool = False
+    template: Template | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
+        self._template_lock = threading.Lock()
+        self._preparing = threading.Event()
+
+    def _template(self) -> Template:
+        with self._template_lock:
+            if self.retired:
+                raise RuntimeError(f"{self.spec.name}: this version was retired")
+            if self.template is None or not self.template.alive:
+                self.template = Template(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            return self.template
+
+    def prepare(self) -> None:
+        """Run the function's init now, in the background, instead of at its first invocation."""
+        if self.template is None and not self._preparing.is_set():
+            self._preparing.set()
+            threading.Thread(target=self._prepare, name=f"init-{self.spec.name}", daemon=True).start()
+
+    def _prepare(self) -> None:
+        try:
+            self._template()
+        except Exception:  # the first invocation tries again and reports it
+            log.exception("%s: could not prepare the function", self.spec.name)
+
+    def _new_worker(self) -> Worker:
+        template = self._template()
+        if template.forks:
+            return Worker.forked(template, self.spec, self.sink)
+        return Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
 
     def _acquire(self, wait_seconds: float) -> Worker | None:
         """An idle worker, or None when the caller may start a new one; raises Throttled after the wait."""
@@ -346,7 +506,7 @@ class FunctionPool:
         worker = self._acquire(wait_seconds)
         try:
             if worker is None:
-                worker = Worker(self.spec, self.code_dir, self.endpoint_url, self.sink)
+                worker = self._new_worker()
             with self._lock:
                 self.running.add(worker)
             return worker.invoke(event, request_id, client_context)
@@ -361,6 +521,9 @@ class FunctionPool:
             stopping, self.idle = self.idle + (list(self.running) if now else []), []
         for worker in stopping:
             worker.kill()
+        with self._template_lock:
+            if self.template is not None:
+                self.template.kill()
 
 
 class LambdaRuntime:
@@ -436,6 +599,35 @@ class LambdaRuntime:
             log.info("%s: new code or configuration, retiring the old workers", spec.name)
             current.retire()
         return pool
+
+    def prepare_deployed(self) -> None:
+        """Init each deployed Python function ahead of its first invocation (as SnapStart does at
+        publish time), so the first request costs a fork, not ~0.4 s of imports; versions no
+        longer deployed are retired."""
+        deployed = set()
+        for region, backend in list(lambda_backends[self.account_id].items()):
+            for fn in list(backend.list_functions()):
+                if fn.run_time and not fn.run_time.startswith("python"):
+                    continue
+                deployed.add((region, fn.function_name))
+                with contextlib.suppress(FunctionNotFound):  # deleted meanwhile
+                    self.pool(region, fn.function_name).prepare()
+        with self._lock:
+            gone = [key for key in self._pools if key not in deployed]
+            retired = [self._pools.pop(key) for key in gone]
+        for pool in retired:
+            pool.retire()
+
+    def watch_deployments(self, interval: float = 0.5) -> None:
+        def loop() -> None:
+            while not self._closed:
+                try:
+                    self.prepare_deployed()
+                except Exception:
+                    log.exception("preparing deployed functions failed")
+                time.sleep(interval)
+
+        threading.Thread(target=loop, name="lambda-deployments", daemon=True).start()
 
     def invoke(
         self, region: str, name_or_arn: str, event: bytes, wait_seconds: float | None = None

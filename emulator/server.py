@@ -322,6 +322,7 @@ class Emulator:
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._thread.start()
         self.event_sources.start()
+        self.runtime.watch_deployments()
         self.app.ready = True
         threading.Thread(
             target=control_plane.load_cloudformation, name="load-cloudformation", daemon=True

@@ -1,17 +1,24 @@
 """A warm Lambda worker process: imports the handler once, then runs invocations one at a time.
 
-Started by lambda_runtime.Worker as `python -m emulator.worker REQUEST_FD RESPONSE_FD` in the
-function's code directory with the function's environment. Requests and responses are JSON over
-two pipes; the handler's own stdout/stderr are the function's log output.
+Started in the function's code directory with the function's environment, either as
+`python -m emulator.worker --template CONTROL_FD` (init once, then fork a worker per request on
+the control socket) or, when init leaves something a fork cannot share, as
+`python -m emulator.worker REQUEST_FD RESPONSE_FD` per worker. Requests and responses are JSON
+over two pipes; the handler's own stdout/stderr are the function's log output.
 """
 
+import contextlib
 import importlib
 import json
 import os
+import signal
+import socket
 import sys
+import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 # Printed after each invocation's output, so the parent knows it has read every line of it.
@@ -52,19 +59,23 @@ def _load_handler() -> Any:
     return getattr(module, function_name)
 
 
-def main(request_fd: int, response_fd: int) -> None:
-    requests = Connection(request_fd, writable=False)
-    responses = Connection(response_fd, readable=False)
+def _init() -> tuple[Any, dict[str, Any] | None]:
+    """Import the handler from the function's code: (handler, None) or (None, the init error)."""
     # Only the function's own code (then the interpreter's packages) is importable, as on Lambda.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd(), os.environ.get("PYTHONPATH"))]
     sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     try:
-        handler, init_error = _load_handler(), None
+        return _load_handler(), None
     except Exception as error:  # reported on every invocation, as Lambda does
-        handler, init_error = None, _error(error, "Runtime.ImportModuleError")
         print(f"[ERROR] Runtime.ImportModuleError: {error}", file=sys.stderr, flush=True)
-    responses.send_bytes(b'{"ready": true}')
+        return None, _error(error, "Runtime.ImportModuleError")
 
+
+def serve(
+    requests: Connection, responses: Connection, handler: Any, init_error: dict[str, Any] | None
+) -> None:
+    """Run invocations one at a time until the emulator closes the request pipe."""
+    responses.send_bytes(b'{"ready": true}')
     while True:
         try:
             request = json.loads(requests.recv_bytes())
@@ -90,5 +101,87 @@ def main(request_fd: int, response_fd: int) -> None:
         responses.send_bytes(json.dumps(response).encode())
 
 
+def main(request_fd: int, response_fd: int) -> None:
+    requests = Connection(request_fd, writable=False)
+    responses = Connection(response_fd, readable=False)
+    serve(requests, responses, *_init())
+
+
+def _forkable(control_fd: int) -> bool:
+    """Forks share what init left open: only fork when init left no connection open (one opened
+    at import would be shared by every worker) and no other threads (they do not survive a fork).
+    Unconnected sockets, such as the X-Ray SDK's UDP emitter, are safe to share."""
+    if threading.active_count() > 1 or not Path("/proc/self/fd").exists():
+        return False
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        with contextlib.suppress(OSError):
+            if fd == control_fd or not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                continue
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                if sock.type == socket.SOCK_STREAM and _connected(sock):
+                    return False
+    return True
+
+
+def _connected(sock: socket.socket) -> bool:
+    try:
+        sock.getpeername()
+    except OSError:
+        return False
+    return True
+
+
+def template(control_fd: int) -> None:
+    """Init once, then fork a warm worker for each request on the control socket, as SnapStart
+    resumes from a snapshot taken after init: a new worker costs a fork, not an interpreter start
+    and the imports (~0.4 s of CPU). The kernel reaps the forked workers (SIGCHLD ignored)."""
+    control = socket.socket(fileno=control_fd)
+    handler, init_error = _init()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    forkable = _forkable(control_fd)
+    control.send(b"fork" if forkable else b"spawn")
+    if not forkable:
+        print("[emulator] init left sockets or threads open; workers start as new processes", file=sys.stderr)
+        control.recv(1)  # wait for EOF
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    while True:
+        stream = control.recv(4096)
+        if not stream:
+            return
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        output_read, output_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the new worker
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (request_write, response_read, output_read):
+                os.close(fd)
+            os.dup2(output_write, 1)
+            os.dup2(output_write, 2)
+            os.close(output_write)
+            os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = stream.decode()
+            try:
+                serve(
+                    Connection(request_read, writable=False),
+                    Connection(response_write, readable=False),
+                    handler,
+                    init_error,
+                )
+            finally:
+                os._exit(0)
+        for fd in (request_read, response_write, output_write):
+            os.close(fd)
+        socket.send_fds(control, [str(pid).encode()], [request_write, response_read, output_read])
+        for fd in (request_write, response_read, output_read):
+            os.close(fd)
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    if sys.argv[1] == "--template":
+        template(int(sys.argv[2]))
+    else:
+        main(int(sys.argv[1]), int(sys.argv[2]))

@@ -50,6 +50,20 @@ def unserializable(event, context):
 """
 
 
+INIT_COUNTER = """
+import os, socket
+with open(os.environ["INIT_LOG"], "a") as log:
+    log.write("init\\n")
+if os.environ.get("OPEN_SOCKET_AT_INIT"):
+    KEPT = socket.socketpair()  # a connection made at import could not be shared by forked workers
+
+def pid(event, context):
+    import time
+    time.sleep(event.get("seconds", 0))
+    return {"pid": os.getpid(), "stream": context.log_stream_name}
+"""
+
+
 def make_zip(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -65,7 +79,12 @@ def aws() -> Iterator[Any]:
         role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         client = boto3.client("lambda", region_name="us-east-1")
         code = make_zip(
-            {"app.py": HANDLERS, "helper.py": "VALUE = 42\n", "broken.py": "import nothing_here\n"}
+            {
+                "app.py": HANDLERS,
+                "helper.py": "VALUE = 42\n",
+                "broken.py": "import nothing_here\n",
+                "counter.py": INIT_COUNTER,
+            }
         )
 
         def create(name: str, handler: str, timeout: int = 3, **extra: Any) -> None:
@@ -199,3 +218,43 @@ def test_new_configuration_gets_new_workers(aws: Any, runtime: LambdaRuntime) ->
     _, result = invoke(runtime, "echo")
     assert result["env"]["GREETING"] == "v2"
     assert result["invocations"] == 1  # a new worker
+
+
+@pytest.mark.parametrize("socket_at_init", [False, True], ids=["forked", "spawned"])
+def test_workers_fork_from_one_init_unless_init_left_a_socket_open(
+    aws: Any, runtime: LambdaRuntime, tmp_path: Path, socket_at_init: bool
+) -> None:
+    init_log = tmp_path / "init.log"
+    variables = {"INIT_LOG": str(init_log), **({"OPEN_SOCKET_AT_INIT": "1"} if socket_at_init else {})}
+    aws.create("counter", "counter.pid", Environment={"Variables": variables})
+    results: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(invoke(runtime, "counter", {"seconds": 0.5})))
+        for _ in range(2)  # default_concurrency=2: two workers at once
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(ok for ok, _ in results)
+    assert len({r["pid"] for _, r in results}) == 2
+    assert len({r["stream"] for _, r in results}) == 2  # a log stream per worker
+    # forked: init ran once, in the template; spawned: once in each worker (plus the template's)
+    assert init_log.read_text().count("init") == (3 if socket_at_init else 1)
+
+
+def test_deployed_functions_are_initialised_before_their_first_invocation(
+    aws: Any, runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    init_log = tmp_path / "init.log"
+    aws.create("counter", "counter.pid", Environment={"Variables": {"INIT_LOG": str(init_log)}})
+    runtime.prepare_deployed()
+    deadline = time.monotonic() + 10
+    while not init_log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert init_log.read_text() == "init\n"  # before any invocation
+    assert invoke(runtime, "counter")[0]
+    assert init_log.read_text() == "init\n"  # the invocation forked from that init
+    aws.delete_function(FunctionName="counter")
+    runtime.prepare_deployed()
+    assert runtime._pools == {}  # its pool (and template) retired
