@@ -2,6 +2,7 @@
 to the emulator. Each patch is small and says why; `install()` applies them once."""
 
 import functools
+import gc
 import threading
 from typing import Any
 
@@ -159,6 +160,9 @@ def load_cloudformation() -> None:
         cloudformation.install()
         _outputs_after_change_sets()
         _cloudformation_loaded = True
+        # Every moto module is loaded now: keep those objects out of the collector's full scans,
+        # which otherwise pause all requests for ~0.2 s every few seconds under load.
+        gc.freeze()
 
 
 def cloudformation_loaded() -> bool:
