@@ -211,9 +211,18 @@ class Deployment:
         config = self.client("lambda").get_function(FunctionName=function_name)["Configuration"]
         return str(config.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{function_name}")
 
+    def access_log_group(self) -> str:
+        """The HTTP API's $default stage access log group."""
+        stages = self.client("apigatewayv2").get_stages(ApiId=self.outputs.api_id)["Items"]
+        [stage] = [s for s in stages if s["StageName"] == "$default"]
+        return str(stage["AccessLogSettings"]["DestinationArn"]).split(":log-group:", 1)[1].removesuffix(":*")
+
     def log_lines(self, function_name: str, contains: str | None = None, limit: int = 10_000) -> list[str]:
+        return self.group_lines(self.log_group(function_name), contains, limit)
+
+    def group_lines(self, log_group: str, contains: str | None = None, limit: int = 10_000) -> list[str]:
         logs = self.client("logs")
-        args: dict[str, Any] = {"logGroupName": self.log_group(function_name), "limit": limit}
+        args: dict[str, Any] = {"logGroupName": log_group, "limit": limit}
         if contains:
             args["filterPattern"] = f'"{contains}"'
         lines: list[str] = []

@@ -44,3 +44,23 @@ def test_logs_are_json_lines_with_the_order_id(http: RecordingSession, deploymen
     )
     assert processed[0]["message"] == "Order processed"
     assert "function_request_id" in processed[0]
+
+
+def test_api_access_logs_have_a_json_line_per_request(http: RecordingSession, deployment: Deployment) -> None:
+    created = http.post(f"{deployment.api_url}/orders", json={"amount": 4.25, "currency": "EUR"})
+    missing = http.get(f"{deployment.api_url}/orders/00000000-0000-4000-8000-000000000000")
+    group = deployment.access_log_group()
+
+    def entry(request_id: str) -> list[dict[str, object]]:
+        return [json.loads(line) for line in deployment.group_lines(group, contains=request_id)]
+
+    [accepted], _ = eventually(
+        lambda: entry(created.headers["apigw-requestid"]), what="access log line of the POST"
+    )
+    assert accepted["routeKey"] == "POST /orders" and accepted["status"] == "202"
+    assert int(str(accepted["responseLength"])) == len(created.content)
+    assert str(accepted["integrationLatency"]).isdigit()
+    [not_found], _ = eventually(
+        lambda: entry(missing.headers["apigw-requestid"]), what="access log line of the GET"
+    )
+    assert not_found["routeKey"] == "GET /orders/{orderId}" and not_found["status"] == "404"

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from moto.apigatewayv2.models import apigatewayv2_backends
 
-from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
+from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, LogTarget, Throttled
 
 log = logging.getLogger("emulator.http_api")
 
@@ -111,6 +111,59 @@ def select_route(routes: Iterable[Route], method: str, path: str) -> tuple[Route
     return min(matches, key=lambda m: m[0].rank()) if matches else None
 
 
+ACCESS_LOG_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+
+
+def _access_value(value: str, quote: bool) -> str:
+    return json.dumps(value)[1:-1] if quote else value
+
+
+class AccessLogEntry:
+    """What one request's access log line can say, as API Gateway's $context variables."""
+
+    def __init__(self, environ: dict[str, Any], api_id: str, stage: str, path: str) -> None:
+        self.started = time.monotonic()
+        self.now = datetime.now(UTC)
+        self.request_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+        self.environ, self.api_id, self.stage, self.path = environ, api_id, stage, path
+        self.route_key = "-"
+        self.integration_status = "-"
+        self.integration_error = "-"
+        self.integration_latency_ms: int | None = None
+
+    def finish(self, response: Response) -> dict[str, str]:
+        environ = self.environ
+        status, _, body = response
+        source_ip = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0]
+        values = {
+            "requestId": self.request_id,
+            "extendedRequestId": self.request_id,
+            "apiId": self.api_id,
+            "stage": self.stage,
+            "domainName": environ.get("HTTP_HOST", "-").split(":")[0],
+            "httpMethod": environ.get("REQUEST_METHOD", "GET").upper(),
+            "path": self.path,
+            "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "routeKey": self.route_key,
+            "status": str(status),
+            "responseLength": str(len(body)),
+            "responseLatency": str(int((time.monotonic() - self.started) * 1000)),
+            "integrationStatus": self.integration_status,
+            "integrationErrorMessage": self.integration_error,
+            "integrationLatency": "-"
+            if self.integration_latency_ms is None
+            else str(self.integration_latency_ms),
+            "requestTime": self.now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": str(int(self.now.timestamp())),
+            "identity.sourceIp": source_ip.strip(),
+            "identity.userAgent": environ.get("HTTP_USER_AGENT", "-"),
+        }
+        values["integration.status"] = values["integrationStatus"]
+        values["integration.latency"] = values["integrationLatency"]
+        values["integration.error"] = values["integrationErrorMessage"]
+        return values
+
+
 class HttpApiGateway:
     def __init__(self, account_id: str, runtime: LambdaRuntime) -> None:
         self.account_id = account_id
@@ -158,6 +211,40 @@ class HttpApiGateway:
         stage = api.stages.get(stage_name)
         if stage is None:
             return api_error(404, "Not Found")
+        access = AccessLogEntry(environ, api_id, stage.name, path)
+        response = self._handle_in_stage(environ, api_id, region, api, stage, path, access)
+        response[1]["apigw-requestid"] = access.request_id
+        if stage.access_log_settings:
+            self._write_access_log(region, api_id, stage.access_log_settings, access.finish(response))
+        return response
+
+    def _write_access_log(
+        self, region: str, api_id: str, settings: dict[str, Any], values: dict[str, str]
+    ) -> None:
+        """The stage's access log line, in its format, to its log group (as API Gateway does)."""
+        destination, line_format = settings.get("destinationArn") or "", settings.get("format") or ""
+        group = (
+            destination.split(":log-group:", 1)[-1].removesuffix(":*") if ":log-group:" in destination else ""
+        )
+        if not group or not line_format:
+            return
+        quote = line_format.lstrip().startswith("{")  # JSON formats: keep each value a valid JSON string
+        line = ACCESS_LOG_VARIABLE.sub(
+            lambda m: _access_value(values.get(m.group(1), "-"), quote), line_format
+        )
+        target = LogTarget(self.account_id, region, group, f"{api_id}_{values['stage']}", f"{api_id} access")
+        self.runtime.sink.write(target, [(int(time.time() * 1000), line)])
+
+    def _handle_in_stage(
+        self,
+        environ: dict[str, Any],
+        api_id: str,
+        region: str,
+        api: Any,
+        stage: Any,
+        path: str,
+        access: "AccessLogEntry",
+    ) -> Response:
 
         body = read_body(environ)
         if body is None:
@@ -169,6 +256,7 @@ class HttpApiGateway:
         if selected is None:
             return api_error(404, "Not Found")
         route, path_parameters = selected
+        access.route_key = route.key
         if self._throttled(api_id, stage):
             return api_error(429, "Too Many Requests")
 
@@ -185,7 +273,7 @@ class HttpApiGateway:
             )
             return api_error(500, "Internal Server Error")
 
-        request_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+        request_id = access.request_id
         event = build_event(
             environ,
             api_id,
@@ -199,18 +287,26 @@ class HttpApiGateway:
             request_id,
         )
         function = _function_from_uri(integration.integration_uri)
+        invoked = time.monotonic()
         try:
             result = self.runtime.invoke(region, function, json.dumps(event).encode())
         except FunctionNotFound:
             log.error("route %s: integration function %s does not exist", route.key, function)
+            access.integration_error = "Function not found"
             return api_error(500, "Internal Server Error")
         except Throttled:
+            access.integration_error = "Rate Exceeded."
             return api_error(503, "Service Unavailable")
+        finally:
+            access.integration_latency_ms = int((time.monotonic() - invoked) * 1000)
         if not result.ok:
+            access.integration_status, access.integration_error = (
+                "200",
+                "The Lambda function returned an error",
+            )
             return api_error(500, "Internal Server Error")
-        status, headers, payload = map_response(result.payload)
-        headers["apigw-requestid"] = request_id
-        return status, headers, payload
+        access.integration_status = "200"
+        return map_response(result.payload)
 
 
 def read_body(environ: dict[str, Any]) -> bytes | None:

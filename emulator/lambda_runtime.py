@@ -69,6 +69,21 @@ class FunctionSpec:
     concurrency: int
 
 
+@dataclass(frozen=True)
+class LogTarget:
+    """A CloudWatch Logs stream in the emulator, and the label its lines get in emulator.log."""
+
+    account_id: str
+    region: str
+    log_group: str
+    stream: str
+    label: str
+
+    @staticmethod
+    def of(spec: "FunctionSpec", stream: str) -> "LogTarget":
+        return LogTarget(spec.account_id, spec.region, spec.log_group, stream, spec.name)
+
+
 class LogSink:
     """Writes function output to moto's CloudWatch Logs (so `aws logs tail` works) and to our log.
 
@@ -79,16 +94,16 @@ class LogSink:
     FLUSH_SECONDS = 0.05
 
     def __init__(self) -> None:
-        self._pending: list[tuple[FunctionSpec, str, list[tuple[int, str]]]] = []
+        self._pending: list[tuple[LogTarget, list[tuple[int, str]]]] = []
         self._changed = threading.Condition()
         self._closed = False
         self._writer = threading.Thread(target=self._run, name="log-sink", daemon=True)
         self._writer.start()
 
-    def write(self, spec: FunctionSpec, stream: str, lines: list[tuple[int, str]]) -> None:
+    def write(self, target: LogTarget, lines: list[tuple[int, str]]) -> None:
         if lines:
             with self._changed:
-                self._pending.append((spec, stream, lines))
+                self._pending.append((target, lines))
                 self._changed.notify_all()
 
     def flush(self, timeout: float = 5.0) -> None:
@@ -117,24 +132,24 @@ class LogSink:
                 self._changed.notify_all()
 
     @staticmethod
-    def _write(batch: list[tuple[FunctionSpec, str, list[tuple[int, str]]]]) -> None:
-        streams: dict[tuple[FunctionSpec, str], list[tuple[int, str]]] = {}
-        for spec, stream, lines in batch:
-            streams.setdefault((spec, stream), []).extend(lines)
-        for (spec, stream), lines in streams.items():
-            log.info("[%s] %s", spec.name, f"\n[{spec.name}] ".join(text for _, text in lines))
+    def _write(batch: list[tuple[LogTarget, list[tuple[int, str]]]]) -> None:
+        streams: dict[LogTarget, list[tuple[int, str]]] = {}
+        for target, lines in batch:
+            streams.setdefault(target, []).extend(lines)
+        for target, lines in streams.items():
+            log.info("[%s] %s", target.label, f"\n[{target.label}] ".join(text for _, text in lines))
             try:
-                backend = logs_backends[spec.account_id][spec.region]
-                if spec.log_group not in backend.groups:
-                    backend.create_log_group(spec.log_group, tags={})
-                if stream not in backend.groups[spec.log_group].streams:
-                    backend.create_log_stream(spec.log_group, stream)
+                backend = logs_backends[target.account_id][target.region]
+                if target.log_group not in backend.groups:
+                    backend.create_log_group(target.log_group, tags={})
+                if target.stream not in backend.groups[target.log_group].streams:
+                    backend.create_log_stream(target.log_group, target.stream)
                 events = [
                     {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])
                 ]
-                backend.put_log_events(spec.log_group, stream, events)
-            except Exception:  # logging must never fail an invocation
-                log.exception("could not write %d log lines to %s", len(lines), spec.log_group)
+                backend.put_log_events(target.log_group, target.stream, events)
+            except Exception:  # logging must never fail a request
+                log.exception("could not write %d log lines to %s", len(lines), target.log_group)
 
 
 def _now_ms() -> int:
@@ -236,7 +251,7 @@ class Template:
     def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
         assert self.process.stdout is not None
         for line in _lines(self.process.stdout):
-            sink.write(spec, self.stream, [(_now_ms(), line)])
+            sink.write(LogTarget.of(spec, self.stream), [(_now_ms(), line)])
 
     @property
     def alive(self) -> bool:
@@ -339,7 +354,7 @@ class Worker:
     ) -> list[tuple[int, str]]:
         lines = ([first] if first else []) + self._take_lines(until_mark)
         lines += [(_now_ms(), text) for text in extra or []]
-        self.sink.write(self.spec, self.stream, lines)
+        self.sink.write(LogTarget.of(self.spec, self.stream), lines)
         return lines
 
     @property
