@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 from e2e.targets import deploy_local, local_api_url, local_client
@@ -76,6 +77,35 @@ def throughput(
         "post_p50_ms": percentile(latencies, 0.5) * 1000,
         "post_p95_ms": percentile(latencies, 0.95) * 1000,
     }
+
+
+class CpuMeter:
+    """CPU seconds used by the emulator process, its Lambda workers and this load generator."""
+
+    def __init__(self, emulator_pid: int) -> None:
+        self.emulator = psutil.Process(emulator_pid)
+
+    def sample(self) -> dict[str, float]:
+        def cpu(process: psutil.Process) -> float:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # a worker that just ended
+                return 0.0
+            return float(times.user + times.system)
+
+        return {
+            "emulator": cpu(self.emulator),
+            "workers": sum(cpu(child) for child in self.emulator.children(recursive=True)),
+            "load_generator": cpu(psutil.Process()),
+        }
+
+
+def cpu_per_order(before: dict[str, float], after: dict[str, float], orders: int) -> dict[str, float]:
+    """Milliseconds of CPU per order; workers that ended during the run are not counted."""
+    per_order = {f"{name}_cpu_ms": (after[name] - before[name]) * 1000 / orders for name in before}
+    # The emulator is one process, so one core: this is its ceiling on any machine.
+    per_order["emulator_ceiling_per_s"] = 1000 / per_order["emulator_cpu_ms"]
+    return per_order
 
 
 def visible_latency(api: str, rate: float, seconds: float) -> dict[str, float]:
@@ -264,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         results["visible"] = visible_latency(api, args.rate, args.seconds)
         say(json.dumps(results["visible"], indent=1))
         say(f"throughput: {args.orders} orders from {args.clients} clients ...")
+        meter = CpuMeter(emulator.process.pid)
+        before = meter.sample()
         results["throughput"] = throughput(api, args.clients, args.orders, stored, empty)
+        results["throughput"].update(cpu_per_order(before, meter.sample(), results["throughput"]["orders"]))
         say(json.dumps(results["throughput"], indent=1))
         say(
             f"visible latency at {args.rate:.0f} orders/s again, after {args.orders + int(args.rate * args.seconds)} orders ..."
@@ -292,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         (f"accepted/s ({t['clients']} clients)", f"{t['accepted_per_s']:.0f}", ">= 500"),
         ("persisted/s", f"{t['persisted_per_s']:.0f}", ">= 500"),
         ("POST p50 / p95", f"{t['post_p50_ms']:.0f} / {t['post_p95_ms']:.0f} ms", ""),
+        (
+            "CPU per order: emulator / workers / load generator",
+            f"{t['emulator_cpu_ms']:.2f} / {t['workers_cpu_ms']:.2f} / {t['load_generator_cpu_ms']:.2f} ms",
+            "",
+        ),
+        ("emulator ceiling (one process, one core)", f"{t['emulator_ceiling_per_s']:.0f} orders/s", ""),
         (
             f"visible p50 / p95 at {v['rate_per_s']:.0f}/s, fresh deployment",
             f"{v['visible_p50_ms']:.0f} / {v['visible_p95_ms']:.0f} ms",
