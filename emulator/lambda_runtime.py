@@ -340,7 +340,10 @@ class Worker:
             for text in _lines(self._output):
                 with self._lines_lock:
                     self._lines.append((_now_ms(), text))
-                    self._lines_lock.notify_all()
+                    if text == END_MARK:  # wake the invocation only once its output is complete
+                        self._lines_lock.notify_all()
+        with self._lines_lock:
+            self._lines_lock.notify_all()
 
     def _take_lines(self, until_mark: bool) -> list[tuple[int, str]]:
         with self._lines_lock:
