@@ -1,10 +1,11 @@
 """Lambda runtime: runs deployed functions from the code moto holds, in warm worker processes.
 
 One pool of workers per function and deployed version (code hash + configuration); a redeploy
-gets a fresh pool and the old workers are retired. Each worker runs one invocation at a time, the
-pool at most `concurrency` at once (the function's reserved concurrency, else the default).
-A timed-out invocation kills its worker. Log lines go to the function's log group in moto's
-CloudWatch Logs and to the emulator's log.
+gets a fresh pool and the old workers are retired. A pool's template process runs the function's
+init once (as soon as the version is deployed) and forks its workers. Each worker runs one
+invocation at a time, the pool at most `concurrency` at once (the function's reserved
+concurrency, else the default). A timed-out invocation kills its worker. Log lines go to the
+function's log group in moto's CloudWatch Logs and to the emulator's log.
 """
 
 import contextlib
