@@ -34,6 +34,9 @@ from moto.logs.models import logs_backends
 from emulator.worker import END_MARK
 
 log = logging.getLogger("emulator.lambda")
+# Forking a process that has loaded macOS system frameworks (boto3 does, looking up proxies) can
+# crash the child, so workers fork from a template only on Linux; elsewhere each starts afresh.
+FORK_WORKERS = sys.platform == "linux"
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
 WORKER_START_TIMEOUT = 30.0
 
@@ -477,21 +480,32 @@ class FunctionPool:
             return self.template
 
     def prepare(self) -> None:
-        """Run the function's init now, in the background, instead of at its first invocation."""
+        """Run the function's init now, in the background, instead of at its first invocation:
+        its template on Linux, elsewhere one warm worker."""
         if self.template is None and not self._preparing.is_set():
             self._preparing.set()
             threading.Thread(target=self._prepare, name=f"init-{self.spec.name}", daemon=True).start()
 
     def _prepare(self) -> None:
         try:
-            self._template()
+            if FORK_WORKERS:
+                self._template()
+                return
+            worker = Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            with self._lock:
+                keep = not self.retired and not self.idle
+                if keep:
+                    self.idle.append(worker)
+            if not keep:
+                worker.kill()
         except Exception:  # the first invocation tries again and reports it
             log.exception("%s: could not prepare the function", self.spec.name)
 
     def _new_worker(self) -> Worker:
-        template = self._template()
-        if template.forks:
-            return Worker.forked(template, self.spec, self.sink)
+        if FORK_WORKERS:
+            template = self._template()
+            if template.forks:
+                return Worker.forked(template, self.spec, self.sink)
         return Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
 
     def _acquire(self, wait_seconds: float) -> Worker | None:
