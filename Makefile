@@ -75,7 +75,7 @@ load-ui: setup ## Locust's web UI on http://127.0.0.1:8089 against the local dep
 	LOAD_AWS_ENDPOINT=$(LOCAL_ENDPOINT) $(VENV)/bin/locust -f load/locustfile.py --web-host 127.0.0.1 \
 		--host $(LOCAL_ENDPOINT)/_aws/execute-api/$$($(PY) -c "import json; print(json.load(open('.local/outputs.json'))['OrdersStack']['ApiId'])")
 
-bench: setup ## Benchmark the emulator against plain moto (prints a table, writes .local/bench.json); takes ~2 min
+bench: setup ## Benchmark the emulator against plain moto (prints a table, writes .local/bench.json); takes ~5 min
 	@$(PY) -m load.bench
 
 smoke: setup ## One order through POST and GET on the local deployment

@@ -2,8 +2,9 @@
 
 Measures, on this machine, in one run:
   start -> healthy, `deploy-local` time, accepted/s and persisted/s at fixed concurrency with POST
-  p50/p95, POST -> visible p50/p95 at a fixed request rate, and SQS drain rates with 100 vs 10,000
-  queued messages, for the emulator and, as the baseline, plain moto server. Writes .local/bench.json.
+  p50/p95 and the CPU each order costs the emulator, its Lambda workers and the load generator,
+  POST -> visible p50/p95 at a fixed request rate, and SQS drain rates with 100 vs 10,000 queued
+  messages, for the emulator and, as the baseline, plain moto server. Writes .local/bench.json.
 """
 
 import argparse
