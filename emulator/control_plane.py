@@ -3,6 +3,8 @@ to the emulator. Each patch is small and says why; `install()` applies them once
 
 import functools
 import gc
+import json
+import math
 import threading
 from typing import Any
 
@@ -12,6 +14,9 @@ from moto.sqs.models import Queue
 from emulator import sqs_store
 
 _installed = False
+PLAIN_RESULTS_TO_VERIFY = 20
+PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # DynamoDB operation -> results that serialized identically
+PLAIN_RESULTS_DIFFER: set[str] = set()  # operations that keep moto's serializer
 _cloudformation_lock = threading.Lock()
 _cloudformation_loaded = False
 
@@ -135,11 +140,57 @@ def _cache_pure_helpers() -> None:
             module.camelcase_to_underscores = cached  # type: ignore[attr-defined]
 
 
+def _is_plain_json(value: Any) -> bool:
+    if isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_plain_json(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain_json(v) for k, v in value.items())
+    return False  # None, bytes, datetimes, Decimals: the shape serializer decides how they look
+
+
+def _serialize_plain_dynamodb_results_directly() -> None:
+    """moto's DynamoDB results are already in wire shape (strings, numbers, maps, lists) and its
+    shape-walking serializer turning them into JSON was ~40 % of a GetItem. Such results become
+    JSON directly; anything else takes moto's serializer. Each operation's first results are
+    serialized both ways and compared; an operation that ever differs keeps moto's serializer."""
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+    verified, differs = PLAIN_RESULTS_VERIFIED, PLAIN_RESULTS_DIFFER
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def execute_result(self: DynamoResult, context: Any) -> Any:
+        operation = context.operation_model.name
+        if operation in differs or not isinstance(self.result, dict) or not _is_plain_json(self.result):
+            return original(self, context)
+        status = context.operation_model.http.get("responseCode", 200)
+        version = context.service_model.metadata.get("jsonVersion", "1.0")
+        fast = status, {"Content-Type": f"application/x-amz-json-{version}"}, json.dumps(self.result)
+        if verified.get(operation, 0) >= PLAIN_RESULTS_TO_VERIFY:
+            return fast
+        slow = original(self, context)
+        same = (slow[0], slow[1]) == (fast[0], fast[1]) and json.loads(slow[2] or "{}") == self.result
+        with lock:
+            if same:
+                verified[operation] = verified.get(operation, 0) + 1
+            else:
+                differs.add(operation)
+        return slow
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign, assignment]
+
+
 def install() -> None:
     global _installed
     if _installed:
         return
     _cache_pure_helpers()
+    _serialize_plain_dynamodb_results_directly()
     _keep_logging_config()
     _switch_off_moto_sqs_trigger()
     _store_but_do_not_enforce_bucket_policies()

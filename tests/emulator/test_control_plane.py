@@ -1,0 +1,57 @@
+"""The control plane's shortcuts through moto give the same answers as moto's own paths."""
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import moto
+import pytest
+
+from emulator import control_plane
+
+control_plane.install()
+
+
+@pytest.fixture
+def table() -> Iterator[Any]:
+    with moto.mock_aws():
+        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+        yield dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+
+def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_over(table: Any) -> None:
+    plain = {"PK": "a", "amount": Decimal("99.9"), "tags": ["x", "y"], "nested": {"ok": True, "n": 3}}
+    binary = {"PK": "b", "blob": b"\x00\xffbytes", "set": {b"\x01", b"\x02"}}  # base64 on the wire
+    table.put_item(Item=plain)
+    table.put_item(Item=binary)
+    for _ in range(control_plane.PLAIN_RESULTS_TO_VERIFY + 5):  # verified first, then direct
+        assert table.get_item(Key={"PK": "a"})["Item"] == plain
+        got = table.get_item(Key={"PK": "b"})["Item"]
+        assert (got["blob"].value, {b.value for b in got["set"]}) == (binary["blob"], binary["set"])
+        assert "Item" not in table.get_item(Key={"PK": "missing"})
+        assert table.query(KeyConditionExpression="PK = :k", ExpressionAttributeValues={":k": "a"})[
+            "Items"
+        ] == [plain]
+    assert control_plane.PLAIN_RESULTS_VERIFIED["GetItem"] >= control_plane.PLAIN_RESULTS_TO_VERIFY
+    assert control_plane.PLAIN_RESULTS_VERIFIED["Query"] >= control_plane.PLAIN_RESULTS_TO_VERIFY
+    assert not control_plane.PLAIN_RESULTS_DIFFER
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ({"Item": {"S": "x"}, "Count": 1, "Capacity": 0.5, "Flag": True, "L": [{"N": "1"}]}, True),
+        ({"Item": {"B": b"x"}}, False),
+        ({"Item": None}, False),
+        ({"Capacity": float("nan")}, False),
+        ({1: "not a str key"}, False),
+    ],
+)
+def test_only_plain_json_results_take_the_direct_path(value: Any, plain: bool) -> None:
+    assert control_plane._is_plain_json(value) is plain
