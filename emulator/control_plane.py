@@ -5,6 +5,7 @@ import functools
 import gc
 import json
 import math
+import string
 import threading
 from typing import Any
 
@@ -15,7 +16,7 @@ from emulator import sqs_store
 
 _installed = False
 PLAIN_RESULTS_TO_VERIFY = 20
-PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # DynamoDB operation -> results that serialized identically
+PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # "service.Operation" -> results that serialized identically
 PLAIN_RESULTS_DIFFER: set[str] = set()  # operations that keep moto's serializer
 _cloudformation_lock = threading.Lock()
 _cloudformation_loaded = False
@@ -145,44 +146,77 @@ def _is_plain_json(value: Any) -> bool:
         return True
     if isinstance(value, float):
         return math.isfinite(value)
+    # Empty lists and maps too: the shape serializer drops some of them (CloudWatch does).
     if isinstance(value, list):
-        return all(_is_plain_json(item) for item in value)
+        return bool(value) and all(_is_plain_json(item) for item in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_plain_json(v) for k, v in value.items())
+        return bool(value) and all(isinstance(k, str) and _is_plain_json(v) for k, v in value.items())
     return False  # None, bytes, datetimes, Decimals: the shape serializer decides how they look
 
 
-def _serialize_plain_dynamodb_results_directly() -> None:
-    """moto's DynamoDB results are already in wire shape (strings, numbers, maps, lists) and its
-    shape-walking serializer turning them into JSON was ~40 % of a GetItem. Such results become
-    JSON directly; anything else takes moto's serializer. Each operation's first results are
-    serialized both ways and compared; an operation that ever differs keeps moto's serializer."""
-    from moto.dynamodb.responses import DynamoResult
+def _serialize_plain_json_results_directly() -> None:
+    """For the JSON protocol (SQS and DynamoDB, what every order calls), moto's results are mostly
+    already in wire shape (strings, numbers, maps, lists), and its shape-walking serializer
+    turning them into JSON was ~40 % of a GetItem. Such results become JSON directly; anything
+    else takes moto's serializer. Each operation's first results are serialized both ways and
+    compared; an operation that ever differs keeps moto's serializer."""
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import JSONSerializer
 
-    original = DynamoResult.execute_result
-    verified, differs = PLAIN_RESULTS_VERIFIED, PLAIN_RESULTS_DIFFER
+    original = ActionResult.execute_result
     lock = threading.Lock()
 
     @functools.wraps(original)
-    def execute_result(self: DynamoResult, context: Any) -> Any:
-        operation = context.operation_model.name
-        if operation in differs or not isinstance(self.result, dict) or not _is_plain_json(self.result):
+    def execute_result(self: ActionResult, context: Any) -> Any:
+        operation = f"{context.service_model.service_name}.{context.operation_model.name}"
+        if (
+            context.serializer_class is not JSONSerializer
+            or operation in PLAIN_RESULTS_DIFFER
+            or not isinstance(self.result, dict)
+            or not _is_plain_json(self.result)
+        ):
             return original(self, context)
         status = context.operation_model.http.get("responseCode", 200)
         version = context.service_model.metadata.get("jsonVersion", "1.0")
         fast = status, {"Content-Type": f"application/x-amz-json-{version}"}, json.dumps(self.result)
-        if verified.get(operation, 0) >= PLAIN_RESULTS_TO_VERIFY:
+        if PLAIN_RESULTS_VERIFIED.get(operation, 0) >= PLAIN_RESULTS_TO_VERIFY:
             return fast
         slow = original(self, context)
-        same = (slow[0], slow[1]) == (fast[0], fast[1]) and json.loads(slow[2] or "{}") == self.result
+        # The same JSON values, key order aside (1 and 1.0, or true and 1, count as different).
+        same = (slow[0], slow[1]) == (fast[0], fast[1]) and json.dumps(
+            json.loads(slow[2] or "{}"), sort_keys=True
+        ) == json.dumps(self.result, sort_keys=True)
         with lock:
             if same:
-                verified[operation] = verified.get(operation, 0) + 1
+                PLAIN_RESULTS_VERIFIED[operation] = PLAIN_RESULTS_VERIFIED.get(operation, 0) + 1
             else:
-                differs.add(operation)
+                PLAIN_RESULTS_DIFFER.add(operation)
         return slow
 
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign, assignment]
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _draw_random_strings_at_once() -> None:
+    """moto draws its request ids (52 characters, every response) and receipt handles (185, every
+    received message) one random.choice at a time; random.choices draws them in one call, from the
+    same alphabet and the same (seedable) generator."""
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models
+
+    def get_random_string(
+        self: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
+    ) -> str:
+        text = "".join(
+            self.choices(string.ascii_letters + (string.digits if include_digits else ""), k=length)
+        )
+        return text.lower() if lower_case else text
+
+    def generate_receipt_handle() -> str:
+        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+    MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
+    sqs_models.generate_receipt_handle = generate_receipt_handle
 
 
 def install() -> None:
@@ -190,7 +224,8 @@ def install() -> None:
     if _installed:
         return
     _cache_pure_helpers()
-    _serialize_plain_dynamodb_results_directly()
+    _draw_random_strings_at_once()
+    _serialize_plain_json_results_directly()
     _keep_logging_config()
     _switch_off_moto_sqs_trigger()
     _store_but_do_not_enforce_bucket_policies()

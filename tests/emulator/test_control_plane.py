@@ -25,6 +25,31 @@ def table() -> Iterator[Any]:
         )
 
 
+def test_sqs_results_are_the_same_before_and_after_the_direct_path_takes_over() -> None:
+    with moto.mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        for i in range(control_plane.PLAIN_RESULTS_TO_VERIFY + 5):
+            sent = sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+            [got] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+            assert (got["MessageId"], got["Body"], got["MD5OfBody"]) == (
+                sent["MessageId"],
+                f"m{i}",
+                sent["MD5OfMessageBody"],
+            )
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=got["ReceiptHandle"])
+        assert (
+            int(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][
+                    "ApproximateNumberOfMessages"
+                ]
+            )
+            == 0
+        )
+    assert control_plane.PLAIN_RESULTS_VERIFIED["sqs.SendMessage"] >= control_plane.PLAIN_RESULTS_TO_VERIFY
+    assert "sqs.SendMessage" not in control_plane.PLAIN_RESULTS_DIFFER
+
+
 def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_over(table: Any) -> None:
     plain = {"PK": "a", "amount": Decimal("99.9"), "tags": ["x", "y"], "nested": {"ok": True, "n": 3}}
     binary = {"PK": "b", "blob": b"\x00\xffbytes", "set": {b"\x01", b"\x02"}}  # base64 on the wire
@@ -38,9 +63,9 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
         assert table.query(KeyConditionExpression="PK = :k", ExpressionAttributeValues={":k": "a"})[
             "Items"
         ] == [plain]
-    assert control_plane.PLAIN_RESULTS_VERIFIED["GetItem"] >= control_plane.PLAIN_RESULTS_TO_VERIFY
-    assert control_plane.PLAIN_RESULTS_VERIFIED["Query"] >= control_plane.PLAIN_RESULTS_TO_VERIFY
-    assert not control_plane.PLAIN_RESULTS_DIFFER
+    for operation in ("dynamodb.GetItem", "dynamodb.Query"):
+        assert control_plane.PLAIN_RESULTS_VERIFIED[operation] >= control_plane.PLAIN_RESULTS_TO_VERIFY
+        assert operation not in control_plane.PLAIN_RESULTS_DIFFER
 
 
 @pytest.mark.parametrize(
@@ -49,6 +74,9 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
         ({"Item": {"S": "x"}, "Count": 1, "Capacity": 0.5, "Flag": True, "L": [{"N": "1"}]}, True),
         ({"Item": {"B": b"x"}}, False),
         ({"Item": None}, False),
+        ({"Items": [], "Count": 0}, False),
+        ({"Item": {"M": {}}}, False),
+        ({}, False),
         ({"Capacity": float("nan")}, False),
         ({1: "not a str key"}, False),
     ],
