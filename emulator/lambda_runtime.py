@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -165,6 +166,15 @@ def _trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
+def _init_start_line(declared_runtime: str) -> str:
+    """Lambda's INIT_START line, naming the Python that really runs the function here."""
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    version = f"python:{platform.python_version()}"
+    if declared_runtime == here:
+        return f"INIT_START Runtime Version: {version}"
+    return f"INIT_START Runtime Version: {version} (the emulator's own Python; the function declares {declared_runtime})"
+
+
 def _new_stream() -> str:
     return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
 
@@ -314,7 +324,8 @@ class Worker:
             self.kill()
             raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
         self._responses.recv_bytes()
-        self._flush_lines()  # import-time output belongs to the stream's first lines
+        # As Lambda starts each execution environment's stream; import-time output follows.
+        self._flush_lines(first=(_now_ms(), _init_start_line(spec.runtime)))
 
     @classmethod
     def forked(cls, template: Template, spec: FunctionSpec, sink: LogSink) -> "Worker":

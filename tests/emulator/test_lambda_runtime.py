@@ -2,6 +2,7 @@
 
 import io
 import json
+import sys
 import threading
 import time
 import zipfile
@@ -150,7 +151,9 @@ def test_output_goes_to_the_function_log_group(aws: Any, runtime: LambdaRuntime)
             "events"
         ]
     ]
-    assert lines[0].startswith("START RequestId: ")
+    assert lines[0].startswith("INIT_START Runtime Version: python:3.")
+    assert "declares python3.12" in lines[0] or sys.version_info[:2] == (3, 12)
+    assert lines[1].startswith("START RequestId: ")
     assert "hello from echo" in lines
     assert lines[-2].startswith("END RequestId: ") and lines[-1].startswith("REPORT RequestId: ")
 
