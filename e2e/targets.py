@@ -106,8 +106,10 @@ def deploy_local(
     region: str = "us-east-1",
     log: Path | None = None,
     progress: Any = print,
+    context: dict[str, str] | None = None,
 ) -> Outputs:
-    """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local`; returns the outputs."""
+    """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local` (plus any other
+    `context` values); returns the outputs."""
     env = {
         **os.environ,
         **local_env(endpoint, region),
@@ -131,6 +133,7 @@ def deploy_local(
             str(outputs_file.resolve()),
             "-c",
             "target=local",
+            *[arg for key, value in (context or {}).items() for arg in ("-c", f"{key}={value}")],
         ],
         env,
         log,

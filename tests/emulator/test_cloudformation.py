@@ -1,12 +1,16 @@
 """CloudFormation types the emulator adds to moto: created for real, updated in place, deleted."""
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import moto
 import pytest
+from botocore.exceptions import ClientError
+from moto.awslambda.models import LambdaFunction
 
 from emulator import control_plane
 
@@ -172,3 +176,83 @@ def test_change_sets_publish_outputs(aws: dict[str, Any]) -> None:
     cfn.create_change_set(StackName="s", TemplateBody=template(), ChangeSetName="c1", ChangeSetType="CREATE")
     cfn.execute_change_set(ChangeSetName="c1", StackName="s")
     assert set(outputs(cfn)) == {"ApiId", "ApiEndpoint", "AlarmArn"}
+
+
+def function_template(key: str) -> str:
+    """A function whose code is an S3 object, the way CDK publishes assets."""
+    return json.dumps(
+        {
+            "Resources": {
+                "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+                "Fn": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "Runtime": "python3.12",
+                        "Handler": "app.handler",
+                        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                        "Code": {"S3Bucket": "assets", "S3Key": key},
+                        "LoggingConfig": {"LogGroup": "/custom/fn"},
+                    },
+                },
+            },
+            "Outputs": {"Name": {"Value": {"Ref": "Fn"}}},
+        }
+    )
+
+
+def code_zip(body: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", body)
+    return buffer.getvalue()
+
+
+def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with moto.mock_aws():
+        cfn, awslambda, s3 = (
+            boto3.client(n, region_name="us-east-1") for n in ("cloudformation", "lambda", "s3")
+        )
+        s3.create_bucket(Bucket="assets")
+        for version in (1, 2):
+            s3.put_object(
+                Bucket="assets",
+                Key=f"v{version}.zip",
+                Body=code_zip(f"def handler(e, c):\n    return {version}\n"),
+            )
+        cfn.create_stack(StackName="f", TemplateBody=function_template("v1.zip"))
+        name = cfn.describe_stacks(StackName="f")["Stacks"][0]["Outputs"][0]["OutputValue"]
+        before = awslambda.get_function(FunctionName=name)["Configuration"]
+        cfn.create_change_set(
+            StackName="f",
+            ChangeSetName="update",
+            ChangeSetType="UPDATE",
+            TemplateBody=function_template("v2.zip"),
+        )
+        cfn.execute_change_set(StackName="f", ChangeSetName="update")
+        after = awslambda.get_function(FunctionName=name)["Configuration"]
+        assert after["CodeSha256"] != before["CodeSha256"]
+        assert after["LoggingConfig"]["LogGroup"] == "/custom/fn"
+        # cdk deploy checks a change set it just deleted is gone: AWS's ChangeSetNotFound, not a stack error
+        cfn.delete_change_set(StackName="f", ChangeSetName="update")
+        with pytest.raises(cfn.exceptions.ChangeSetNotFoundException):
+            cfn.describe_change_set(StackName="f", ChangeSetName="update")
+
+        # an update that cannot be applied fails loudly (a 400 the SDK does not retry into "success")
+        def refuse(*_: Any) -> None:
+            raise RuntimeError("update refused")
+
+        monkeypatch.setattr(LambdaFunction, "update_configuration", refuse)
+        cfn.create_change_set(
+            StackName="f",
+            ChangeSetName="broken",
+            ChangeSetType="UPDATE",
+            TemplateBody=function_template("v1.zip"),
+        )
+        with pytest.raises(
+            ClientError, match="Change set broken failed: RuntimeError: update refused"
+        ) as failure:
+            cfn.execute_change_set(StackName="f", ChangeSetName="broken")
+        assert failure.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert cfn.describe_stacks(StackName="f")["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
