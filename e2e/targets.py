@@ -100,6 +100,19 @@ def _bootstrapped(env: dict[str, str]) -> bool:
     return True
 
 
+def _cdklocal_env(endpoint: str, region: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **local_env(endpoint, region),
+        "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+    }
+
+
+def destroy_local(endpoint: str, region: str = "us-east-1", log: Path | None = None) -> None:
+    """`cdklocal destroy --force` of the stack on a local target."""
+    _run_cdklocal(["destroy", STACK, "--force", "-c", "target=local"], _cdklocal_env(endpoint, region), log)
+
+
 def deploy_local(
     endpoint: str,
     outputs_file: Path,
@@ -110,11 +123,7 @@ def deploy_local(
 ) -> Outputs:
     """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local` (plus any other
     `context` values); returns the outputs."""
-    env = {
-        **os.environ,
-        **local_env(endpoint, region),
-        "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
-    }
+    env = _cdklocal_env(endpoint, region)
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
     if not _bootstrapped(env):
         started = time.monotonic()

@@ -14,6 +14,7 @@ import requests
 
 from e2e.targets import local_client
 from emulator.ctl import Started, health, temporary_emulator
+from tests.emulator.processes import workers_running_in
 
 pytestmark = pytest.mark.integration
 
@@ -81,18 +82,6 @@ def test_malformed_requests_get_4xx_and_the_emulator_stays_up(emulator: Started)
     )  # moto's to answer
     assert process.poll() is None
     assert health(endpoint)
-
-
-def workers_running_in(directory: Path) -> list[int]:
-    """Processes whose working directory is under `directory` (function code is unpacked there)."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(proc / "cwd").resolve().is_relative_to(directory):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: Started, tmp_path: Path) -> None:
