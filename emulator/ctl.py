@@ -84,6 +84,17 @@ def terminate(pid: int, timeout: float = 10.0) -> bool:
     return True
 
 
+def stop_child(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout`, for a process we started: wait() reaps it (polling
+    its pid, as `terminate` must for others, would see the zombie as still running)."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass(frozen=True)
 class Started:
     endpoint: str
@@ -100,13 +111,7 @@ def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
     try:
         yield Started(endpoint, process, wait_healthy(endpoint, timeout, process))
     finally:
-        # Our own child: wait() reaps it (polling its pid would see the zombie as still running).
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process)
 
 
 def _running_pid() -> int | None:
@@ -159,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seconds = wait_healthy(url, args.timeout, process)
     except (RuntimeError, TimeoutError) as error:
-        terminate(process.pid, timeout=2)
+        stop_child(process, timeout=2)
         tail = LOG_FILE.read_text(errors="replace").splitlines()[-15:] if LOG_FILE.exists() else []
         print(f"emulator: {error}\n" + "\n".join(tail), file=sys.stderr)
         return 1

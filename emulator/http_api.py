@@ -118,6 +118,13 @@ def _access_value(value: str, quote: bool) -> str:
     return json.dumps(value)[1:-1] if quote else value
 
 
+REQUEST_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S +0000"  # $context.requestTime and the event's time
+
+
+def source_ip(environ: dict[str, Any]) -> str:
+    return environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0].strip()
+
+
 class AccessLogEntry:
     """What one request's access log line can say, as API Gateway's $context variables."""
 
@@ -134,7 +141,6 @@ class AccessLogEntry:
     def finish(self, response: Response) -> dict[str, str]:
         environ = self.environ
         status, _, body = response
-        source_ip = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0]
         values = {
             "requestId": self.request_id,
             "extendedRequestId": self.request_id,
@@ -153,9 +159,9 @@ class AccessLogEntry:
             "integrationLatency": "-"
             if self.integration_latency_ms is None
             else str(self.integration_latency_ms),
-            "requestTime": self.now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTime": self.now.strftime(REQUEST_TIME_FORMAT),
             "requestTimeEpoch": str(int(self.now.timestamp())),
-            "identity.sourceIp": source_ip.strip(),
+            "identity.sourceIp": source_ip(environ),
             "identity.userAgent": environ.get("HTTP_USER_AGENT", "-"),
         }
         values["integration.status"] = values["integrationStatus"]
@@ -273,7 +279,6 @@ class HttpApiGateway:
             )
             return api_error(500, "Internal Server Error")
 
-        request_id = access.request_id
         event = build_event(
             environ,
             api_id,
@@ -284,7 +289,8 @@ class HttpApiGateway:
             path,
             path_parameters,
             body,
-            request_id,
+            access.request_id,
+            access.now,
         )
         function = _function_from_uri(integration.integration_uri)
         invoked = time.monotonic()
@@ -339,8 +345,9 @@ def build_event(
     path_parameters: dict[str, str],
     body: bytes,
     request_id: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """A payload format 2.0 event, as API Gateway builds it."""
+    """A payload format 2.0 event, as API Gateway builds it (`now`: when the request came in)."""
     headers: dict[str, str] = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -351,12 +358,10 @@ def build_event(
             continue
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
-    source_ip = (
-        environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1")).split(",")[0].strip()
-    )
+    client_ip = source_ip(environ)
     domain = headers.get("host", f"{api_id}.execute-api.localhost.localstack.cloud").split(":")[0]
-    now = datetime.now(UTC)
-    headers.setdefault("x-forwarded-for", source_ip)
+    now = now or datetime.now(UTC)
+    headers.setdefault("x-forwarded-for", client_ip)
     headers.setdefault("x-forwarded-proto", environ.get("wsgi.url_scheme", "http"))
     headers.setdefault("x-forwarded-port", str(environ.get("SERVER_PORT", "")))
     headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}")
@@ -382,13 +387,13 @@ def build_event(
                 "method": environ.get("REQUEST_METHOD", "GET").upper(),
                 "path": raw_path,
                 "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "sourceIp": source_ip,
+                "sourceIp": client_ip,
                 "userAgent": headers.get("user-agent", ""),
             },
             "requestId": request_id,
             "routeKey": route_key,
             "stage": stage.name,
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "time": now.strftime(REQUEST_TIME_FORMAT),
             "timeEpoch": int(now.timestamp() * 1000),
         },
         "isBase64Encoded": False,

@@ -25,7 +25,7 @@ import psutil
 import requests
 
 from e2e.targets import deploy_local, local_api_url, local_client
-from emulator.ctl import free_port, temporary_emulator
+from emulator.ctl import free_port, stop_child, temporary_emulator
 
 ORDER = '{"amount": 10.5, "currency": "EUR"}'
 JSON = {"content-type": "application/json"}
@@ -315,8 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         say("SQS drain on plain moto server (baseline) ...")
         results["moto_sqs"] = small_vs_backlog(f"http://localhost:{port}", args.backlog, args.budget)
     finally:
-        moto.terminate()
-        moto.wait(10)
+        stop_child(moto)
 
     args.out.write_text(json.dumps(results, indent=2))
     t, v, e, m = results["throughput"], results["visible"], results["emulator_sqs"], results["moto_sqs"]
