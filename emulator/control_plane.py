@@ -241,7 +241,7 @@ def _serialize_plain_json_results_directly() -> None:
             context.serializer_class is not JSONSerializer
             or operation in PLAIN_RESULTS_DIFFER
             or not isinstance(self.result, dict)
-            or not _is_plain_json(self.result)
+            or (self.result and not _is_plain_json(self.result))  # {}: PutItem, DeleteItem, ...
         ):
             return original(self, context)
         status = context.operation_model.http.get("responseCode", 200)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -580,6 +581,7 @@ class LambdaRuntime:
         self.work_dir = work_dir
         self.endpoint_url = endpoint_url
         self.default_concurrency = default_concurrency
+        self._remove_extracted_code()  # an earlier run's: its functions went with its memory
         self.sink = LogSink()
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
@@ -687,3 +689,11 @@ class LambdaRuntime:
         for pool in pools:
             pool.retire(now=True)
         self.sink.close()
+        self._remove_extracted_code()
+
+    def _remove_extracted_code(self) -> None:
+        """Each function version's code is extracted under work_dir (~8 MB for this project's
+        bundles); it lives as long as the emulator's in-memory state, so no run leaves any behind."""
+        if self.work_dir.is_dir():
+            for path in self.work_dir.iterdir():
+                shutil.rmtree(path, ignore_errors=True)

@@ -56,6 +56,7 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
     table.put_item(Item=plain)
     table.put_item(Item=binary)
     for _ in range(control_plane.PLAIN_RESULTS_TO_VERIFY + 5):  # verified first, then direct
+        assert "Attributes" not in table.put_item(Item=plain)  # an empty result: {} on the wire
         assert table.get_item(Key={"PK": "a"})["Item"] == plain
         got = table.get_item(Key={"PK": "b"})["Item"]
         assert (got["blob"].value, {b.value for b in got["set"]}) == (binary["blob"], binary["set"])
@@ -63,7 +64,7 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
         assert table.query(KeyConditionExpression="PK = :k", ExpressionAttributeValues={":k": "a"})[
             "Items"
         ] == [plain]
-    for operation in ("dynamodb.GetItem", "dynamodb.Query"):
+    for operation in ("dynamodb.PutItem", "dynamodb.GetItem", "dynamodb.Query"):
         assert control_plane.PLAIN_RESULTS_VERIFIED[operation] >= control_plane.PLAIN_RESULTS_TO_VERIFY
         assert operation not in control_plane.PLAIN_RESULTS_DIFFER
 

@@ -214,6 +214,18 @@ def test_reserved_concurrency_sets_the_limit(aws: Any, runtime: LambdaRuntime) -
     assert runtime.pool("us-east-1", "one").spec.concurrency == 1
 
 
+def test_extracted_code_lives_as_long_as_the_runtime(aws: Any, tmp_path: Path) -> None:
+    stale = tmp_path / "FunctionOfAnEarlierRun" / "0123abcd"
+    stale.mkdir(parents=True)
+    runtime = LambdaRuntime(ACCOUNT, tmp_path, "http://127.0.0.1:1")
+    assert not stale.parent.exists()
+    aws.create("echo", "app.env")
+    assert invoke(runtime, "echo")[0]
+    assert [path.name for path in tmp_path.iterdir()] == ["echo"]
+    runtime.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_new_configuration_gets_new_workers(aws: Any, runtime: LambdaRuntime) -> None:
     aws.create("echo", "app.env", Environment={"Variables": {"GREETING": "v1"}})
     assert invoke(runtime, "echo")[1]["env"]["GREETING"] == "v1"
