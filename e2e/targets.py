@@ -210,14 +210,16 @@ class Deployment:
         )["Items"]
 
     def messages_in_queue(self) -> int:
-        """OrdersQueue's visible plus in-flight messages."""
+        """OrdersQueue's visible, in-flight and delayed messages."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         attributes = self.client("sqs").get_queue_attributes(
-            QueueUrl=self.outputs.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            QueueUrl=self.outputs.queue_url, AttributeNames=names
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return sum(int(attributes[name]) for name in names)
 
     def log_group(self, function_name: str) -> str:
         config = self.client("lambda").get_function(FunctionName=function_name)["Configuration"]

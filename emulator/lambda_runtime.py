@@ -571,6 +571,11 @@ class FunctionPool:
                 self.template.kill()
 
 
+def _runs_here(fn: LambdaFunction) -> bool:
+    """Only Python functions run here; one without a declared runtime is tried as Python."""
+    return not fn.run_time or fn.run_time.startswith("python")
+
+
 class LambdaRuntime:
     """Invokes moto's deployed functions in warm worker processes."""
 
@@ -627,7 +632,7 @@ class LambdaRuntime:
 
     def pool(self, region: str, name_or_arn: str) -> FunctionPool:
         fn = self.function(region, name_or_arn)
-        if fn.run_time and not fn.run_time.startswith("python"):
+        if not _runs_here(fn):
             raise FunctionNotFound(
                 f"{fn.function_name}: runtime {fn.run_time} is not supported (Python only)"
             )
@@ -653,7 +658,7 @@ class LambdaRuntime:
         deployed = set()
         for region, backend in list(lambda_backends[self.account_id].items()):
             for fn in list(backend.list_functions()):
-                if fn.run_time and not fn.run_time.startswith("python"):
+                if not _runs_here(fn):
                     continue
                 deployed.add((region, fn.function_name))
                 with contextlib.suppress(FunctionNotFound):  # deleted meanwhile

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import psutil
 import requests
 import urllib3
 
-from e2e.targets import deploy_local, local_api_url, local_client
+from e2e.targets import Deployment, deploy_local, local_api_url, local_client
 from emulator.ctl import free_port, stop_child, temporary_emulator
 
 ORDER = '{"amount": 10.5, "currency": "EUR"}'
@@ -42,9 +41,8 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def throughput(
-    api: str, clients: int, orders: int, count_stored: Callable[[], int], queue_empty: Callable[[], bool]
-) -> dict[str, float]:
+def throughput(deployment: Deployment, clients: int, orders: int) -> dict[str, float]:
+    api = deployment.api_url
     latencies: list[float] = []
     per_client = orders // clients
     path = f"{urllib3.util.parse_url(api).path or ''}/orders"
@@ -61,7 +59,7 @@ def throughput(
                 raise RuntimeError(f"POST answered {response.status}: {response.data.decode()}")
         connection.close()
 
-    before = count_stored()
+    before = stored_orders(deployment)
     started = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
@@ -71,7 +69,7 @@ def throughput(
     accepted_in = time.perf_counter() - started
     total = per_client * clients
     # Counting scans the whole table, which is heavy in moto, so it waits for the queue to be empty.
-    while not queue_empty() or count_stored() - before < total:
+    while deployment.messages_in_queue() or stored_orders(deployment) - before < total:
         if time.perf_counter() - started > 300:
             raise RuntimeError("orders not all persisted within 300 s")
         time.sleep(0.05)
@@ -121,7 +119,7 @@ def cpu_per_order(before: dict[str, float], after: dict[str, float], orders: int
     return per_order
 
 
-def visible_latency(api: str, endpoint: str, table: str, rate: float, seconds: float) -> dict[str, float]:
+def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict[str, float]:
     """Open loop: POST at `rate`/s; POST sent -> the order is in the table, then GET shows it.
 
     One observer looks every 10 ms for all orders not yet seen, with one BatchGetItem per 100
@@ -129,14 +127,14 @@ def visible_latency(api: str, endpoint: str, table: str, rate: float, seconds: f
     to three GETs per order (~5 ms of CPU each, function included): on 2 cores that load alone
     could tip the machine into overload, and the benchmark then measured itself. Each order is
     read once through GET /orders/{id} afterwards, which must answer 200."""
-    dynamodb = local_client("dynamodb", endpoint)
+    api, table = deployment.api_url, deployment.outputs.table_name
+    dynamodb = deployment.client("dynamodb")
     http = urllib3.PoolManager(maxsize=64, retries=False, timeout=30)
     sent_at: dict[str, float] = {}
     visible: dict[str, float] = {}
     posts: list[float] = []
     lock = threading.Lock()
-    posting = threading.Event()
-    posting.set()
+    posted = threading.Event()  # every POST answered
     failures: list[Exception] = []
 
     def post() -> None:
@@ -159,9 +157,9 @@ def visible_latency(api: str, endpoint: str, table: str, rate: float, seconds: f
         while True:
             with lock:
                 waiting = [order_id for order_id in sent_at if order_id not in visible]
-            if not waiting and not posting.is_set():
+            if not waiting and posted.is_set():
                 return
-            if deadline is None and not posting.is_set():
+            if deadline is None and posted.is_set():
                 deadline = time.perf_counter() + 30
             if deadline is not None and time.perf_counter() > deadline:
                 raise RuntimeError(f"{len(waiting)} orders not stored within 30 s")
@@ -195,7 +193,7 @@ def visible_latency(api: str, endpoint: str, table: str, rate: float, seconds: f
             for future in futures:
                 future.result()
         finally:
-            posting.clear()
+            posted.set()
             observer.join()
         if failures:
             raise failures[0]
@@ -286,37 +284,19 @@ def wait_port(url: str, timeout: float) -> None:
     raise TimeoutError(url)
 
 
-def count_orders(endpoint: str, table: str) -> Callable[[], int]:
-    dynamodb = local_client("dynamodb", endpoint)
-
-    def count() -> int:
-        total, start = 0, None
-        while True:
-            args: dict[str, Any] = {"TableName": table, "Select": "COUNT"}
-            if start:
-                args["ExclusiveStartKey"] = start
-            page = dynamodb.scan(**args)
-            total += page["Count"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return total
-
-    return count
-
-
-def queue_is_empty(endpoint: str, queue_url: str) -> Callable[[], bool]:
-    sqs = local_client("sqs", endpoint)
-    names = [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-    ]
-
-    def empty() -> bool:
-        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
-        return all(attributes[name] == "0" for name in names)
-
-    return empty
+def stored_orders(deployment: Deployment) -> int:
+    """Items in the orders table (a scan, which is heavy in moto)."""
+    dynamodb = deployment.client("dynamodb")
+    total, start = 0, None
+    while True:
+        args: dict[str, Any] = {"TableName": deployment.outputs.table_name, "Select": "COUNT"}
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = dynamodb.scan(**args)
+        total += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,26 +333,22 @@ def main(argv: list[str] | None = None) -> int:
         started_at = time.perf_counter()
         outputs = deploy_local(endpoint, work / "outputs.json", log=work / "deploy.log", progress=say)
         results["deploy_local_s"] = time.perf_counter() - started_at
-        api = local_api_url(endpoint, outputs.api_id)
-        stored = count_orders(endpoint, outputs.table_name)
-        empty = queue_is_empty(endpoint, outputs.queue_url)
+        deployment = Deployment("embedded", outputs, local_api_url(endpoint, outputs.api_id), endpoint)
         say("warming up (cold starts) ...")
-        throughput(api, 4, 40, stored, empty)
+        throughput(deployment, 4, 40)
         say(f"POST -> stored at {args.rate:.0f} orders/s for {args.seconds:.0f}s (fresh deployment) ...")
-        results["visible"] = visible_latency(api, endpoint, outputs.table_name, args.rate, args.seconds)
+        results["visible"] = visible_latency(deployment, args.rate, args.seconds)
         say(json.dumps(results["visible"], indent=1))
         say(f"throughput: {args.orders} orders from {args.clients} clients ...")
         meter = CpuMeter(emulator.process.pid)
         before = meter.sample()
-        results["throughput"] = throughput(api, args.clients, args.orders, stored, empty)
+        results["throughput"] = throughput(deployment, args.clients, args.orders)
         results["throughput"].update(cpu_per_order(before, meter.sample(), results["throughput"]["orders"]))
         say(json.dumps(results["throughput"], indent=1))
         say(
             f"POST -> stored at {args.rate:.0f} orders/s again, after {args.orders + int(args.rate * args.seconds)} orders ..."
         )
-        results["visible_after_load"] = visible_latency(
-            api, endpoint, outputs.table_name, args.rate, args.seconds
-        )
+        results["visible_after_load"] = visible_latency(deployment, args.rate, args.seconds)
         say(json.dumps(results["visible_after_load"], indent=1))
         say("SQS drain on the emulator ...")
         results["emulator_sqs"] = small_vs_backlog(endpoint, args.backlog, args.budget)
