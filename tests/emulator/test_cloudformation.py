@@ -1,8 +1,6 @@
 """CloudFormation types the emulator adds to moto: created for real, updated in place, deleted."""
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +11,7 @@ from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaFunction
 
 from emulator import control_plane
+from tests.emulator.helpers import code_zip
 
 control_plane.install()
 control_plane.load_cloudformation()
@@ -200,13 +199,6 @@ def function_template(key: str) -> str:
     )
 
 
-def code_zip(body: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", body)
-    return buffer.getvalue()
-
-
 def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -219,7 +211,7 @@ def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
             s3.put_object(
                 Bucket="assets",
                 Key=f"v{version}.zip",
-                Body=code_zip(f"def handler(e, c):\n    return {version}\n"),
+                Body=code_zip({"app.py": f"def handler(e, c):\n    return {version}\n"}),
             )
         cfn.create_stack(StackName="f", TemplateBody=function_template("v1.zip"))
         name = cfn.describe_stacks(StackName="f")["Stacks"][0]["Outputs"][0]["OutputValue"]

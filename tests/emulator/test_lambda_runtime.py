@@ -1,11 +1,9 @@
 """The Lambda runtime against functions created in moto (in-process), running in real workers."""
 
-import io
 import json
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 
 from emulator import control_plane, lambda_runtime
 from emulator.lambda_runtime import LambdaRuntime, Throttled
+from tests.emulator.helpers import code_zip
 
 control_plane.install()
 ACCOUNT = "123456789012"  # moto's default inside mock_aws
@@ -65,21 +64,13 @@ def pid(event, context):
 """
 
 
-def make_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def aws() -> Iterator[Any]:
     with moto.mock_aws():
         iam = boto3.client("iam", region_name="us-east-1")
         role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         client = boto3.client("lambda", region_name="us-east-1")
-        code = make_zip(
+        code = code_zip(
             {
                 "app.py": HANDLERS,
                 "helper.py": "VALUE = 42\n",

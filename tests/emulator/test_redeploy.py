@@ -9,7 +9,7 @@ import requests
 
 from e2e.targets import deploy_local, destroy_local, local_api_url, local_client
 from emulator.ctl import temporary_emulator
-from tests.emulator.processes import workers_running_in
+from tests.emulator.helpers import workers_running_in
 
 pytestmark = pytest.mark.integration
 ORDER = {"amount": 1.5, "currency": "EUR"}

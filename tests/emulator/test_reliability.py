@@ -1,11 +1,9 @@
 """The emulator process under abuse: malformed data-plane requests get 4xx and never take it
 down; stopping it with work in flight exits within 5 s."""
 
-import io
 import json
 import signal
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import requests
 
 from e2e.targets import local_client
 from emulator.ctl import Started, health, temporary_emulator
-from tests.emulator.processes import workers_running_in
+from tests.emulator.helpers import code_zip, workers_running_in
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +26,6 @@ def emulator(tmp_path: Path) -> Iterator[Started]:
 
 
 def make_function(endpoint: str, name: str, handler: str) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", CODE)
     role = local_client("iam", endpoint).create_role(RoleName=f"r-{name}", AssumeRolePolicyDocument="{}")[
         "Role"
     ]["Arn"]
@@ -39,7 +34,7 @@ def make_function(endpoint: str, name: str, handler: str) -> str:
         Runtime="python3.12",
         Role=role,
         Handler=handler,
-        Code={"ZipFile": buffer.getvalue()},
+        Code={"ZipFile": code_zip({"app.py": CODE})},
         Timeout=60,
     )
     return str(fn["FunctionArn"])

@@ -1,6 +1,17 @@
-"""Finding the emulator's worker processes from a test."""
+"""Helpers the emulator tests share: function code as a zip, and finding worker processes."""
 
+import io
+import zipfile
 from pathlib import Path
+
+
+def code_zip(files: dict[str, str]) -> bytes:
+    """A deployment package holding `files` (name -> source)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
 
 
 def workers_running_in(directory: Path) -> list[int]:
