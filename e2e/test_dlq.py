@@ -54,6 +54,8 @@ def test_poison_goes_to_dlq_after_exactly_max_receives_and_valid_records_are_sto
     )
     print(f"poison message reached the DLQ after {waited:.1f}s")
     assert dead["MessageId"] == poison_id
+    queue_arn = sqs.get_queue_attributes(QueueUrl=deployment.outputs.queue_url, AttributeNames=["QueueArn"])
+    assert dead["Attributes"]["DeadLetterQueueSourceArn"] == queue_arn["Attributes"]["QueueArn"]
     assert eventually(lambda: receives_of(deployment, poison_id) >= MAX_RECEIVE_COUNT, timeout=30)[0]
     assert receives_of(deployment, poison_id) == MAX_RECEIVE_COUNT
     _drain_dlq(deployment, poison)

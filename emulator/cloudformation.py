@@ -289,6 +289,16 @@ class MetricAlarmResource(_Emulated, CloudFormationModel):
         )
         return cls(name, account_id, region_name, props, Arn=alarm.alarm_arn)
 
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        """Updated in place, keeping its state, unless AlarmName changes (a replacement), as on AWS."""
+        name = cloudformation_json["Properties"].get("AlarmName", original_resource.physical_resource_id)
+        if name != original_resource.physical_resource_id:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+
     def delete(self, account_id: str, region: str) -> None:
         cloudwatch_backends[account_id][region].delete_alarms([self.physical_resource_id])
 

@@ -150,7 +150,8 @@ def _outputs_after_change_sets() -> None:
 def _missing_change_sets_as_aws_reports_them() -> None:
     """`cdk deploy` onto an existing stack deletes any leftover change set of its name, then checks
     it is gone with DescribeChangeSet, expecting ChangeSetNotFound; moto answers a ValidationError
-    ("Stack with id ... does not exist") that the CLI takes as fatal, so every redeploy failed."""
+    ("Stack with id ... does not exist") that the CLI takes as fatal, so every redeploy failed.
+    Deleting a change set that is not there succeeds, as on AWS."""
     from moto.cloudformation.exceptions import CloudFormationError, ValidationError
     from moto.cloudformation.models import CloudFormationBackend
 
@@ -170,6 +171,23 @@ def _missing_change_sets_as_aws_reports_them() -> None:
             raise ChangeSetNotFound(change_set_name) from None
 
     CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
+
+    # `cdk deploy` deletes a change set of its name before creating one, whether or not one is
+    # left (AWS answers 200 when none is). moto 5.2.5 crashes on an absent name,
+    #   DeleteChangeSet(StackName="s", ChangeSetName="cdk-deploy-change-set")
+    #   -> UnboundLocalError: cannot access local variable 'to_delete'  (a non-XML 500)
+    # which the CLI retries for 46 s and reports as an XML parse error. Every deploy after an
+    # unchanged one hit it: the unchanged deploy's empty change set is deleted by the CLI itself.
+    original_delete = CloudFormationBackend.delete_change_set
+
+    @functools.wraps(original_delete)
+    def delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
+        if change_set_name in self.change_sets or any(
+            c.change_set_name == change_set_name for c in self.change_sets.values()
+        ):
+            original_delete(self, change_set_name)
+
+    CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
 
 
 def _previous_ssm_parameters_are_their_names() -> None:
@@ -287,6 +305,34 @@ def _draw_random_strings_at_once() -> None:
     sqs_models.generate_receipt_handle = generate_receipt_handle
 
 
+def _alarms_start_in_insufficient_data() -> None:
+    """A new metric alarm starts in INSUFFICIENT_DATA on AWS (moto: OK, so a DLQ alarm looked
+    checked and fine before anything was evaluated); PutMetricAlarm on an existing alarm replaces
+    its configuration and keeps its state (moto: starts it afresh)."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.put_metric_alarm
+
+    @functools.wraps(original)
+    def put_metric_alarm(self: CloudWatchBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        previous = self.alarms.get(name)
+        alarm = original(self, name, *args, **kwargs)
+        if previous is None:
+            alarm.state_value = "INSUFFICIENT_DATA"
+        else:
+            for kept in (
+                "state_value",
+                "state_reason",
+                "state_reason_data",
+                "state_updated_timestamp",
+                "history",
+            ):
+                setattr(alarm, kept, getattr(previous, kept))
+        return alarm
+
+    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
+
+
 def install() -> None:
     global _installed
     if _installed:
@@ -297,6 +343,7 @@ def install() -> None:
     _keep_logging_config()
     _switch_off_moto_sqs_trigger()
     _store_but_do_not_enforce_bucket_policies()
+    _alarms_start_in_insufficient_data()
     sqs_store.install()
     _installed = True
 

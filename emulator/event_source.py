@@ -14,6 +14,7 @@ from moto.awslambda.models import EventSourceMapping, lambda_backends
 from moto.sqs.models import Message, sqs_backends
 
 from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
+from emulator.sqs_store import DLQ_SOURCE
 
 log = logging.getLogger("emulator.sqs")
 IDLE_WAIT = 0.5  # an idle poller sleeps at most this long; new messages wake it at once
@@ -27,8 +28,9 @@ def lambda_record(message: Message, queue_arn: str, region: str) -> dict[str, An
         "SenderId": message.sender_id,
         "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
     }
-    if "AWSTraceHeader" in message.system_attributes:
-        attributes["AWSTraceHeader"] = message.system_attributes["AWSTraceHeader"]["StringValue"]
+    for name in ("AWSTraceHeader", DLQ_SOURCE):
+        if name in message.system_attributes:
+            attributes[name] = message.system_attributes[name]["StringValue"]
     record = {
         "messageId": message.id,
         "receiptHandle": message.receipt_handle,

@@ -26,8 +26,10 @@ from moto.core.utils import unix_time_millis
 from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
+from moto.sqs.responses import SQSResponse
 
 _sequence = itertools.count()
+DLQ_SOURCE = "DeadLetterQueueSourceArn"
 
 
 class MessageStore:
@@ -105,6 +107,8 @@ class MessageStore:
             for message in still_visible:
                 self.ready[message.id] = message
         for message in to_dlq:
+            # AWS stamps where a dead-lettered message came from; moto does not
+            message.system_attributes[DLQ_SOURCE] = {"StringValue": queue.queue_arn, "DataType": "String"}
             dlq.add_message(message)  # type: ignore[union-attr]
         return received
 
@@ -267,6 +271,30 @@ def install() -> None:
             store.wait(min(remaining, 1.0))
 
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+    original_receive_response = SQSResponse.receive_message
+
+    @functools.wraps(original_receive_response)
+    def receive_message_response(self: SQSResponse) -> Any:
+        """ReceiveMessage also answers DeadLetterQueueSourceArn (moto knows a fixed list of
+        system attributes without it)."""
+        answer = original_receive_response(self)
+        asked = set(
+            self._get_param("AttributeNames", []) + self._get_param("MessageSystemAttributeNames", [])
+        )
+        store = store_of(self.sqs_backend.get_queue(self._get_queue_name()))
+        if store is None or not asked & {"All", DLQ_SOURCE}:
+            return answer
+        result: dict[str, Any] = answer.result  # type: ignore[assignment]
+        for wire in result.get("Messages", []):
+            message = store.handles.get(wire["ReceiptHandle"])
+            if message is not None and DLQ_SOURCE in message.system_attributes:
+                wire.setdefault("Attributes", {})[DLQ_SOURCE] = message.system_attributes[DLQ_SOURCE][
+                    "StringValue"
+                ]
+        return answer
+
+    SQSResponse.receive_message = receive_message_response  # type: ignore[method-assign]
 
     original_change = SQSBackend.change_message_visibility
 

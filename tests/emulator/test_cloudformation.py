@@ -159,10 +159,15 @@ def test_create_update_delete(aws: dict[str, Any]) -> None:
     ]
     assert json.loads(policy) == TLS_ONLY
 
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA"  # as AWS starts every new alarm
+    assert alarm["StateReason"] == "Unchecked: Initial alarm creation"
+
+    aws["cloudwatch"].set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM", StateReason="test")
     cfn.update_stack(StackName="s", TemplateBody=template(route_key="GET /orders/{id}", threshold=3))
     assert outputs(cfn)["ApiId"] == api_id  # the API is updated in place
     assert [r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]] == ["GET /orders/{id}"]
-    assert aws["cloudwatch"].describe_alarms()["MetricAlarms"][0]["Threshold"] == 3
+    [updated] = aws["cloudwatch"].describe_alarms()["MetricAlarms"]
+    assert (updated["Threshold"], updated["StateValue"]) == (3, "ALARM")  # new configuration, same state
 
     cfn.delete_stack(StackName="s")
     assert v2.get_apis()["Items"] == []
@@ -230,6 +235,8 @@ def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
         cfn.delete_change_set(StackName="f", ChangeSetName="update")
         with pytest.raises(cfn.exceptions.ChangeSetNotFoundException):
             cfn.describe_change_set(StackName="f", ChangeSetName="update")
+        # ... and deletes it before every deploy, whether or not one is left: AWS answers 200
+        cfn.delete_change_set(StackName="f", ChangeSetName="update")
 
         # an update that cannot be applied fails loudly (a 400 the SDK does not retry into "success")
         def refuse(*_: Any) -> None:

@@ -113,6 +113,11 @@ def test_redrive_after_exactly_max_receive_count(sqs: Any) -> None:
     assert receive(sqs, url) == []  # the 4th receive moves it instead
     [dead] = receive(sqs, dlq)
     assert dead["Body"] == "poison"
+    src_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert dead["Attributes"]["DeadLetterQueueSourceArn"] == src_arn  # as AWS stamps it
+    sqs.send_message(QueueUrl=dlq, MessageBody="sent to the DLQ directly")
+    [direct] = receive(sqs, dlq, AttributeNames=["DeadLetterQueueSourceArn"])
+    assert "DeadLetterQueueSourceArn" not in direct.get("Attributes", {})
 
 
 def test_long_poll_wakes_on_send(sqs: Any) -> None:
