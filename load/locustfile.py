@@ -4,18 +4,23 @@
   ReadUser      GETs of known orders, plus unknown ids that must answer 404
   PoisonUser    drops a poison message straight into OrdersQueue now and then (poison_mix)
 
-Accepted order ids and injected poison messages are written to LOAD_LEDGER for reconciliation.
+Accepted order ids and injected poison messages are written to LOAD_LEDGER for reconciliation;
+each poison message carries the run's id (LOAD_RUN) as its `LoadRun` attribute, so the run removes
+only its own from the DLQ. Locust's final statistics go to LOAD_STATS when it quits (its CSVs are
+written every few seconds and miss the last ones).
 """
 
 import json
 import os
 import random
-import threading
 import time
 import uuid
 from typing import Any
 
 from locust import HttpUser, between, constant_pacing, events, task
+from locust.env import Environment
+
+from load.ledger import RUN_MARKER, Ledger
 
 ORDER_BODIES = [
     ('{"amount": 99.99, "currency": "EUR"}', "99.99"),
@@ -25,20 +30,6 @@ ORDER_BODIES = [
 ]
 VISIBLE_TIMEOUT_S = float(os.environ.get("LOAD_VISIBLE_TIMEOUT", "30"))
 POLL_EVERY_S = 0.05
-
-
-class Ledger:
-    """What the run did, for reconciliation afterwards (one JSON line per event)."""
-
-    def __init__(self, path: str | None) -> None:
-        self._lock = threading.Lock()
-        self._file = open(path, "a") if path else None  # noqa: SIM115 - kept open for the whole run
-
-    def write(self, kind: str, value: str) -> None:
-        if self._file is not None:
-            with self._lock:
-                self._file.write(json.dumps({"kind": kind, "value": value}) + "\n")
-                self._file.flush()
 
 
 LEDGER = Ledger(os.environ.get("LOAD_LEDGER"))
@@ -158,7 +149,13 @@ class PoisonUser(HttpUser):
         started = time.perf_counter()
         error: Exception | None = None
         try:
-            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+            self.sqs.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=body,
+                MessageAttributes={
+                    RUN_MARKER: {"DataType": "String", "StringValue": os.environ.get("LOAD_RUN", "")}
+                },
+            )
             LEDGER.write("poison", body)
         except Exception as exc:  # reported as a failed request, never hidden
             error = exc
@@ -166,3 +163,25 @@ class PoisonUser(HttpUser):
             request_type="SQS", name="send poison", response_time=(time.perf_counter() - started) * 1000,
             response_length=0, exception=error, context={},
         )  # fmt: skip
+
+
+@events.quitting.add_listener
+def write_final_stats(environment: Environment, **_: Any) -> None:
+    """Every request type's final figures, as Locust computes them, for `make load`'s summary."""
+    path = os.environ.get("LOAD_STATS")
+    if not path or environment.stats is None:
+        return
+    rows = [
+        {
+            "type": entry.method,
+            "name": entry.name,
+            "count": entry.num_requests,
+            "failed": entry.num_failures,
+            "p50": entry.get_response_time_percentile(0.5) if entry.num_requests else None,
+            "p95": entry.get_response_time_percentile(0.95) if entry.num_requests else None,
+            "rps": entry.total_rps,
+        }
+        for entry in environment.stats.entries.values()
+    ]
+    with open(path, "w") as handle:
+        json.dump(rows, handle)

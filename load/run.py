@@ -9,7 +9,7 @@ reconciliation finds anything lost; 2 for usage errors.
 """
 
 import argparse
-import csv
+import html
 import json
 import os
 import subprocess
@@ -17,12 +17,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from e2e.targets import Deployment, aws_deployment, local_api_url, local_deployment, read_outputs
 from emulator.ctl import health, temporary_emulator
+from load.ledger import RUN_MARKER, read_ledger
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "load" / "reports"
@@ -64,7 +66,9 @@ def run_locust(deployment: Deployment, args: argparse.Namespace, prefix: Path, l
     files, users = SCENARIOS[args.scenario]
     env = {
         **os.environ,
+        "LOAD_RUN": prefix.name,
         "LOAD_LEDGER": str(ledger),
+        "LOAD_STATS": stats_file(prefix),
         "LOAD_QUEUE_URL": deployment.outputs.queue_url,
         "LOAD_AWS_ENDPOINT": deployment.endpoint or "",
         "LOAD_USERS": str(args.users),
@@ -84,9 +88,14 @@ def run_locust(deployment: Deployment, args: argparse.Namespace, prefix: Path, l
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
 
 
-def read_stats(prefix: Path) -> list[dict[str, str]]:
-    with open(f"{prefix}_stats.csv", newline="") as handle:
-        return [row for row in csv.DictReader(handle) if row["Name"] != "Aggregated"]
+def stats_file(prefix: Path) -> str:
+    return f"{prefix}.stats.json"
+
+
+def read_stats(prefix: Path) -> list[dict[str, Any]]:
+    """Locust's final figures per request type (written by the locustfile as Locust quits)."""
+    rows: list[dict[str, Any]] = json.loads(Path(stats_file(prefix)).read_text())
+    return rows
 
 
 def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
@@ -96,54 +105,65 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=False)))
 
 
-def check_thresholds(stats: list[dict[str, str]], args: argparse.Namespace) -> list[str]:
-    rows = [
-        [
-            s["Type"],
-            s["Name"],
-            s["Request Count"],
-            s["Failure Count"],
-            s["50%"],
-            s["95%"],
-            f"{float(s['Requests/s']):.1f}",
-        ]
+def request_rows(stats: list[dict[str, Any]]) -> list[list[Any]]:
+    def ms(value: float | None) -> str:
+        return "N/A" if value is None else f"{value:.0f}"
+
+    return [
+        [s["type"], s["name"], s["count"], s["failed"], ms(s["p50"]), ms(s["p95"]), f"{s['rps']:.1f}"]
         for s in stats
     ]
-    print_table("requests", ["type", "name", "count", "failed", "p50 ms", "p95 ms", "req/s"], rows)
+
+
+REQUEST_HEADER = ["type", "name", "count", "failed", "p50 ms", "p95 ms", "req/s"]
+
+
+def check_thresholds(stats: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    print_table("requests", REQUEST_HEADER, request_rows(stats))
     problems = []
-    total = sum(int(s["Request Count"]) for s in stats)
-    failed = sum(int(s["Failure Count"]) for s in stats)
+    total = sum(s["count"] for s in stats)
+    failed = sum(s["failed"] for s in stats)
     if total == 0:
         problems.append("no requests were made")
     elif failed / total > args.max_failure_ratio:
         problems.append(f"failure ratio {failed / total:.4f} > {args.max_failure_ratio}")
     for name, limit in (("POST /orders", args.post_p95_ms), ("order visible", args.visible_p95_ms)):
-        row = next((s for s in stats if s["Name"] == name), None)
-        if row is not None and row["95%"] not in ("", "N/A") and float(row["95%"]) > limit:
-            problems.append(f"{name} p95 {row['95%']} ms > {limit:.0f} ms")
+        row = next((s for s in stats if s["name"] == name), None)
+        if row is not None and row["p95"] is not None and row["p95"] > limit:
+            problems.append(f"{name} p95 {row['p95']:.0f} ms > {limit:.0f} ms")
     return problems
 
 
-def reconcile(deployment: Deployment, ledger: Path, drain_timeout: float) -> list[str]:
-    """Every accepted order stored exactly once, the queue drained, the DLQ holding exactly the
-    injected poison messages (which are then deleted)."""
-    entries = [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
-    accepted = {e["value"] for e in entries if e["kind"] == "accepted"}
-    poison = {e["value"] for e in entries if e["kind"] == "poison"}
+@dataclass
+class Reconciliation:
+    problems: list[str]
+    rows: list[list[Any]]
+
+
+def reconcile(deployment: Deployment, ledger: Path, run: str, drain_timeout: float) -> Reconciliation:
+    """Every accepted order stored exactly once, the queue drained, this run's poison messages in
+    the DLQ (then removed) and none of its orders there; the DLQ's other messages are left alone."""
+    record = read_ledger(ledger)
+    accepted, poison = record["accepted"], record["poison"]
     problems: list[str] = []
 
     deadline = time.monotonic() + drain_timeout
+    said = 0.0
     while True:
         in_queue = deployment.messages_in_queue()
         if in_queue == 0 or time.monotonic() > deadline:
             break
+        if time.monotonic() - said >= 5:
+            progress(f"waiting for OrdersQueue to drain: {in_queue} message(s) left")
+            said = time.monotonic()
         time.sleep(0.5)
     drained = in_queue == 0
     if not drained:
         problems.append(f"{in_queue} message(s) still in OrdersQueue after {drain_timeout:.0f}s")
 
     missing = sorted(accepted)
-    for _ in range(3):  # stragglers may still be in flight right after the queue emptied
+    for attempt in range(3):  # stragglers may still be in flight right after the queue emptied
+        progress(f"checking {len(missing)} accepted order(s) in the table" + (" again" if attempt else ""))
         missing = [order_id for order_id in missing if not _stored_once(deployment, order_id)]
         if not missing:
             break
@@ -151,30 +171,33 @@ def reconcile(deployment: Deployment, ledger: Path, drain_timeout: float) -> lis
     if missing:
         problems.append(f"{len(missing)} accepted order(s) not stored, e.g. {missing[:3]}")
 
-    in_dlq = _drain_dlq(deployment.client("sqs"), deployment.outputs.dlq_url)
-    ours = poison & set(in_dlq)
-    others = [body for body in in_dlq if body not in poison]
+    progress("sweeping the DLQ for this run's poison messages")
+    dlq = sweep_dlq(deployment.client("sqs"), deployment.outputs.dlq_url, run, accepted)
+    ours = poison & dlq.removed
     if ours != poison:
         problems.append(f"{len(poison - ours)} injected poison message(s) not in the DLQ")
-    if others:
-        problems.append(f"{len(others)} unexpected message(s) in the DLQ, e.g. {others[:2]}")
+    if dlq.accepted_orders:
+        problems.append(
+            f"{len(dlq.accepted_orders)} accepted order(s) dead-lettered (left in the DLQ), "
+            f"e.g. {dlq.accepted_orders[:3]}"
+        )
+    rows = [
+        ["orders stored exactly once", len(accepted), len(accepted) - len(missing), _ok(not missing)],
+        ["OrdersQueue drained", 0, in_queue, _ok(drained)],
+        ["this run's poison in the DLQ (removed)", len(poison), len(ours), _ok(ours == poison)],
+        ["this run's orders in the DLQ", 0, len(dlq.accepted_orders), _ok(not dlq.accepted_orders)],
+        ["other messages in the DLQ (left as they were)", "-", dlq.left, "-"],
+    ]
+    print_table("reconciliation", ["check", "expected", "found", "ok"], rows)
+    return Reconciliation(problems, rows)
 
-    print_table(
-        "reconciliation",
-        ["check", "expected", "found", "ok"],
-        [
-            [
-                "orders stored exactly once",
-                len(accepted),
-                len(accepted) - len(missing),
-                "yes" if not missing else "NO",
-            ],
-            ["OrdersQueue drained", 0, in_queue, "yes" if drained else "NO"],
-            ["poison messages in DLQ", len(poison), len(ours), "yes" if ours == poison else "NO"],
-            ["other messages in DLQ", 0, len(others), "yes" if not others else "NO"],
-        ],
-    )
-    return problems
+
+def progress(message: str) -> None:
+    print(f"load: {message} ...", flush=True)
+
+
+def _ok(passed: bool) -> str:
+    return "yes" if passed else "NO"
 
 
 def _stored_once(deployment: Deployment, order_id: str) -> bool:
@@ -182,18 +205,75 @@ def _stored_once(deployment: Deployment, order_id: str) -> bool:
     return len(items) == 1 and items[0]["SK"]["S"] == f"ORDER#{order_id}"
 
 
-def _drain_dlq(sqs: Any, dlq_url: str) -> list[str]:
-    """Every message body in the DLQ; each is deleted (the run's poison is cleaned up)."""
-    bodies: list[str] = []
+@dataclass
+class DlqSweep:
+    removed: set[str]  # bodies of this run's poison messages, deleted
+    accepted_orders: list[str]  # ids of orders this run had accepted, found dead-lettered (kept)
+    left: int  # every other message, kept and visible again
+
+
+def sweep_dlq(sqs: Any, dlq_url: str, run: str, accepted: set[str]) -> DlqSweep:
+    """Deletes the DLQ messages marked as this run's poison and nothing else; every other message
+    is made visible again at once (its receive count goes up by one, as with any look at a queue)."""
+    sweep = DlqSweep(set(), [], 0)
+    kept: dict[str, str] = {}  # message id -> latest receipt handle
     while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
-            "Messages", []
-        )
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageAttributeNames=[RUN_MARKER]
+        ).get("Messages", [])
         if not messages:
-            return bodies
+            break
         for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            marker = message.get("MessageAttributes", {}).get(RUN_MARKER, {}).get("StringValue")
+            if marker == run:
+                sweep.removed.add(message["Body"])
+                sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+                continue
+            if message["MessageId"] not in kept:
+                order_id = _order_id(message["Body"])
+                if order_id in accepted:
+                    sweep.accepted_orders.append(order_id)
+                else:
+                    sweep.left += 1
+            kept[message["MessageId"]] = message["ReceiptHandle"]
+    for handle in kept.values():
+        sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return sweep
+
+
+def _order_id(body: str) -> str | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return str(value.get("orderId")) if isinstance(value, dict) else None
+
+
+def write_summary(
+    prefix: Path, stats: list[dict[str, Any]], result: Reconciliation, problems: list[str]
+) -> Path:
+    """A page beside Locust's report with what Locust cannot know: the verdict and the reconciliation."""
+
+    def table(header: list[str], rows: list[list[Any]]) -> str:
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    verdict = "FAILED" if problems else "passed"
+    page = f"""<!doctype html><meta charset="utf-8"><title>{prefix.name}: {verdict}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+table{{border-collapse:collapse;margin-bottom:1.5em}}.passed{{color:#070}}.FAILED{{color:#b00}}</style>
+<h1>{html.escape(prefix.name)}: <span class="{verdict}">{verdict}</span></h1>
+<ul>{"".join(f"<li>{html.escape(p)}</li>" for p in problems) or "<li>thresholds met, nothing lost</li>"}</ul>
+<h2>Requests (Locust's final figures)</h2>{table(REQUEST_HEADER, request_rows(stats))}
+<h2>Reconciliation</h2>{table(["check", "expected", "found", "ok"], result.rows)}
+<p>Locust's own report: <a href="{html.escape(prefix.name)}.html">{html.escape(prefix.name)}.html</a></p>
+"""
+    path = Path(f"{prefix}.summary.html")
+    path.write_text(page)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,9 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"load: locust exited with {code}", file=sys.stderr)
             return 1
-        problems = check_thresholds(read_stats(prefix), args)
-        problems += reconcile(deployment, ledger, args.drain_timeout)
-    print(f"\nreport: {prefix}.html (CSVs: {prefix}_*.csv)")
+        stats = read_stats(prefix)
+        problems = check_thresholds(stats, args)
+        result = reconcile(deployment, ledger, prefix.name, args.drain_timeout)
+        problems += result.problems
+    summary = write_summary(prefix, stats, result, problems)
+    print(f"\nreport: {summary} (verdict, reconciliation), Locust's {prefix}.html and {prefix}_*.csv")
     if problems:
         print("\nload: FAILED\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
