@@ -79,7 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except RequestError as error:
         logger.info("Order rejected", extra={"status": error.status, "reason": error.message})
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
-        return json_response(error.status, error.body())
+        return error.response()
 
     if idempotency_key is None:
         result = enqueue(request)
@@ -92,10 +92,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             result = enqueue_once(keyed_order=keyed_order)
         except IdempotencyValidationError:
-            return error_response(422, "Idempotency-Key was already used with a different order body")
+            return error_response(
+                422,
+                "Idempotency-Key was already used with a different order body",
+                [{"field": "Idempotency-Key", "problem": "was already used with a different body"}],
+            )
         except IdempotencyAlreadyInProgressError:
             return error_response(
-                409, "An order with this Idempotency-Key is still being created; retry shortly"
+                409,
+                "An order with this Idempotency-Key is still being created; retry shortly",
+                [{"field": "Idempotency-Key", "problem": "is in progress"}],
             )
 
     return json_response(202, result, headers={"Location": f"/orders/{result['orderId']}"})

@@ -25,12 +25,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = canonical_order_id(raw_id)
     if order_id is None:
         return error_response(
-            400, "orderId must be a UUID", errors=[{"field": "orderId", "problem": "is not a UUID"}]
+            400, "orderId must be a UUID", [{"field": "orderId", "problem": "is not a UUID"}]
         )
 
     key = f"ORDER#{order_id}"
     item = table.get_item(Key={"PK": key, "SK": key}).get("Item")
     if item is None:
-        return error_response(404, "Order not found", orderId=order_id)
+        return error_response(
+            404, "Order not found", [{"field": "orderId", "problem": "no such order"}], orderId=order_id
+        )
     logger.info("Order read", extra={"orderId": order_id})
     return json_response(200, {name: item[name] for name in PUBLIC_FIELDS})

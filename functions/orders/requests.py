@@ -9,6 +9,7 @@ from typing import Any
 
 from orders.currencies import MINOR_UNITS
 from orders.money import amount_problem, canonical
+from orders.responses import error_response
 
 MAX_BODY_BYTES = 8 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
@@ -29,8 +30,8 @@ class RequestError(Exception):
     message: str
     errors: list[FieldError] = field(default_factory=list)
 
-    def body(self) -> dict[str, Any]:
-        return {"message": self.message, "errors": [e.__dict__ for e in self.errors]}
+    def response(self) -> dict[str, Any]:
+        return error_response(self.status, self.message, [e.__dict__ for e in self.errors])
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ def decode_body(body: str | None, is_base64: bool) -> bytes:
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as error:
-        raise RequestError(400, "Request body is not valid base64") from error
+        raise RequestError(
+            400, "Request body is not valid base64", [FieldError("body", "is not base64")]
+        ) from error
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -83,9 +86,17 @@ def check_content_type(content_type: str | None) -> None:
 
 def parse_order_request(raw: bytes) -> OrderRequest:
     if not raw.strip():
-        raise RequestError(400, "Request body is empty; send a JSON object with amount and currency")
+        raise RequestError(
+            400,
+            "Request body is empty; send a JSON object with amount and currency",
+            [FieldError("body", "is empty")],
+        )
     if len(raw) > MAX_BODY_BYTES:
-        raise RequestError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
+        raise RequestError(
+            413,
+            f"Request body is larger than {MAX_BODY_BYTES} bytes",
+            [FieldError("body", f"is larger than {MAX_BODY_BYTES} bytes")],
+        )
     try:
         text = raw.decode("utf-8")
         document = json.loads(
@@ -95,10 +106,25 @@ def parse_order_request(raw: bytes) -> OrderRequest:
             parse_constant=_NonFinite,
             object_pairs_hook=_unique_keys,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise RequestError(400, "Request body is not valid JSON") from error
+    except UnicodeDecodeError as error:
+        raise RequestError(
+            400, "Request body is not valid JSON", [FieldError("body", f"is not UTF-8 at byte {error.start}")]
+        ) from error
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise RequestError(
+            400,
+            f"Request body is not valid JSON: {error.msg} at {where}",
+            [FieldError("body", f"{error.msg} at {where}")],
+        ) from error
+    except RecursionError as error:
+        raise RequestError(
+            400, "Request body is not valid JSON", [FieldError("body", "is nested too deeply")]
+        ) from error
     if not isinstance(document, dict):
-        raise RequestError(400, "Request body must be a JSON object")
+        raise RequestError(
+            400, "Request body must be a JSON object", [FieldError("body", "is not a JSON object")]
+        )
     return _validate_fields(document)
 
 

@@ -26,5 +26,6 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     }
 
 
-def error_response(status: int, message: str, **extra: Any) -> dict[str, Any]:
-    return json_response(status, {"message": message, **extra})
+def error_response(status: int, message: str, errors: list[dict[str, str]], **extra: Any) -> dict[str, Any]:
+    """Every error the API's functions answer: `{"message", "errors": [{"field", "problem"}]}`."""
+    return json_response(status, {"message": message, "errors": errors, **extra})

@@ -121,7 +121,10 @@ def test_idempotency_key_replays_the_same_order_and_sends_once(aws: Aws) -> None
 
     conflict = create({"amount": 11, "currency": "EUR"}, headers)
     assert conflict["statusCode"] == 422
-    assert "Idempotency-Key" in body(conflict)["message"]
+    assert body(conflict) == {
+        "message": "Idempotency-Key was already used with a different order body",
+        "errors": [{"field": "Idempotency-Key", "problem": "was already used with a different body"}],
+    }
 
     other_key = create({"amount": 10, "currency": "EUR"}, {"idempotency-key": "client-key-2"})
     assert body(other_key)["orderId"] != body(first)["orderId"]
@@ -182,7 +185,11 @@ def test_get_malformed_id_is_400(aws: Aws, order_id: str) -> None:
 def test_get_unknown_is_404(aws: Aws) -> None:
     response = read("6f1c2a8e-3b7d-4c2e-9a51-0d2f4b6c8e10")
     assert response["statusCode"] == 404
-    assert body(response) == {"message": "Order not found", "orderId": "6f1c2a8e-3b7d-4c2e-9a51-0d2f4b6c8e10"}
+    assert body(response) == {
+        "message": "Order not found",
+        "errors": [{"field": "orderId", "problem": "no such order"}],
+        "orderId": "6f1c2a8e-3b7d-4c2e-9a51-0d2f4b6c8e10",
+    }
 
 
 def test_get_never_exposes_idempotency_records(aws: Aws) -> None:

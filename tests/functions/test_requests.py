@@ -1,10 +1,12 @@
 """Every POST /orders validation rule, on the domain module directly."""
 
+import json
 from decimal import Decimal
 
 import pytest
 from orders.requests import (
     MAX_BODY_BYTES,
+    FieldError,
     OrderRequest,
     RequestError,
     check_content_type,
@@ -108,7 +110,7 @@ def test_amount_is_never_a_float() -> None:
 def test_field_rules(body: str, field: str, problem: str) -> None:
     error = rejected(body)
     assert error.status == 400
-    assert {"field": field, "problem": problem} in error.body()["errors"]
+    assert {"field": field, "problem": problem} in json.loads(error.response()["body"])["errors"]
 
 
 def test_all_field_errors_are_reported_together() -> None:
@@ -124,8 +126,12 @@ def test_all_field_errors_are_reported_together() -> None:
     [
         (b"", 400, "Request body is empty; send a JSON object with amount and currency"),
         (b"   \n", 400, "Request body is empty; send a JSON object with amount and currency"),
-        (b"not json", 400, "Request body is not valid JSON"),
-        (b'{"amount": 1,', 400, "Request body is not valid JSON"),
+        (b"not json", 400, "Request body is not valid JSON: Expecting value at line 1 column 1"),
+        (
+            b'{"amount": 1,',
+            400,
+            "Request body is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 14",
+        ),
         (b"\xff\xfe{}", 400, "Request body is not valid JSON"),
         (b"[]", 400, "Request body must be a JSON object"),
         (b"null", 400, "Request body must be a JSON object"),
@@ -141,6 +147,23 @@ def test_all_field_errors_are_reported_together() -> None:
 def test_body_level_errors(raw: bytes, status: int, message: str) -> None:
     error = rejected(raw)
     assert (error.status, error.message) == (status, message)
+
+
+def test_a_json_syntax_error_names_its_line_and_column() -> None:
+    error = rejected(b'{\n  "amount": 1,\n  "currency": "EUR",\n}')  # a trailing comma
+    assert error.message == (
+        "Request body is not valid JSON: Expecting property name enclosed in double quotes at line 4 column 1"
+    )
+    assert error.errors == [
+        FieldError("body", "Expecting property name enclosed in double quotes at line 4 column 1")
+    ]
+    assert rejected(b"\xff\xfe{}").errors == [FieldError("body", "is not UTF-8 at byte 0")]
+
+
+def test_every_request_error_has_message_and_errors() -> None:
+    for raw in (b"", b"not json", b"[]", b'{"amount": 1}', b"[" * 4000 + b"]" * 4000):
+        answer = json.loads(rejected(raw).response()["body"])
+        assert set(answer) == {"message", "errors"} and answer["errors"], raw[:20]
 
 
 def test_deeply_nested_json_within_the_size_limit_is_a_400() -> None:
