@@ -11,11 +11,10 @@ NPM_STAMP := node_modules/.installed
 CDK_OUT := cdk/cdk.out
 
 EMULATOR ?= embedded
-EMULATOR_PORT ?= 4566
-export EMULATOR_PORT
-LOCAL_ENDPOINT := http://localhost:$(EMULATOR_PORT)
+# EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
+# for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke env logs bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -26,7 +25,7 @@ $(PY_STAMP): pyproject.toml
 	@echo "==> Python deps into $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[functions,cdk,emulator,e2e,load,dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[functions,cdk,emulator,workspace,e2e,load,dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -40,14 +39,15 @@ up: setup ## Everything local in one go: emulator, deploy, one smoke order; prin
 	@$(PY) -m e2e.local smoke
 	@$(PY) -m e2e.local url
 
-local-up: setup ## Start the local AWS on 127.0.0.1:$(EMULATOR_PORT): EMULATOR=embedded (default, no Docker) | localstack | floci
+local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered): EMULATOR=embedded (default, no Docker) | localstack | floci
 ifeq ($(EMULATOR),embedded)
-	@$(PY) -m emulator.ctl start --port $(EMULATOR_PORT)
+	@$(PY) -m emulator.ctl start
 else ifneq ($(filter $(EMULATOR),localstack floci),)
 	@docker info >/dev/null 2>&1 || { echo "EMULATOR=$(EMULATOR) needs a running Docker engine (docker info failed); EMULATOR=embedded needs none" >&2; exit 2; }
 	@if [ "$(EMULATOR)" = localstack ] && [ -z "$$LOCALSTACK_AUTH_TOKEN" ]; then echo "EMULATOR=localstack needs LOCALSTACK_AUTH_TOKEN (and a paid plan for HTTP APIs)" >&2; exit 2; fi
 	docker compose --profile $(EMULATOR) up -d --wait
-	@echo "$(EMULATOR): ready on $(LOCAL_ENDPOINT)"
+	@$(PY) -m emulator.ctl remember
+	@echo "$(EMULATOR): ready on http://localhost:$(or $(EMULATOR_PORT),4566)"
 else
 	@echo "EMULATOR must be embedded, localstack or floci (got $(EMULATOR))" >&2; exit 2
 endif
@@ -56,30 +56,35 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 	@$(if $(wildcard $(PY)),$(PY) -m emulator.ctl stop,echo "emulator: not running")
 	@if docker info >/dev/null 2>&1; then docker compose --profile localstack --profile floci down; fi
 
-deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to whatever runs on $(EMULATOR_PORT); outputs in .local/outputs.json
-	@$(PY) -m e2e.local deploy --endpoint $(LOCAL_ENDPOINT)
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target; outputs in .local/outputs.json
+	@$(PY) -m e2e.local deploy
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | localstack | floci | aws (E2E_AWS=1)
 	E2E_TARGET=$(or $(E2E_TARGET),embedded) $(VENV)/bin/pytest e2e -rs
 
 dlq-redrive: setup ## Move every OrdersDlq message back to OrdersQueue (local; AWS=1 for the AWS stack)
-	@$(PY) -m e2e.redrive --endpoint $(LOCAL_ENDPOINT) $(if $(AWS),--aws)
+	@$(PY) -m e2e.redrive $(if $(AWS),--aws)
 
 load: setup ## Locust run + thresholds + reconciliation: SCENARIO=steady|read_heavy|spike|poison_mix USERS=20 SPAWN_RATE=10 DURATION=60s TARGET=embedded
 	@$(PY) -m load.run $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(USERS),--users $(USERS)) \
 		$(if $(SPAWN_RATE),--spawn-rate $(SPAWN_RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(TARGET),--target $(TARGET))
 
 load-ui: setup ## Locust's web UI on http://127.0.0.1:8089 against the local deployment (run `make up` first)
-	@$(PY) -c "import json; o = json.load(open('.local/outputs.json'))['OrdersStack']; print('API:', '$(LOCAL_ENDPOINT)/_aws/execute-api/' + o['ApiId'])"
-	LOAD_QUEUE_URL=$$($(PY) -c "import json; print(json.load(open('.local/outputs.json'))['OrdersStack']['QueueUrl'])") \
-	LOAD_AWS_ENDPOINT=$(LOCAL_ENDPOINT) $(VENV)/bin/locust -f load/locustfile.py --web-host 127.0.0.1 \
-		--host $(LOCAL_ENDPOINT)/_aws/execute-api/$$($(PY) -c "import json; print(json.load(open('.local/outputs.json'))['OrdersStack']['ApiId'])")
+	@eval "$$($(PY) -m e2e.local env)" && echo "API: $$API_URL" && \
+		LOAD_QUEUE_URL=$$QUEUE_URL LOAD_AWS_ENDPOINT=$$AWS_ENDPOINT_URL \
+		$(PY) -m locust -f load/locustfile.py --web-host 127.0.0.1 --host $$API_URL
 
 bench: setup ## Benchmark the emulator against plain moto (prints a table, writes .local/bench.json); takes ~5 min
 	@$(PY) -m load.bench
 
 smoke: setup ## One order through POST and GET on the local deployment
-	@$(PY) -m e2e.local smoke --endpoint $(LOCAL_ENDPOINT)
+	@$(PY) -m e2e.local smoke
+
+env: setup ## Print `export` lines for the AWS CLI/SDKs and awslocal against the local target: eval "$(make -s env)"
+	@$(PY) -m e2e.local env
+
+logs: setup ## Follow a function's log: FUNCTION=create|process|get|access (default process) LINES=20 FOLLOW=0 to stop
+	@$(PY) -m e2e.local logs --function $(or $(FUNCTION),process) --lines $(or $(LINES),20) $(if $(filter 0,$(FOLLOW)),--no-follow)
 
 lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff check functions cdk emulator e2e load tests

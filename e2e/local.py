@@ -1,22 +1,56 @@
-"""`python -m e2e.local deploy|smoke`: deploy OrdersStack to the local endpoint and prove it works."""
+"""`python -m e2e.local deploy|smoke|url|env|logs`: the commands behind `make up`, `make deploy-local`,
+`make smoke`, `make env` and `make logs`, against the local target.
+
+Each finds the endpoint as `emulator.ctl.local_endpoint()` does (EMULATOR_PORT or LOCAL_ENDPOINT
+when set, else the one `make local-up` remembered) and, when what it needs is missing, says so in
+one line with the command that fixes it.
+"""
 
 import argparse
 import json
-import os
+import shlex
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 
-from e2e.targets import deploy_local, local_api_url, read_outputs
+from e2e.targets import STACK, Outputs, deploy_local, local_api_url, local_client, local_env, read_outputs
+from emulator.ctl import health, local_endpoint
 
 OUTPUTS = Path(".local/outputs.json")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def require_running(endpoint: str) -> None:
+    if health(endpoint) is None:
+        raise RuntimeError(f"nothing answers on {endpoint}: start it with `make local-up` (or `make up`)")
+
+
+def require_deployment(endpoint: str) -> Outputs:
+    """The outputs of the OrdersStack that is deployed on the running local target."""
+    require_running(endpoint)
+    outputs = read_outputs(OUTPUTS)
+    cloudformation = local_client("cloudformation", endpoint)
+    try:
+        [stack] = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    except ClientError:
+        stack = {}
+    deployed = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    if deployed.get("ApiId") != outputs.api_id:
+        raise RuntimeError(
+            f"{STACK} of {OUTPUTS} is not deployed on {endpoint} (the emulator was restarted since, "
+            "and keeps no state yet): run `make deploy-local`"
+        )
+    return outputs
 
 
 def smoke(endpoint: str, timeout: float = 15.0) -> str:
     """POST one order and GET it back once processed; returns a one-line summary."""
-    outputs = read_outputs(OUTPUTS)
+    outputs = require_deployment(endpoint)
     api = local_api_url(endpoint, outputs.api_id)
     started = time.monotonic()
     created = requests.post(f"{api}/orders", json={"amount": 99.99, "currency": "EUR"}, timeout=10)
@@ -33,34 +67,142 @@ def smoke(endpoint: str, timeout: float = 15.0) -> str:
         if found.status_code != 404:
             raise RuntimeError(f"GET /orders/{order_id} answered {found.status_code}: {found.text}")
         time.sleep(0.1)
-    raise RuntimeError(f"order {order_id} not visible after {timeout:.0f}s (see .local/emulator.log)")
+    raise RuntimeError(f"order {order_id} not visible after {timeout:.0f}s: see `make logs FUNCTION=process`")
+
+
+def url(endpoint: str) -> str:
+    outputs = require_deployment(endpoint)
+    api = local_api_url(endpoint, outputs.api_id)
+    body = json.dumps({"amount": 99.99, "currency": "EUR"})
+    return (
+        f"\nLocal API: {api}\n\n"
+        f"  curl -s -X POST {api}/orders -H 'content-type: application/json' -d '{body}'\n"
+        f"  curl -s {api}/orders/<orderId>\n\n"
+        'AWS CLI against it: eval "$(make -s env)"; then `awslocal sqs list-queues` or `aws ...`\n'
+        "Follow a function's log: make logs FUNCTION=create|process|get|access\n"
+        "Stop everything with: make local-down"
+    )
+
+
+ENV_NAMES = {  # shell variable -> Outputs attribute
+    "API_URL": None,  # the local URL, not the AWS-style ApiUrl output
+    "API_ID": "api_id",
+    "QUEUE_URL": "queue_url",
+    "DLQ_URL": "dlq_url",
+    "TABLE_NAME": "table_name",
+    "ALARM_TOPIC_ARN": "alarm_topic_arn",
+    "DASHBOARD_NAME": "dashboard_name",
+}
+
+
+def env_lines(endpoint: str) -> list[str]:
+    """`export` lines for the AWS CLI/SDKs (and awslocal) against the local endpoint, plus the
+    stack's outputs when it has been deployed: `eval "$(make -s env)"`."""
+    values = {name: value for name, value in local_env(endpoint).items() if name.startswith("AWS_")}
+    # plain `aws` (CLI v1) honours AWS_ENDPOINT_URL except `aws sqs` in us-east-1, which it pins to
+    # queue.amazonaws.com; awslocal passes --endpoint-url and works for every service
+    values["LOCALSTACK_HOST"] = endpoint.split("://", 1)[-1]  # what awslocal reads
+    values["DISABLE_DEPRECATION_NOTICE"] = "1"  # awslocal's 18-line pointer to LocalStack's lstk, per call
+    values["PATH"] = f"{REPO / '.venv' / 'bin'}:$PATH"
+    lines = [f'# the local target on {endpoint}; use: eval "$(make -s env)"']
+    lines += [
+        f"export {name}={value if name == 'PATH' else shlex.quote(value)}" for name, value in values.items()
+    ]
+    try:
+        outputs = read_outputs(OUTPUTS)
+    except RuntimeError as missing:
+        return [*lines, f"# {missing}"]
+    lines.append(f"# {STACK} outputs ({OUTPUTS})")
+    for name, attribute in ENV_NAMES.items():
+        value = local_api_url(endpoint, outputs.api_id) if attribute is None else getattr(outputs, attribute)
+        lines.append(f"export {name}={shlex.quote(value)}")
+    for short, group in outputs.log_groups.items():
+        lines.append(f"export {short.upper()}_LOG_GROUP={shlex.quote(group)}")
+    return lines
+
+
+def log_events(
+    logs: Any,
+    group: str,
+    lines: int,
+    follow: bool,
+    poll: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, Any]]:
+    """The group's last `lines` events in time order, then (with `follow`) every new one as it
+    arrives, as `aws logs tail --follow` does."""
+    streams = logs.describe_log_streams(
+        logGroupName=group, orderBy="LastEventTime", descending=True, limit=10
+    )["logStreams"]
+    recent: list[dict[str, Any]] = []
+    for stream in streams:
+        recent += logs.get_log_events(
+            logGroupName=group, logStreamName=stream["logStreamName"], limit=lines, startFromHead=False
+        )["events"]
+    recent.sort(key=lambda e: e["timestamp"])
+    seen: set[tuple[int, str]] = set()
+    since = 0
+    for event in recent[-lines:] if lines else []:
+        yield event
+    for event in recent:
+        seen.add((event["timestamp"], event["message"]))
+        since = max(since, event["timestamp"])
+    while follow:
+        sleep(poll)
+        args: dict[str, Any] = {"logGroupName": group, "startTime": since}
+        while True:
+            page = logs.filter_log_events(**args)
+            for event in sorted(page["events"], key=lambda e: e["timestamp"]):
+                key = (event["timestamp"], event["message"])
+                if key not in seen:
+                    seen.add(key)
+                    since = max(since, event["timestamp"])
+                    yield event
+            if not page.get("nextToken"):
+                break
+            args["nextToken"] = page["nextToken"]
+
+
+def follow_logs(endpoint: str, function: str, lines: int, follow: bool) -> None:
+    outputs = require_deployment(endpoint)
+    if function not in outputs.log_groups:
+        raise RuntimeError(f"FUNCTION must be one of {', '.join(outputs.log_groups)} (got {function!r})")
+    group = outputs.log_groups[function]
+    print(f"==> {group}" + (" (following; Ctrl-C stops)" if follow else ""), file=sys.stderr, flush=True)
+    for event in log_events(local_client("logs", endpoint), group, lines, follow):
+        print(event["message"].rstrip("\n"), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m e2e.local", description=__doc__)
-    parser.add_argument("command", choices=["deploy", "smoke", "url"])
-    parser.add_argument(
-        "--endpoint",
-        default=os.environ.get(
-            "LOCAL_ENDPOINT", f"http://localhost:{os.environ.get('EMULATOR_PORT', '4566')}"
-        ),
-    )
+    parser.add_argument("command", choices=["deploy", "smoke", "url", "env", "logs"])
+    parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
+    parser.add_argument("--function", default="process", help="logs: create | process | get | access")
+    parser.add_argument("--lines", type=int, default=20, help="logs: how many of the last lines first")
+    parser.add_argument("--no-follow", dest="follow", action="store_false", help="logs: print and stop")
     args = parser.parse_args(argv)
+    endpoint = args.endpoint or local_endpoint()
+    command = "deploy-local" if args.command == "deploy" else args.command  # as `make` names it
     try:
         if args.command == "deploy":
-            deploy_local(args.endpoint, OUTPUTS, log=Path(".local/deploy.log"))
+            require_running(endpoint)
+            deploy_local(endpoint, OUTPUTS, log=Path(".local/deploy.log"))
         elif args.command == "smoke":
-            print(f"smoke: {smoke(args.endpoint)}")
+            print(f"smoke: {smoke(endpoint)}")
+        elif args.command == "url":
+            print(url(endpoint))
+        elif args.command == "env":
+            print("\n".join(env_lines(endpoint)))
         else:
-            outputs = read_outputs(OUTPUTS)
-            api = local_api_url(args.endpoint, outputs.api_id)
-            body = json.dumps({"amount": 99.99, "currency": "EUR"})
-            print(f"\nLocal API: {api}\n")
-            print(f"  curl -s -X POST {api}/orders -H 'content-type: application/json' -d '{body}'")
-            print(f"  curl -s {api}/orders/<orderId>\n")
-            print("Stop everything with: make local-down")
+            follow_logs(endpoint, args.function, args.lines, args.follow)
+    except KeyboardInterrupt:
+        return 0
     except RuntimeError as error:
-        print(f"{args.command}: {error}", file=sys.stderr)
+        print(f"{command}: {error}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError, requests.RequestException) as error:
+        cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"{command}: {endpoint} failed: {cause}; `make local-up` starts it", file=sys.stderr)
         return 1
     return 0
 

@@ -7,13 +7,15 @@ consumer is idempotent, so a duplicate costs nothing.
 """
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from e2e.targets import Deployment, local_api_url, local_client, read_outputs
+from botocore.exceptions import BotoCoreError, ClientError
+
+from e2e.local import require_deployment
+from e2e.targets import local_client
+from emulator.ctl import local_endpoint
 
 UNSUPPORTED = (
     "not been implemented",
@@ -78,26 +80,28 @@ def redrive(sqs: Any, dlq_url: str, queue_url: str, timeout: float = 300.0) -> t
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m e2e.redrive", description=__doc__)
-    parser.add_argument(
-        "--endpoint",
-        default=os.environ.get(
-            "LOCAL_ENDPOINT", f"http://localhost:{os.environ.get('EMULATOR_PORT', '4566')}"
-        ),
-    )
+    parser.add_argument("--endpoint", default=None, help="default: the local target's (as `make smoke`)")
     parser.add_argument(
         "--aws", action="store_true", help="the stack on AWS (reads its outputs) instead of the local one"
     )
     args = parser.parse_args(argv)
-    if args.aws:
-        from e2e.targets import aws_deployment
+    endpoint = args.endpoint or local_endpoint()
+    try:
+        if args.aws:
+            from e2e.targets import aws_deployment
 
-        deployment: Deployment = aws_deployment()
-        sqs = deployment.client("sqs")
-    else:
-        outputs = read_outputs(Path(".local/outputs.json"))
-        deployment = Deployment("local", outputs, local_api_url(args.endpoint, outputs.api_id), args.endpoint)
-        sqs = local_client("sqs", args.endpoint)
-    method, moved = redrive(sqs, deployment.outputs.dlq_url, deployment.outputs.queue_url)
+            deployment = aws_deployment()
+            outputs, sqs = deployment.outputs, deployment.client("sqs")
+        else:
+            outputs = require_deployment(endpoint)
+            sqs = local_client("sqs", endpoint)
+        method, moved = redrive(sqs, outputs.dlq_url, outputs.queue_url)
+    except (RuntimeError, TimeoutError) as error:
+        print(f"dlq-redrive: {error}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"dlq-redrive: {(str(error).splitlines() or [type(error).__name__])[0]}", file=sys.stderr)
+        return 1
     print(f"dlq-redrive: moved {moved} message(s) from the DLQ back to the queue ({method})")
     return 0
 

@@ -4,6 +4,7 @@ Local targets (the embedded emulator, LocalStack, Floci) all listen on one edge 
 deployed with cdklocal; `aws` is reached through the outputs of a stack already deployed.
 """
 
+import functools
 import json
 import os
 import shutil
@@ -18,6 +19,12 @@ CDK_DIR = REPO / "cdk"
 CDKLOCAL = REPO / "node_modules" / ".bin" / "cdklocal"
 LOCAL_ACCOUNT = "000000000000"
 STACK = "OrdersStack"
+LOG_GROUP_OUTPUTS = {
+    "create": "CreateOrderLogGroup",
+    "process": "ProcessOrderLogGroup",
+    "get": "GetOrderLogGroup",
+    "access": "ApiAccessLogGroup",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Outputs:
     table_name: str
     alarm_topic_arn: str
     dashboard_name: str
+    log_groups: dict[str, str]  # "create" | "process" | "get" | "access" -> log group name
 
     @staticmethod
     def from_dict(values: dict[str, str]) -> "Outputs":
@@ -40,6 +48,7 @@ class Outputs:
             table_name=values["TableName"],
             alarm_topic_arn=values["AlarmTopicArn"],
             dashboard_name=values["DashboardName"],
+            log_groups={name: values[output] for name, output in LOG_GROUP_OUTPUTS.items()},
         )
 
 
@@ -100,12 +109,30 @@ def _bootstrapped(env: dict[str, str]) -> bool:
     return True
 
 
+RECOMMENDED_NODE = 22
+
+
+@functools.cache
+def node_major() -> int | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout  # noqa: S603
+    return int(version.strip().lstrip("v").split(".")[0]) if version.strip() else None
+
+
 def _cdklocal_env(endpoint: str, region: str) -> dict[str, str]:
-    return {
+    env = {
         **os.environ,
         **local_env(endpoint, region),
         "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
     }
+    major = node_major()
+    if major is not None and major < RECOMMENDED_NODE:
+        # jsii repeats a 12-line box about it per synth, and its Python side logs it as bytes
+        # reprs (b'!!  Node 20 ...'); deploy_local says it once instead
+        env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = str(major)
+    return env
 
 
 def destroy_local(endpoint: str, region: str = "us-east-1", log: Path | None = None) -> None:
@@ -125,6 +152,10 @@ def deploy_local(
     `context` values); returns the outputs."""
     env = _cdklocal_env(endpoint, region)
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
+    if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" in env:
+        progress(
+            f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
+        )
     if not _bootstrapped(env):
         started = time.monotonic()
         progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
@@ -155,8 +186,13 @@ def read_outputs(outputs_file: Path) -> Outputs:
     try:
         values = json.loads(outputs_file.read_text())[STACK]
     except (FileNotFoundError, KeyError, ValueError) as error:
-        raise RuntimeError(f"no {STACK} outputs in {outputs_file}: run `make deploy-local` first") from error
-    return Outputs.from_dict(values)
+        raise RuntimeError(f"no {STACK} outputs in {outputs_file}: run `make deploy-local`") from error
+    try:
+        return Outputs.from_dict(values)
+    except KeyError as error:
+        raise RuntimeError(
+            f"{outputs_file} has no {error} output (an older deploy): run `make deploy-local`"
+        ) from error
 
 
 def docker_available() -> bool:

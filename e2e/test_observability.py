@@ -50,6 +50,7 @@ def test_api_access_logs_have_a_json_line_per_request(http: RecordingSession, de
     created = http.post(f"{deployment.api_url}/orders", json={"amount": 4.25, "currency": "EUR"})
     missing = http.get(f"{deployment.api_url}/orders/00000000-0000-4000-8000-000000000000")
     group = deployment.access_log_group()
+    assert group == deployment.outputs.log_groups["access"]  # the output names the stage's group
 
     def entry(request_id: str) -> list[dict[str, object]]:
         return [json.loads(line) for line in deployment.group_lines(group, contains=request_id)]
@@ -64,3 +65,8 @@ def test_api_access_logs_have_a_json_line_per_request(http: RecordingSession, de
         lambda: entry(missing.headers["apigw-requestid"]), what="access log line of the GET"
     )
     assert not_found["routeKey"] == "GET /orders/{orderId}" and not_found["status"] == "404"
+
+
+def test_the_log_group_outputs_name_where_each_function_writes(deployment: Deployment) -> None:
+    for short, handler in (("create", "create_order"), ("process", "process_order"), ("get", "get_order")):
+        assert deployment.log_group(deployment.function_name(handler)) == deployment.outputs.log_groups[short]

@@ -1,6 +1,9 @@
-"""`python -m emulator.ctl start|stop|status`: the emulator as a background service for `make local-up`.
+"""`python -m emulator.ctl start|stop|status|remember|forget`: the emulator as a background service
+for `make local-up`.
 
-The pid file and log live in .local/; starting twice reports the running instance.
+The pid file and log live in .local/; starting twice reports the running instance. The endpoint a
+local target was started on is remembered in .local/endpoint until it stops, so the commands that
+follow (`make smoke`, `make env`, ...) find it without repeating EMULATOR_PORT.
 """
 
 import argparse
@@ -21,6 +24,38 @@ from pathlib import Path
 STATE_DIR = Path(".local")
 PID_FILE = STATE_DIR / "emulator.pid"
 LOG_FILE = STATE_DIR / "emulator.log"
+ENDPOINT_FILE = STATE_DIR / "endpoint"
+DEFAULT_PORT = 4566
+
+
+def endpoint_on(port: int) -> str:
+    return f"http://localhost:{port}"
+
+
+def local_endpoint() -> str:
+    """Where the local target answers: LOCAL_ENDPOINT or EMULATOR_PORT when set (they win), else
+    the endpoint `make local-up` remembered, else port 4566."""
+    if os.environ.get("LOCAL_ENDPOINT"):
+        return os.environ["LOCAL_ENDPOINT"].rstrip("/")
+    if os.environ.get("EMULATOR_PORT"):
+        return endpoint_on(int(os.environ["EMULATOR_PORT"]))
+    return remembered() or endpoint_on(DEFAULT_PORT)
+
+
+def remembered() -> str | None:
+    try:
+        return ENDPOINT_FILE.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def remember(endpoint: str) -> None:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    ENDPOINT_FILE.write_text(endpoint + "\n")
+
+
+def forget() -> None:
+    ENDPOINT_FILE.unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -106,7 +141,7 @@ class Started:
 def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
     """An emulator of its own on a free port (log and function code under `work`), stopped on exit."""
     port = free_port()
-    endpoint = f"http://localhost:{port}"
+    endpoint = endpoint_on(port)
     process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
     try:
         yield Started(endpoint, process, wait_healthy(endpoint, timeout, process))
@@ -125,15 +160,27 @@ def _running_pid() -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator.ctl", description=__doc__)
-    parser.add_argument("command", choices=["start", "stop", "status"])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")))
+    parser.add_argument("command", choices=["start", "stop", "status", "remember", "forget"])
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("EMULATOR_PORT") or DEFAULT_PORT),
+        help="start/remember: the port (default EMULATOR_PORT, else 4566)",
+    )
     parser.add_argument("--host", default=os.environ.get("EMULATOR_HOST", "127.0.0.1"))
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")
     args = parser.parse_args(argv)
-    url = f"http://localhost:{args.port}"
     pid = _running_pid()
 
+    if args.command == "remember":  # a container target started by `make local-up`
+        remember(endpoint_on(args.port))
+        return 0
+    if args.command == "forget":
+        forget()
+        return 0
+
     if args.command == "status":
+        url = local_endpoint()
         status = health(url)
         print(
             f"emulator: {'running' if pid else 'not running'} (pid {pid}); {url} {'ready' if status and status.get('ready') else 'not answering'}"
@@ -141,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if pid and status else 1
 
     if args.command == "stop":
+        forget()
         if pid is None:
             print("emulator: not running")
             PID_FILE.unlink(missing_ok=True)
@@ -150,17 +198,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: stopped (pid {pid})")
         return 0
 
+    url = endpoint_on(args.port)
     if pid is not None:
-        print(f"emulator: already running on {url} (pid {pid}); `make local-down` stops it")
+        running = remembered() or url
+        if running != url and os.environ.get("EMULATOR_PORT"):
+            print(
+                f"emulator: already running on {running} (pid {pid}); `make local-down` first to start it on {url}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"emulator: already running on {running} (pid {pid}); `make local-down` stops it")
         return 0
     if health(url):
         print(
-            f"emulator: something else already answers on {url}; stop it or set EMULATOR_PORT",
+            f"emulator: something else already answers on {url}; stop it or choose another EMULATOR_PORT",
             file=sys.stderr,
         )
         return 1
     print(f"emulator: starting on {url} (log: {LOG_FILE}) ...", flush=True)
-    process = spawn(args.port, args.host)
+    # its work dir beside its pid file: two emulators never unpack into (or clean) the same folder
+    process = spawn(args.port, args.host, extra_args=["--work-dir", str((STATE_DIR / "emulator").resolve())])
     try:
         seconds = wait_healthy(url, args.timeout, process)
     except (RuntimeError, TimeoutError) as error:
@@ -169,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: {error}\n" + "\n".join(tail), file=sys.stderr)
         return 1
     PID_FILE.write_text(str(process.pid))
+    remember(url)
     print(f"emulator: ready on {url} in {seconds:.2f}s (pid {process.pid})")
     return 0
 

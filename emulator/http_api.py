@@ -206,8 +206,12 @@ class HttpApiGateway:
 
     def handle(self, environ: dict[str, Any], api_id: str, path: str) -> Response:
         found = self._find_api(api_id)
-        if found is None:
-            return api_error(404, "Not Found")
+        if found is None:  # on AWS its host name would not even resolve: say what is missing
+            return api_error(
+                404,
+                f"Not Found: no HTTP API {api_id!r} on this emulator; "
+                "deploy the stack (`make deploy-local`) and use the ApiId it outputs",
+            )
         region, api = found
         segments = [s for s in path.split("/") if s]
         stage_name = "$default"

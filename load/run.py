@@ -2,8 +2,8 @@
 
     python -m load.run --scenario steady --users 50 --spawn-rate 10 --duration 60s --target embedded
 
-On `embedded` an emulator already answering on EMULATOR_PORT (with .local/outputs.json) is used,
-else one is started on a free port, deployed to and stopped afterwards. Reports go to
+On `embedded` the emulator already answering on the local endpoint (as `make smoke` finds it) and
+its deployment are used, else one is started on a free port, deployed to and stopped afterwards. Reports go to
 load/reports/<scenario>-<timestamp>.html and its CSVs. Exit code 1 when a threshold is missed or
 reconciliation finds anything lost; 2 for usage errors.
 """
@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from e2e.targets import Deployment, aws_deployment, local_api_url, local_deployment, read_outputs
-from emulator.ctl import health, temporary_emulator
+from e2e.local import require_deployment
+from e2e.targets import Deployment, aws_deployment, local_api_url, local_deployment
+from emulator.ctl import endpoint_on, health, local_endpoint, temporary_emulator
 from load.ledger import RUN_MARKER, read_ledger
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,14 +43,15 @@ def seconds(duration: str) -> float:
 
 
 @contextmanager
-def target_deployment(target: str, port: int) -> Iterator[Deployment]:
-    endpoint = f"http://localhost:{port}"
+def target_deployment(target: str, endpoint: str) -> Iterator[Deployment]:
     if target == "aws":
         yield aws_deployment()
         return
-    outputs_file = REPO / ".local" / "outputs.json"
-    if health(endpoint) and outputs_file.exists():
-        outputs = read_outputs(outputs_file)
+    if health(endpoint):
+        try:
+            outputs = require_deployment(endpoint)
+        except RuntimeError as error:
+            raise SystemExit(f"load: {error}") from None
         print(f"load: using the {target} deployment on {endpoint}")
         yield Deployment(target, outputs, local_api_url(endpoint, outputs.api_id), endpoint)
         return
@@ -289,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=["embedded", "localstack", "floci", "aws"],
         default=os.environ.get("TARGET", "embedded"),
     )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")))
+    parser.add_argument(
+        "--port", type=int, default=None, help="the local target's port (default: as `make smoke` finds it)"
+    )
     parser.add_argument(
         "--max-failure-ratio", type=float, default=float(os.environ.get("MAX_FAILURE_RATIO", "0"))
     )
@@ -309,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
     prefix = REPORTS / f"{args.scenario}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     ledger = Path(f"{prefix}.ledger.jsonl")
-    with target_deployment(args.target, args.port) as deployment:
+    endpoint = endpoint_on(args.port) if args.port else local_endpoint()
+    with target_deployment(args.target, endpoint) as deployment:
         code = run_locust(deployment, args, prefix, ledger)
         if code != 0:
             print(f"load: locust exited with {code}", file=sys.stderr)

@@ -91,6 +91,11 @@ class OrdersStack(cdk.Stack):
             "TableName": database.table.table_name,
             "AlarmTopicArn": monitoring.topic.topic_arn,
             "DashboardName": monitoring.dashboard.dashboard_name,
+            # where to read logs (`make logs FUNCTION=...`): generated names appear nowhere else
+            "CreateOrderLogGroup": functions.create.log_group.log_group_name,
+            "ProcessOrderLogGroup": functions.process.log_group.log_group_name,
+            "GetOrderLogGroup": functions.get.log_group.log_group_name,
+            "ApiAccessLogGroup": api.access_logs.log_group_name,
         }.items():
             cdk.CfnOutput(self, name, value=value)
 

@@ -231,7 +231,17 @@ def test_alarm_email_subscribes_when_set() -> None:
 def test_outputs(aws: Template) -> None:
     assert set(aws.to_json()["Outputs"]) == {
         "ApiUrl", "ApiId", "QueueUrl", "DlqUrl", "TableName", "AlarmTopicArn", "DashboardName",
+        "CreateOrderLogGroup", "ProcessOrderLogGroup", "GetOrderLogGroup", "ApiAccessLogGroup",
     }  # fmt: skip
+    outputs = aws.to_json()["Outputs"]
+    resources = aws.to_json()["Resources"]
+    for output, handler in (
+        ("CreateOrderLogGroup", "create_order"),
+        ("ProcessOrderLogGroup", "process_order"),
+        ("GetOrderLogGroup", "get_order"),
+    ):  # each names the log group its function writes to
+        function = resources[function_ids(aws)[f"{handler}.handler"]]
+        assert outputs[output]["Value"] == function["Properties"]["LoggingConfig"]["LogGroup"], output
 
 
 def test_unknown_target_is_refused() -> None:

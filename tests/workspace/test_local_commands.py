@@ -1,0 +1,186 @@
+"""The commands a user runs against the local target (`make local-up`, `smoke`, `dlq-redrive`,
+`deploy-local`, `env`, `logs`), run as the Makefile runs them, each in a scratch folder so the
+repository's own .local is never touched."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import moto
+import pytest
+
+from e2e.local import log_events
+from emulator.ctl import free_port, temporary_emulator
+
+REPO = Path(__file__).resolve().parents[2]
+OUTPUT_VALUES = {
+    "ApiUrl": "https://nope.execute-api.us-east-1.amazonaws.com/",
+    "ApiId": "nope",
+    "QueueUrl": "http://localhost/000000000000/q",
+    "DlqUrl": "http://localhost/000000000000/dlq",
+    "TableName": "t",
+    "AlarmTopicArn": "arn:aws:sns:us-east-1:000000000000:a",
+    "DashboardName": "d",
+    "CreateOrderLogGroup": "/c",
+    "ProcessOrderLogGroup": "/p",
+    "GetOrderLogGroup": "/g",
+    "ApiAccessLogGroup": "/a",
+}
+
+
+def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("EMULATOR_PORT", "LOCAL_ENDPOINT")}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(REPO), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def write_outputs(folder: Path) -> None:
+    (folder / ".local").mkdir(exist_ok=True)
+    (folder / ".local" / "outputs.json").write_text(json.dumps({"OrdersStack": OUTPUT_VALUES}))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "e2e.local", "smoke"],
+        ["-m", "e2e.local", "deploy"],
+        ["-m", "e2e.local", "logs", "--no-follow"],
+        ["-m", "e2e.redrive"],
+    ],
+)
+def test_nothing_listening_is_one_line_naming_the_fix(tmp_path: Path, command: list[str]) -> None:
+    write_outputs(tmp_path)
+    port = str(free_port())
+    result = run(tmp_path, *command, EMULATOR_PORT=port)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"nothing answers on http://localhost:{port}" in line and "`make local-up`" in line
+
+
+def test_a_deployment_lost_in_a_restart_is_named(tmp_path: Path) -> None:
+    write_outputs(tmp_path)  # outputs of a deploy the running emulator has never seen
+    with temporary_emulator(tmp_path / "emulator") as emulator:
+        for command in (["-m", "e2e.local", "smoke"], ["-m", "e2e.redrive"]):
+            result = run(tmp_path, *command, LOCAL_ENDPOINT=emulator.endpoint)
+            assert result.returncode == 1
+            [line] = result.stderr.strip().splitlines()
+            assert "is not deployed on" in line and "`make deploy-local`" in line
+        # and the HTTP API says which API it does not know
+        import requests
+
+        answer = requests.post(f"{emulator.endpoint}/_aws/execute-api/nope/orders", timeout=10)
+        assert answer.status_code == 404
+        assert "no HTTP API 'nope'" in answer.json()["message"]
+
+
+def test_local_up_remembers_its_port_until_local_down(tmp_path: Path) -> None:
+    port, other = free_port(), free_port()
+    started = run(tmp_path, "-m", "emulator.ctl", "start", EMULATOR_PORT=str(port))
+    try:
+        assert started.returncode == 0, started.stderr
+        endpoint = f"http://localhost:{port}"
+        assert (tmp_path / ".local" / "endpoint").read_text().strip() == endpoint
+        # the commands that follow find it without EMULATOR_PORT ...
+        env = run(tmp_path, "-m", "e2e.local", "env")
+        assert f"export AWS_ENDPOINT_URL={endpoint}" in env.stdout.splitlines()
+        # ... an explicit one still wins ...
+        env = run(tmp_path, "-m", "e2e.local", "env", EMULATOR_PORT=str(other))
+        assert f"export AWS_ENDPOINT_URL=http://localhost:{other}" in env.stdout.splitlines()
+        # ... and `make local-up` again is fine, but not onto another port while running
+        again = run(tmp_path, "-m", "emulator.ctl", "start")
+        assert again.returncode == 0 and f"already running on {endpoint}" in again.stdout
+        moved = run(tmp_path, "-m", "emulator.ctl", "start", EMULATOR_PORT=str(other))
+        assert moved.returncode == 1 and "`make local-down` first" in moved.stderr
+    finally:
+        stopped = run(tmp_path, "-m", "emulator.ctl", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not (tmp_path / ".local" / "endpoint").exists()
+    assert not (tmp_path / ".local" / "emulator" / "functions").exists()  # its own work dir, cleaned
+
+
+def test_env_exports_work_for_the_aws_cli_and_awslocal(tmp_path: Path) -> None:
+    write_outputs(tmp_path)
+    with temporary_emulator(tmp_path / "emulator") as emulator:
+        boto3.client(
+            "sqs",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_queue(QueueName="from-the-sdk")
+        script = f'eval "$({sys.executable} -m e2e.local env)" && awslocal sqs list-queues && aws sqs get-queue-url --queue-name from-the-sdk --endpoint-url "$AWS_ENDPOINT_URL" && aws dynamodb list-tables && echo "$PROCESS_LOG_GROUP"'
+        result = subprocess.run(
+            ["bash", "-c", script],
+            cwd=tmp_path,
+            env={
+                "PATH": "/usr/bin:/bin",  # awslocal and aws come from the exported PATH alone
+                "HOME": str(tmp_path),  # no ~/.aws of the user's
+                "PYTHONPATH": str(REPO),
+                "LOCAL_ENDPOINT": emulator.endpoint,
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("/from-the-sdk") == 2  # awslocal and aws both found it
+    assert '"TableNames": []' in result.stdout  # plain aws reaches the emulator through AWS_ENDPOINT_URL
+    assert "deprecated" not in result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "/p"
+
+
+def test_make_help_shows_no_unexpanded_variables() -> None:
+    result = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert not re.search(r"\$\(?[A-Z_]+\)|\$\$", result.stdout)  # a Make variable printed as text
+
+
+@pytest.fixture
+def logs() -> Iterator[Any]:
+    with moto.mock_aws():
+        client = boto3.client("logs", region_name="us-east-1")
+        client.create_log_group(logGroupName="/g")
+        for stream in ("a", "b"):
+            client.create_log_stream(logGroupName="/g", logStreamName=stream)
+        yield client
+
+
+NOW = int(time.time() * 1000) - 60_000  # CloudWatch Logs drops events older than 14 days
+
+
+def put(logs: Any, stream: str, *events: tuple[int, str]) -> None:
+    logs.put_log_events(
+        logGroupName="/g",
+        logStreamName=stream,
+        logEvents=[{"timestamp": NOW + t, "message": m} for t, m in events],
+    )
+
+
+def test_logs_prints_the_last_lines_in_time_order_then_follows_new_ones(logs: Any) -> None:
+    put(logs, "a", (1_000, "a1"), (3_000, "a3"), (5_000, "a5"))
+    put(logs, "b", (2_000, "b2"), (4_000, "b4"))
+    arrivals = [[("a", (6_000, "a6")), ("b", (6_500, "b6"))], [("b", (7_000, "b7"))]]
+
+    def sleep(_: float) -> None:  # each poll: the next events arrive; a bounded test
+        if not arrivals:
+            raise TimeoutError("followed past the last arrival")
+        for stream, event in arrivals.pop(0):
+            put(logs, stream, event)
+
+    events = log_events(logs, "/g", lines=3, follow=True, sleep=sleep)
+    assert [next(events)["message"] for _ in range(6)] == ["a3", "b4", "a5", "a6", "b6", "b7"]
+    assert [e["message"] for e in log_events(logs, "/g", lines=2, follow=False)] == ["b6", "b7"]
