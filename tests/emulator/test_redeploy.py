@@ -50,6 +50,8 @@ def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_p
 
         assert deploy() == outputs
         assert statuses(api, 10) == [202] * 10
+        # the CLI's output is logged as text (jsii's Python side logged Node's warnings as b'...')
+        assert "b'" not in (tmp_path / "deploy.log").read_text()
 
         destroy_local(emulator.endpoint, log=tmp_path / "deploy.log")
         assert local_client("lambda", emulator.endpoint).list_functions()["Functions"] == []
