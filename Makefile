@@ -36,8 +36,8 @@ $(NPM_STAMP): package.json package-lock.json
 up: setup ## Everything local in one go: emulator, deploy, one smoke order; prints the API URL
 	@$(MAKE) --no-print-directory local-up
 	@$(MAKE) --no-print-directory deploy-local
-	@$(PY) -m e2e.local smoke
-	@$(PY) -m e2e.local url
+	@$(PY) -m workspace smoke
+	@$(PY) -m workspace url
 
 local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered): EMULATOR=embedded (default, no Docker) | localstack | floci
 ifeq ($(EMULATOR),embedded)
@@ -57,20 +57,20 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 	@if docker info >/dev/null 2>&1; then docker compose --profile localstack --profile floci down; fi
 
 deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target; outputs in .local/outputs.json
-	@$(PY) -m e2e.local deploy
+	@$(PY) -m workspace deploy
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | localstack | floci | aws (E2E_AWS=1)
 	E2E_TARGET=$(or $(E2E_TARGET),embedded) $(VENV)/bin/pytest e2e -rs
 
 dlq-redrive: setup ## Move every OrdersDlq message back to OrdersQueue (local; AWS=1 for the AWS stack)
-	@$(PY) -m e2e.redrive $(if $(AWS),--aws)
+	@$(PY) -m workspace.redrive $(if $(AWS),--aws)
 
 load: setup ## Locust run + thresholds + reconciliation: SCENARIO=steady|read_heavy|spike|poison_mix USERS=20 SPAWN_RATE=10 DURATION=60s TARGET=embedded
 	@$(PY) -m load.run $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(USERS),--users $(USERS)) \
 		$(if $(SPAWN_RATE),--spawn-rate $(SPAWN_RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(TARGET),--target $(TARGET))
 
 load-ui: setup ## Locust's web UI on http://127.0.0.1:8089 against the local deployment (run `make up` first)
-	@eval "$$($(PY) -m e2e.local env)" && echo "API: $$API_URL" && \
+	@eval "$$($(PY) -m workspace env)" && echo "API: $$API_URL" && \
 		LOAD_QUEUE_URL=$$QUEUE_URL LOAD_AWS_ENDPOINT=$$AWS_ENDPOINT_URL \
 		$(PY) -m locust -f load/locustfile.py --web-host 127.0.0.1 --host $$API_URL
 
@@ -78,18 +78,18 @@ bench: setup ## Benchmark the emulator against plain moto (prints a table, write
 	@$(PY) -m load.bench
 
 smoke: setup ## One order through POST and GET on the local deployment
-	@$(PY) -m e2e.local smoke
+	@$(PY) -m workspace smoke
 
 env: setup ## Print `export` lines for the AWS CLI/SDKs and awslocal against the local target: eval "$(make -s env)"
-	@$(PY) -m e2e.local env
+	@$(PY) -m workspace env
 
 logs: setup ## Follow a function's log: FUNCTION=create|process|get|access (default process) LINES=20 FOLLOW=0 to stop
-	@$(PY) -m e2e.local logs --function $(or $(FUNCTION),process) --lines $(or $(LINES),20) $(if $(filter 0,$(FOLLOW)),--no-follow)
+	@$(PY) -m workspace logs --function $(or $(FUNCTION),process) --lines $(or $(LINES),20) $(if $(filter 0,$(FOLLOW)),--no-follow)
 
 lint: setup ## ruff + mypy over every Python folder
-	$(VENV)/bin/ruff check functions cdk emulator e2e load tests
-	$(VENV)/bin/ruff format --check functions cdk emulator e2e load tests
-	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator e2e load
+	$(VENV)/bin/ruff check functions cdk emulator workspace e2e load tests
+	$(VENV)/bin/ruff format --check functions cdk emulator workspace e2e load tests
+	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
 test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, and the e2e suite on embedded
 	$(VENV)/bin/pytest

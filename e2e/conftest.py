@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from e2e.targets import Deployment, aws_deployment, docker_available, local_deployment
 from emulator.ctl import temporary_emulator, wait_healthy
+from workspace.targets import Deployment, aws_deployment, docker_available, local_deployment
 
 TARGET = os.environ.get("E2E_TARGET", "embedded")
 TARGETS = ("embedded", "localstack", "floci", "aws")

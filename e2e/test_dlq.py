@@ -5,9 +5,9 @@ import json
 import uuid
 from typing import Any
 
-from e2e.redrive import redrive
-from e2e.targets import Deployment
 from e2e.waiting import eventually
+from workspace.redrive import redrive
+from workspace.targets import Deployment
 
 MAX_RECEIVE_COUNT = 5
 

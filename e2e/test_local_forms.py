@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from e2e.targets import Deployment
+from workspace.targets import Deployment
 
 
 def test_host_header_form_of_the_api(deployment: Deployment) -> None:

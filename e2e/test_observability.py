@@ -3,8 +3,8 @@
 import json
 
 from e2e.conftest import RecordingSession
-from e2e.targets import Deployment
 from e2e.waiting import eventually
+from workspace.targets import Deployment
 
 
 def test_alarms_exist_with_the_topic_as_action(deployment: Deployment) -> None:

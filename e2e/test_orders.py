@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from e2e.conftest import RecordingSession
-from e2e.targets import Deployment
 from e2e.waiting import eventually
+from workspace.targets import Deployment
 
 JSON = {"content-type": "application/json"}
 

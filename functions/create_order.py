@@ -29,8 +29,6 @@ from orders.requests import (
 )
 from orders.responses import error_response, json_response
 
-IDEMPOTENCY_PK = "IDEMPOTENCY#create_order"  # the table's only non-order partition this function may touch
-
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -46,13 +44,14 @@ idempotency_store = DynamoDBPersistenceLayer(
     table_name=os.environ["TABLE_NAME"],
     key_attr="PK",
     sort_key_attr="SK",
-    static_pk_value=IDEMPOTENCY_PK,
+    # the table's only non-order partition this function may touch: the stack grants exactly it
+    static_pk_value=os.environ["IDEMPOTENCY_PARTITION"],
 )
 
 
 @tracer.capture_method
 def enqueue(request: OrderRequest) -> dict[str, str]:
-    order = new_order(request)
+    order = new_order(request.amount, request.currency)
     sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=order.to_message())
     logger.info("Order accepted", extra={"orderId": order.order_id, "currency": order.currency})
     metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)

@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from orders.keys import order_key
 from orders.messages import canonical_order_id
 from orders.responses import error_response, json_response
 
@@ -28,8 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             400, "orderId must be a UUID", [{"field": "orderId", "problem": "is not a UUID"}]
         )
 
-    key = f"ORDER#{order_id}"
-    item = table.get_item(Key={"PK": key, "SK": key}).get("Item")
+    item = table.get_item(Key=order_key(order_id)).get("Item")
     if item is None:
         return error_response(
             404, "Order not found", [{"field": "orderId", "problem": "no such order"}], orderId=order_id

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from orders.keys import order_key
 from orders.messages import InvalidOrderMessage, iso_timestamp, parse_order_message
 
 ORDER_STATUS = "PROCESSED"
@@ -33,12 +34,10 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="OrdersInvalid", unit=MetricUnit.Count, value=1)
         raise
 
-    key = f"ORDER#{order.order_id}"
     try:
         table.put_item(
             Item={
-                "PK": key,
-                "SK": key,
+                **order_key(order.order_id),
                 "orderId": order.order_id,
                 "amount": order.amount,
                 "currency": order.currency,

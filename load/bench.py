@@ -24,9 +24,10 @@ from typing import Any
 import psutil
 import requests
 import urllib3
+from orders.keys import order_key
 
-from e2e.targets import Deployment, deploy_local, local_api_url, local_client
 from emulator.ctl import free_port, stop_child, temporary_emulator
+from workspace.targets import Deployment, deploy_local, local_api_url, local_client
 
 ORDER = '{"amount": 10.5, "currency": "EUR"}'
 JSON = {"content-type": "application/json"}
@@ -165,7 +166,7 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
                 raise RuntimeError(f"{len(waiting)} orders not stored within 30 s")
             for chunk in range(0, len(waiting), 100):
                 keys = [
-                    {"PK": {"S": f"ORDER#{i}"}, "SK": {"S": f"ORDER#{i}"}}
+                    {name: {"S": value} for name, value in order_key(i).items()}
                     for i in waiting[chunk : chunk + 100]
                 ]
                 found = dynamodb.batch_get_item(

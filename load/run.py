@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from e2e.local import require_deployment
-from e2e.targets import Deployment, aws_deployment, local_api_url, local_deployment
+from orders.keys import order_key
+
 from emulator.ctl import endpoint_on, health, local_endpoint, temporary_emulator
 from load.ledger import RUN_MARKER, read_ledger
+from workspace.commands import require_deployment
+from workspace.targets import Deployment, aws_deployment, local_api_url, local_deployment
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "load" / "reports"
@@ -204,7 +206,7 @@ def _ok(passed: bool) -> str:
 
 def _stored_once(deployment: Deployment, order_id: str) -> bool:
     items = deployment.order_items(order_id)
-    return len(items) == 1 and items[0]["SK"]["S"] == f"ORDER#{order_id}"
+    return len(items) == 1 and items[0]["SK"]["S"] == order_key(order_id)["SK"]
 
 
 @dataclass

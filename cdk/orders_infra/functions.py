@@ -62,14 +62,23 @@ class OrdersFunctions(Construct):
     """The three handlers; they share one code asset built from functions/."""
 
     def __init__(
-        self, scope: Construct, id: str, *, settings: Settings, table_name: str, queue_url: str
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: Settings,
+        table_name: str,
+        queue_url: str,
+        idempotency_partition: str,
     ) -> None:
         super().__init__(scope, id)
         code = functions_code()
         self.create = OrdersFunction(
             self, "CreateOrder", settings=settings, code=code, handler="create_order.handler",
             description="POST /orders: validate and enqueue", timeout=settings.api_timeout,
-            environment={"TABLE_NAME": table_name, "QUEUE_URL": queue_url},
+            environment={
+                "TABLE_NAME": table_name, "QUEUE_URL": queue_url, "IDEMPOTENCY_PARTITION": idempotency_partition,
+            },
         )  # fmt: skip
         self.process = OrdersFunction(
             self, "ProcessOrder", settings=settings, code=code, handler="process_order.handler",

@@ -13,7 +13,8 @@ from orders_infra.monitoring import OrdersMonitoring
 from orders_infra.nag import acknowledge_justified_findings
 from orders_infra.settings import Settings
 
-# Must match functions/create_order.py: the only table partition the create function may touch.
+# The only table partition CreateOrder may touch (its idempotency records); it gets the value as
+# IDEMPOTENCY_PARTITION, so the grant and the code cannot drift apart.
 IDEMPOTENCY_PK = "IDEMPOTENCY#create_order"
 
 
@@ -30,6 +31,7 @@ class OrdersStack(cdk.Stack):
             settings=settings,
             table_name=database.table.table_name,
             queue_url=messaging.queue.queue_url,
+            idempotency_partition=IDEMPOTENCY_PK,
         )
         api = OrdersApi(
             self,

@@ -8,7 +8,6 @@ from decimal import Decimal, InvalidOperation
 
 from orders.currencies import MINOR_UNITS
 from orders.money import amount_problem, canonical, to_text
-from orders.requests import OrderRequest
 
 
 class InvalidOrderMessage(ValueError):
@@ -33,11 +32,12 @@ class Order:
         )
 
 
-def new_order(request: OrderRequest, now: datetime | None = None) -> Order:
+def new_order(amount: Decimal, currency: str, now: datetime | None = None) -> Order:
+    """A new order of a validated amount and currency, with its id and creation time."""
     return Order(
         order_id=str(uuid.uuid4()),
-        amount=request.amount,
-        currency=request.currency,
+        amount=amount,
+        currency=currency,
         created_at=iso_timestamp(now or datetime.now(UTC)),
     )
 

@@ -325,11 +325,12 @@ def test_iam_is_least_privilege(aws: Template) -> None:
     ]
 
 
-def test_idempotency_partition_matches_the_function_code() -> None:
-    from orders_infra.bundling import FUNCTIONS_DIR
-    from orders_infra.stack import IDEMPOTENCY_PK
-
-    assert f'IDEMPOTENCY_PK = "{IDEMPOTENCY_PK}"' in (FUNCTIONS_DIR / "create_order.py").read_text()
+def test_create_order_gets_the_one_partition_its_role_may_touch(aws: Template) -> None:
+    function = aws.to_json()["Resources"][function_ids(aws)["create_order.handler"]]
+    partition = function["Properties"]["Environment"]["Variables"]["IDEMPOTENCY_PARTITION"]
+    [condition] = [s["Condition"] for s in policy_statements(aws, "create_order.handler") if "Condition" in s]
+    assert condition == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [partition]}}
+    assert not partition.startswith("ORDER#")  # never an order's partition
 
 
 @pytest.mark.parametrize("target", ["aws", "local"])

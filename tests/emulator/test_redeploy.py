@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from e2e.targets import Outputs, deploy_local, destroy_local, local_api_url, local_client
 from emulator.ctl import temporary_emulator
 from tests.emulator.helpers import workers_running_in
+from workspace.targets import Outputs, deploy_local, destroy_local, local_api_url, local_client
 
 pytestmark = pytest.mark.integration
 ORDER = {"amount": 1.5, "currency": "EUR"}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from e2e.targets import local_client
 from emulator.ctl import Started, health, temporary_emulator
 from tests.emulator.helpers import code_zip, workers_running_in
+from workspace.targets import local_client
 
 pytestmark = pytest.mark.integration
 

@@ -8,6 +8,7 @@ os.environ.update(
     AWS_SECRET_ACCESS_KEY="testing",
     TABLE_NAME="orders-test",
     QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/orders-test",
+    IDEMPOTENCY_PARTITION="IDEMPOTENCY#create_order",
     POWERTOOLS_SERVICE_NAME="orders",
     POWERTOOLS_METRICS_NAMESPACE="OrdersPipeline",
     POWERTOOLS_TRACE_DISABLED="true",

@@ -4,16 +4,13 @@ from decimal import Decimal
 
 import pytest
 from orders.messages import InvalidOrderMessage, canonical_order_id, new_order, parse_order_message
-from orders.requests import OrderRequest
 from orders.responses import dumps_exact, json_response
 
 ORDER_ID = "6f1c2a8e-3b7d-4c2e-9a51-0d2f4b6c8e10"
 
 
 def test_new_order_message_carries_exact_amount_as_string() -> None:
-    order = new_order(
-        OrderRequest(Decimal("99.99"), "EUR"), now=datetime(2026, 11, 24, 20, 0, 0, 123456, tzinfo=UTC)
-    )
+    order = new_order(Decimal("99.99"), "EUR", now=datetime(2026, 11, 24, 20, 0, 0, 123456, tzinfo=UTC))
     message = json.loads(order.to_message())
     assert message == {
         "orderId": order.order_id,

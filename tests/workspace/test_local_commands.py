@@ -16,8 +16,8 @@ import boto3
 import moto
 import pytest
 
-from e2e.local import log_events
 from emulator.ctl import free_port, temporary_emulator
+from workspace.commands import log_events
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT_VALUES = {
@@ -56,10 +56,10 @@ def write_outputs(folder: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        ["-m", "e2e.local", "smoke"],
-        ["-m", "e2e.local", "deploy"],
-        ["-m", "e2e.local", "logs", "--no-follow"],
-        ["-m", "e2e.redrive"],
+        ["-m", "workspace", "smoke"],
+        ["-m", "workspace", "deploy"],
+        ["-m", "workspace", "logs", "--no-follow"],
+        ["-m", "workspace.redrive"],
     ],
 )
 def test_nothing_listening_is_one_line_naming_the_fix(tmp_path: Path, command: list[str]) -> None:
@@ -74,7 +74,7 @@ def test_nothing_listening_is_one_line_naming_the_fix(tmp_path: Path, command: l
 def test_a_deployment_lost_in_a_restart_is_named(tmp_path: Path) -> None:
     write_outputs(tmp_path)  # outputs of a deploy the running emulator has never seen
     with temporary_emulator(tmp_path / "emulator") as emulator:
-        for command in (["-m", "e2e.local", "smoke"], ["-m", "e2e.redrive"]):
+        for command in (["-m", "workspace", "smoke"], ["-m", "workspace.redrive"]):
             result = run(tmp_path, *command, LOCAL_ENDPOINT=emulator.endpoint)
             assert result.returncode == 1
             [line] = result.stderr.strip().splitlines()
@@ -95,10 +95,10 @@ def test_local_up_remembers_its_port_until_local_down(tmp_path: Path) -> None:
         endpoint = f"http://localhost:{port}"
         assert (tmp_path / ".local" / "endpoint").read_text().strip() == endpoint
         # the commands that follow find it without EMULATOR_PORT ...
-        env = run(tmp_path, "-m", "e2e.local", "env")
+        env = run(tmp_path, "-m", "workspace", "env")
         assert f"export AWS_ENDPOINT_URL={endpoint}" in env.stdout.splitlines()
         # ... an explicit one still wins ...
-        env = run(tmp_path, "-m", "e2e.local", "env", EMULATOR_PORT=str(other))
+        env = run(tmp_path, "-m", "workspace", "env", EMULATOR_PORT=str(other))
         assert f"export AWS_ENDPOINT_URL=http://localhost:{other}" in env.stdout.splitlines()
         # ... and `make local-up` again is fine, but not onto another port while running
         again = run(tmp_path, "-m", "emulator.ctl", "start")
@@ -122,7 +122,7 @@ def test_env_exports_work_for_the_aws_cli_and_awslocal(tmp_path: Path) -> None:
             aws_access_key_id="test",
             aws_secret_access_key="test",
         ).create_queue(QueueName="from-the-sdk")
-        script = f'eval "$({sys.executable} -m e2e.local env)" && awslocal sqs list-queues && aws sqs get-queue-url --queue-name from-the-sdk --endpoint-url "$AWS_ENDPOINT_URL" && aws dynamodb list-tables && echo "$PROCESS_LOG_GROUP"'
+        script = f'eval "$({sys.executable} -m workspace env)" && awslocal sqs list-queues && aws sqs get-queue-url --queue-name from-the-sdk --endpoint-url "$AWS_ENDPOINT_URL" && aws dynamodb list-tables && echo "$PROCESS_LOG_GROUP"'
         result = subprocess.run(
             ["bash", "-c", script],
             cwd=tmp_path,

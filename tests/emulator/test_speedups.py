@@ -8,9 +8,7 @@ import boto3
 import moto
 import pytest
 
-from emulator import control_plane
-
-control_plane.install()
+from emulator import speedups
 
 
 @pytest.fixture
@@ -29,7 +27,7 @@ def test_sqs_results_are_the_same_before_and_after_the_direct_path_takes_over() 
     with moto.mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")
         url = sqs.create_queue(QueueName="q")["QueueUrl"]
-        for i in range(control_plane.PLAIN_RESULTS_TO_VERIFY + 5):
+        for i in range(speedups.PLAIN_RESULTS_TO_VERIFY + 5):
             sent = sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
             [got] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
             assert (got["MessageId"], got["Body"], got["MD5OfBody"]) == (
@@ -46,8 +44,8 @@ def test_sqs_results_are_the_same_before_and_after_the_direct_path_takes_over() 
             )
             == 0
         )
-    assert control_plane.PLAIN_RESULTS_VERIFIED["sqs.SendMessage"] >= control_plane.PLAIN_RESULTS_TO_VERIFY
-    assert "sqs.SendMessage" not in control_plane.PLAIN_RESULTS_DIFFER
+    assert speedups.PLAIN_RESULTS_VERIFIED["sqs.SendMessage"] >= speedups.PLAIN_RESULTS_TO_VERIFY
+    assert "sqs.SendMessage" not in speedups.PLAIN_RESULTS_DIFFER
 
 
 def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_over(table: Any) -> None:
@@ -55,7 +53,7 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
     binary = {"PK": "b", "blob": b"\x00\xffbytes", "set": {b"\x01", b"\x02"}}  # base64 on the wire
     table.put_item(Item=plain)
     table.put_item(Item=binary)
-    for _ in range(control_plane.PLAIN_RESULTS_TO_VERIFY + 5):  # verified first, then direct
+    for _ in range(speedups.PLAIN_RESULTS_TO_VERIFY + 5):  # verified first, then direct
         assert "Attributes" not in table.put_item(Item=plain)  # an empty result: {} on the wire
         assert table.get_item(Key={"PK": "a"})["Item"] == plain
         got = table.get_item(Key={"PK": "b"})["Item"]
@@ -65,8 +63,8 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
             "Items"
         ] == [plain]
     for operation in ("dynamodb.PutItem", "dynamodb.GetItem", "dynamodb.Query"):
-        assert control_plane.PLAIN_RESULTS_VERIFIED[operation] >= control_plane.PLAIN_RESULTS_TO_VERIFY
-        assert operation not in control_plane.PLAIN_RESULTS_DIFFER
+        assert speedups.PLAIN_RESULTS_VERIFIED[operation] >= speedups.PLAIN_RESULTS_TO_VERIFY
+        assert operation not in speedups.PLAIN_RESULTS_DIFFER
 
 
 @pytest.mark.parametrize(
@@ -83,4 +81,4 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
     ],
 )
 def test_only_plain_json_results_take_the_direct_path(value: Any, plain: bool) -> None:
-    assert control_plane._is_plain_json(value) is plain
+    assert speedups._is_plain_json(value) is plain

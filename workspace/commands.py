@@ -1,4 +1,4 @@
-"""`python -m e2e.local deploy|smoke|url|env|logs`: the commands behind `make up`, `make deploy-local`,
+"""`python -m workspace deploy|smoke|url|env|logs`: the commands behind `make up`, `make deploy-local`,
 `make smoke`, `make env` and `make logs`, against the local target.
 
 Each finds the endpoint as `emulator.ctl.local_endpoint()` does (EMULATOR_PORT or LOCAL_ENDPOINT
@@ -18,8 +18,16 @@ from typing import Any
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from e2e.targets import STACK, Outputs, deploy_local, local_api_url, local_client, local_env, read_outputs
 from emulator.ctl import health, local_endpoint
+from workspace.targets import (
+    STACK,
+    Outputs,
+    deploy_local,
+    local_api_url,
+    local_client,
+    local_env,
+    read_outputs,
+)
 
 OUTPUTS = Path(".local/outputs.json")
 REPO = Path(__file__).resolve().parents[1]
@@ -174,7 +182,7 @@ def follow_logs(endpoint: str, function: str, lines: int, follow: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m e2e.local", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m workspace", description=__doc__)
     parser.add_argument("command", choices=["deploy", "smoke", "url", "env", "logs"])
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
     parser.add_argument("--function", default="process", help="logs: create | process | get | access")

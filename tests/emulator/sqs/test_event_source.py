@@ -11,11 +11,8 @@ import boto3
 import moto
 import pytest
 
-from emulator import control_plane
-from emulator.event_source import SqsPoller, failed_message_ids
-from emulator.lambda_runtime import InvokeResult
-
-control_plane.install()
+from emulator.lambda_.spec import InvokeResult
+from emulator.sqs.event_source import SqsPoller, failed_message_ids
 
 
 @dataclass

@@ -12,11 +12,11 @@ import boto3
 import moto
 import pytest
 
-from emulator import control_plane, lambda_runtime
-from emulator.lambda_runtime import LambdaRuntime, Throttled
+from emulator.lambda_ import pool as lambda_pool
+from emulator.lambda_.pool import Throttled
+from emulator.lambda_.runtime import LambdaRuntime
 from tests.emulator.helpers import code_zip
 
-control_plane.install()
 ACCOUNT = "123456789012"  # moto's default inside mock_aws
 
 HANDLERS = """
@@ -240,7 +240,7 @@ def test_workers_fork_from_one_init_unless_init_left_a_socket_open(
     fork_workers: bool,
     inits: int,
 ) -> None:
-    monkeypatch.setattr(lambda_runtime, "FORK_WORKERS", fork_workers)
+    monkeypatch.setattr(lambda_pool, "FORK_WORKERS", fork_workers)
     init_log = tmp_path / "init.log"
     variables = {"INIT_LOG": str(init_log), **({"OPEN_SOCKET_AT_INIT": "1"} if socket_at_init else {})}
     aws.create("counter", "counter.pid", Environment={"Variables": variables})
@@ -265,7 +265,7 @@ def test_workers_fork_from_one_init_unless_init_left_a_socket_open(
 def test_deployed_functions_are_initialised_before_their_first_invocation(
     aws: Any, runtime: LambdaRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_workers: bool
 ) -> None:
-    monkeypatch.setattr(lambda_runtime, "FORK_WORKERS", fork_workers)
+    monkeypatch.setattr(lambda_pool, "FORK_WORKERS", fork_workers)
     init_log = tmp_path / "init.log"
     aws.create("counter", "counter.pid", Environment={"Variables": {"INIT_LOG": str(init_log)}})
     runtime.prepare_deployed()

@@ -10,10 +10,6 @@ import boto3
 import moto
 import pytest
 
-from emulator import control_plane
-
-control_plane.install()
-
 
 @pytest.fixture
 def sqs() -> Iterator[Any]:

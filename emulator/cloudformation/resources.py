@@ -11,7 +11,6 @@ import uuid
 import warnings
 from typing import Any
 
-from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.cloudformation import parsing
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
@@ -20,7 +19,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 
-class _Emulated:
+class Emulated:
     """What moto's stack engine needs of a resource: a Ref value, Fn::GetAtt values, delete()."""
 
     ATTRIBUTES: tuple[str, ...] = ()
@@ -71,184 +70,7 @@ class _Emulated:
         raise NotImplementedError
 
 
-def _v2(account_id: str, region: str) -> Any:
-    return apigatewayv2_backends[account_id][region]
-
-
-def _api_exists(account_id: str, region: str, api_id: str) -> bool:
-    """Routes, integrations and stages go with their API; deleting them afterwards is a no-op."""
-    return api_id in _v2(account_id, region).apis
-
-
-class HttpApiResource(_Emulated, CloudFormationModel):
-    ATTRIBUTES = ("ApiId", "ApiEndpoint")
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGatewayV2::Api"
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    ):
-        props = cloudformation_json["Properties"]
-        if props.get("Body") or props.get("BodyS3Location") or props.get("Target"):
-            raise NotImplementedError("AWS::ApiGatewayV2::Api with an OpenAPI Body or quick-create Target")
-        api = _v2(account_id, region_name).create_api(
-            api_key_selection_expression=props.get("ApiKeySelectionExpression"),
-            cors_configuration=props.get("CorsConfiguration"),
-            description=props.get("Description"),
-            disable_schema_validation=props.get("DisableSchemaValidation"),
-            disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
-            name=props.get("Name", resource_name),
-            protocol_type=props.get("ProtocolType", "HTTP"),
-            route_selection_expression=props.get("RouteSelectionExpression"),
-            tags=props.get("Tags") or {},
-            version=props.get("Version"),
-        )
-        return cls(api.api_id, account_id, region_name, props, ApiId=api.api_id, ApiEndpoint=api.api_endpoint)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-    ):
-        # In place: routes, integrations and stages of this API stay attached to the same ApiId.
-        props = cloudformation_json["Properties"]
-        api = _v2(account_id, region_name).get_api(original_resource.physical_resource_id)
-        api.name = props.get("Name", api.name)
-        api.description = props.get("Description")
-        api.cors_configuration = props.get("CorsConfiguration")
-        api.disable_execute_api_endpoint = props.get("DisableExecuteApiEndpoint", False)
-        original_resource.properties = props
-        return original_resource
-
-    def delete(self, account_id: str, region: str) -> None:
-        _v2(account_id, region).delete_api(self.physical_resource_id)
-
-
-class HttpIntegrationResource(_Emulated, CloudFormationModel):
-    ATTRIBUTES = ("IntegrationId",)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGatewayV2::Integration"
-
-    @staticmethod
-    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "connection_id": props.get("ConnectionId"),
-            "connection_type": props.get("ConnectionType"),
-            "content_handling_strategy": props.get("ContentHandlingStrategy"),
-            "credentials_arn": props.get("CredentialsArn"),
-            "description": props.get("Description"),
-            "integration_method": props.get("IntegrationMethod"),
-            "integration_subtype": props.get("IntegrationSubtype"),
-            "integration_type": props["IntegrationType"],
-            "integration_uri": props.get("IntegrationUri"),
-            "passthrough_behavior": props.get("PassthroughBehavior"),
-            "payload_format_version": props.get("PayloadFormatVersion"),
-            "request_parameters": props.get("RequestParameters"),
-            "request_templates": props.get("RequestTemplates"),
-            "response_parameters": props.get("ResponseParameters"),
-            "template_selection_expression": props.get("TemplateSelectionExpression"),
-            "timeout_in_millis": props.get("TimeoutInMillis"),
-            "tls_config": props.get("TlsConfig"),
-        }
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    ):
-        props = cloudformation_json["Properties"]
-        integration = _v2(account_id, region_name).create_integration(
-            api_id=props["ApiId"], **cls._arguments(props)
-        )
-        return cls(integration.id, account_id, region_name, props, IntegrationId=integration.id)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-    ):
-        props = cloudformation_json["Properties"]
-        if props["ApiId"] != original_resource.properties["ApiId"]:
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        _v2(account_id, region_name).update_integration(
-            api_id=props["ApiId"],
-            integration_id=original_resource.physical_resource_id,
-            **cls._arguments(props),
-        )
-        original_resource.properties = props
-        return original_resource
-
-    def delete(self, account_id: str, region: str) -> None:
-        if _api_exists(account_id, region, self.properties["ApiId"]):
-            _v2(account_id, region).delete_integration(self.properties["ApiId"], self.physical_resource_id)
-
-
-class HttpRouteResource(_Emulated, CloudFormationModel):
-    ATTRIBUTES = ("RouteId",)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGatewayV2::Route"
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    ):
-        props = cloudformation_json["Properties"]
-        route = _v2(account_id, region_name).create_route(
-            api_id=props["ApiId"],
-            api_key_required=props.get("ApiKeyRequired", False),
-            authorization_scopes=props.get("AuthorizationScopes") or [],
-            authorization_type=props.get("AuthorizationType", "NONE"),
-            authorizer_id=props.get("AuthorizerId"),
-            model_selection_expression=props.get("ModelSelectionExpression"),
-            operation_name=props.get("OperationName"),
-            request_models=props.get("RequestModels"),
-            request_parameters=props.get("RequestParameters"),
-            route_key=props["RouteKey"],
-            route_response_selection_expression=props.get("RouteResponseSelectionExpression"),
-            target=props.get("Target"),
-        )
-        return cls(route.route_id, account_id, region_name, props, RouteId=route.route_id)
-
-    def delete(self, account_id: str, region: str) -> None:
-        if _api_exists(account_id, region, self.properties["ApiId"]):
-            _v2(account_id, region).delete_route(self.properties["ApiId"], self.physical_resource_id)
-
-
-def _camel(value: Any) -> Any:
-    """CloudFormation's PascalCase property names -> the API's camelCase (as moto's Stage stores them)."""
-    if isinstance(value, dict):
-        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    return value
-
-
-class HttpStageResource(_Emulated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGatewayV2::Stage"
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    ):
-        props = cloudformation_json["Properties"]
-        config = _camel({k: v for k, v in props.items() if k != "ApiId"})
-        stage = _v2(account_id, region_name).create_stage(props["ApiId"], config)
-        return cls(stage.name, account_id, region_name, props)
-
-    def delete(self, account_id: str, region: str) -> None:
-        if _api_exists(account_id, region, self.properties["ApiId"]):
-            _v2(account_id, region).delete_stage(self.properties["ApiId"], self.physical_resource_id)
-
-
-class MetricAlarmResource(_Emulated, CloudFormationModel):
+class MetricAlarmResource(Emulated, CloudFormationModel):
     ATTRIBUTES = ("Arn",)
 
     @staticmethod
@@ -303,7 +125,7 @@ class MetricAlarmResource(_Emulated, CloudFormationModel):
         cloudwatch_backends[account_id][region].delete_alarms([self.physical_resource_id])
 
 
-class QueuePolicyResource(_Emulated, CloudFormationModel):
+class QueuePolicyResource(Emulated, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SQS::QueuePolicy"
@@ -329,7 +151,7 @@ class QueuePolicyResource(_Emulated, CloudFormationModel):
         self._apply("", missing_ok=True)
 
 
-class TopicPolicyResource(_Emulated, CloudFormationModel):
+class TopicPolicyResource(Emulated, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SNS::TopicPolicy"
@@ -352,7 +174,7 @@ class TopicPolicyResource(_Emulated, CloudFormationModel):
                 topic._policy_json = topic._create_default_topic_policy(region, account_id, topic.name)
 
 
-class BucketPolicyResource(_Emulated, CloudFormationModel):
+class BucketPolicyResource(Emulated, CloudFormationModel):
     """Used by `cdk bootstrap`'s staging bucket (TLS-only policy)."""
 
     @staticmethod
@@ -373,7 +195,7 @@ class BucketPolicyResource(_Emulated, CloudFormationModel):
         s3_backends[account_id]["global"].delete_bucket_policy(self.properties["Bucket"])
 
 
-class SubscriptionResource(_Emulated, CloudFormationModel):
+class SubscriptionResource(Emulated, CloudFormationModel):
     ATTRIBUTES = ("Arn",)
 
     @staticmethod
@@ -395,7 +217,10 @@ class SubscriptionResource(_Emulated, CloudFormationModel):
 
 
 def install() -> None:
-    """Make moto's CloudFormation see the handlers above; AWS::CDK::Metadata is CDK bookkeeping only."""
+    """Make moto's CloudFormation see the handlers above and in http_apis; AWS::CDK::Metadata is CDK
+    bookkeeping only."""
+    from emulator.cloudformation import http_apis  # noqa: F401 - defining the classes registers them
+
     if "AWS::CDK::Metadata" not in parsing.NULL_MODELS:
         parsing.NULL_MODELS.append("AWS::CDK::Metadata")
     warnings.filterwarnings("ignore", message="Tried to parse AWS::CDK::Metadata")

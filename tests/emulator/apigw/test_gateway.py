@@ -1,4 +1,5 @@
-"""HTTP API data plane: route selection, payload 2.0 events, response mapping, limits."""
+"""HTTP API data plane: route selection, payload 2.0 events (from one parsed request), response
+mapping, limits."""
 
 import base64
 import io
@@ -7,20 +8,13 @@ from typing import Any
 
 import pytest
 
-from emulator.http_api import (
-    HttpApiGateway,
-    Route,
-    TokenBucket,
-    build_event,
-    map_response,
-    read_body,
-    select_route,
-)
+from emulator.apigw.gateway import target
+from emulator.apigw.payload import Stage, build_event, map_response
+from emulator.apigw.request import HttpRequest, read_body
+from emulator.apigw.routes import Route, TokenBucket, select_route
+from emulator.http import Response, respond
 
-
-class Stage:
-    def __init__(self, name: str = "$default", variables: dict[str, str] | None = None) -> None:
-        self.name, self.stage_variables, self.default_route_settings = name, variables or {}, {}
+DEFAULT = Stage("$default", {})
 
 
 ROUTES = [
@@ -94,18 +88,8 @@ def test_payload_2_event_is_complete() -> None:
         X_CUSTOM="v",
         query="x=1&x=2&y=",
     )
-    event = build_event(
-        env,
-        "abc123",
-        "us-east-1",
-        "000000000000",
-        Stage(),
-        "POST /orders",
-        "/orders",
-        {},
-        b'{"a":1}',
-        "req-1",
-    )
+    request = HttpRequest.from_environ(env, "abc123", "/orders")
+    event = build_event(request, "000000000000", DEFAULT, "/orders", "POST /orders", {})
     assert event["version"] == "2.0"
     assert event["routeKey"] == "POST /orders"
     assert event["rawPath"] == "/orders"
@@ -130,7 +114,7 @@ def test_payload_2_event_is_complete() -> None:
         ctx["domainName"] == "abc123.execute-api.localhost.localstack.cloud"
         and ctx["domainPrefix"] == "abc123"
     )
-    assert ctx["requestId"] == "req-1" and ctx["routeKey"] == "POST /orders"
+    assert ctx["requestId"] == request.request_id and ctx["routeKey"] == "POST /orders"
     assert isinstance(ctx["timeEpoch"], int) and ctx["time"].endswith("+0000")
     assert "pathParameters" not in event and "stageVariables" not in event
 
@@ -138,17 +122,9 @@ def test_payload_2_event_is_complete() -> None:
 def test_binary_bodies_are_base64_and_named_stages_prefix_raw_path() -> None:
     data = bytes(range(256))
     env = environ("PUT", "/dev/files/x", data, CONTENT_TYPE="application/octet-stream")
+    request = HttpRequest.from_environ(env, "a", "/dev/files/x")
     event = build_event(
-        env,
-        "a",
-        "us-east-1",
-        "0",
-        Stage("dev", {"k": "v"}),
-        "PUT /files/{proxy+}",
-        "/files/x",
-        {"proxy": "x"},
-        data,
-        "r",
+        request, "0", Stage("dev", {"k": "v"}), "/files/x", "PUT /files/{proxy+}", {"proxy": "x"}
     )
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == data
@@ -158,9 +134,8 @@ def test_binary_bodies_are_base64_and_named_stages_prefix_raw_path() -> None:
 
 
 def test_json_content_type_with_invalid_utf8_is_base64() -> None:
-    event = build_event(
-        environ(CONTENT_TYPE="application/json"), "a", "r", "0", Stage(), "k", "/", {}, b"\xff\xfe", "r"
-    )
+    request = HttpRequest.from_environ(environ(body=b"\xff\xfe", CONTENT_TYPE="application/json"), "a", "/")
+    event = build_event(request, "0", DEFAULT, "/", "k", {})
     assert event["isBase64Encoded"] is True
 
 
@@ -180,7 +155,7 @@ def test_json_content_type_with_invalid_utf8_is_base64() -> None:
             b"\x00\x01",
         ),
         ({"statusCode": 204}, 204, {}, b""),
-        ({"statusCode": 200, "cookies": ["a=1", "b=2"], "body": "x"}, 200, {"Set-Cookie": "a=1\nb=2"}, b"x"),
+        ({"statusCode": 200, "cookies": ["a=1", "b=2"], "body": "x"}, 200, {}, b"x"),
         ({"orderId": "1"}, 200, {"Content-Type": "application/json"}, b'{"orderId": "1"}'),
         ("just a string", 200, {"Content-Type": "application/json"}, b'"just a string"'),
         ({"statusCode": "nope"}, 500, {}, b'{"message": "Internal Server Error"}'),
@@ -188,10 +163,11 @@ def test_json_content_type_with_invalid_utf8_is_base64() -> None:
     ],
 )
 def test_response_mapping(result: Any, status: int, headers: dict[str, str], body: bytes) -> None:
-    got_status, got_headers, got_body = map_response(json.dumps(result).encode())
-    assert got_status == status
-    assert headers.items() <= got_headers.items()
-    assert got_body == body
+    got = map_response(json.dumps(result).encode())
+    assert got.status == status
+    assert headers.items() <= got.headers.items()
+    assert got.body == body
+    assert got.cookies == tuple(result.get("cookies", ())) if isinstance(result, dict) else not got.cookies
 
 
 def test_body_limits() -> None:
@@ -212,8 +188,22 @@ def test_token_bucket_allows_the_burst_then_the_rate() -> None:
 
 
 def test_targets_by_path_and_host() -> None:
-    assert HttpApiGateway.target({"PATH_INFO": "/_aws/execute-api/abc/orders/1"}) == ("abc", "/orders/1")
-    assert HttpApiGateway.target(
+    assert target({"PATH_INFO": "/_aws/execute-api/abc/orders/1"}) == ("abc", "/orders/1")
+    assert target(
         {"PATH_INFO": "/orders", "HTTP_HOST": "abc.execute-api.localhost.localstack.cloud:4566"}
-    ) == ("abc", "/orders")
-    assert HttpApiGateway.target({"PATH_INFO": "/", "HTTP_HOST": "localhost:4566"}) is None
+    ) == (
+        "abc",
+        "/orders",
+    )
+    assert target({"PATH_INFO": "/", "HTTP_HOST": "localhost:4566"}) is None
+
+
+def test_each_cookie_goes_out_as_its_own_set_cookie_header() -> None:
+    sent: list[tuple[str, str]] = []
+    body = respond(
+        lambda status, headers: sent.extend(headers),
+        Response(200, {"Content-Type": "text/plain"}, b"x", ("a=1", "b=2")),
+    )
+    assert list(body) == [b"x"]
+    assert [v for k, v in sent if k == "Set-Cookie"] == ["a=1", "b=2"]
+    assert ("Content-Length", "1") in sent

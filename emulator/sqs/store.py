@@ -28,6 +28,8 @@ from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
 from moto.sqs.responses import SQSResponse
 
+from emulator.patching import replace
+
 _sequence = itertools.count()
 DLQ_SOURCE = "DeadLetterQueueSourceArn"
 
@@ -191,15 +193,26 @@ def store_of(queue: Queue) -> MessageStore | None:
     return None if queue.fifo_queue else queue.__dict__.get("_store")
 
 
+class _NoSynchronousTrigger(dict):
+    """moto delivers SQS messages to Lambda one by one inside SendMessage; the emulator's pollers
+    (event_source) deliver them as Lambda does instead, so moto's registry of mappings on a queue
+    stays empty."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
 def install() -> None:
+    """Every change to moto's SQS, in one place."""
     original_init = Queue.__init__
 
     @functools.wraps(original_init)
     def init(self: Queue, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         setattr(self, "_store", MessageStore(self))  # noqa: B010 - an attribute moto does not declare
+        self.lambda_event_source_mappings = _NoSynchronousTrigger()
 
-    Queue.__init__ = init  # type: ignore[method-assign]
+    replace(Queue, "__init__", init)
 
     def routed(name: str, store_method: Any) -> None:
         """Use the store for standard queues, moto's own method for FIFO queues."""
@@ -210,7 +223,7 @@ def install() -> None:
             store = store_of(self)
             return original(self, *args, **kwargs) if store is None else store_method(store, *args, **kwargs)
 
-        setattr(Queue, name, method)
+        replace(Queue, name, method)
 
     routed("add_message", MessageStore.add)
     routed("delete_message", MessageStore.delete)
@@ -229,7 +242,7 @@ def install() -> None:
         "approximate_number_of_messages_delayed",
     )
     for index, name in enumerate(counters):
-        setattr(Queue, name, counted(index, vars(Queue)[name]))
+        replace(Queue, name, counted(index, vars(Queue)[name]))
 
     original_messages: property = vars(Queue)["messages"]
 
@@ -241,7 +254,7 @@ def install() -> None:
             store._promote(unix_time_millis())
             return list(store.ready.values())
 
-    Queue.messages = property(messages)  # type: ignore[assignment, method-assign]
+    replace(Queue, "messages", property(messages))
 
     original_receive = SQSBackend.receive_message
 
@@ -270,7 +283,7 @@ def install() -> None:
                 return received
             store.wait(min(remaining, 1.0))
 
-    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    replace(SQSBackend, "receive_message", receive_message)
 
     original_receive_response = SQSResponse.receive_message
 
@@ -294,7 +307,7 @@ def install() -> None:
                 ]
         return answer
 
-    SQSResponse.receive_message = receive_message_response  # type: ignore[method-assign]
+    replace(SQSResponse, "receive_message", receive_message_response)
 
     original_change = SQSBackend.change_message_visibility
 
@@ -308,7 +321,7 @@ def install() -> None:
             return original_change(self, queue_name, receipt_handle, visibility_timeout)
         store.change_visibility(receipt_handle, visibility_timeout)
 
-    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
+    replace(SQSBackend, "change_message_visibility", change_message_visibility)
 
     original_purge = SQSBackend.purge_queue
 
@@ -319,4 +332,4 @@ def install() -> None:
         if store is not None:
             store.purge()
 
-    SQSBackend.purge_queue = purge_queue  # type: ignore[method-assign]
+    replace(SQSBackend, "purge_queue", purge_queue)

@@ -13,8 +13,9 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping, lambda_backends
 from moto.sqs.models import Message, sqs_backends
 
-from emulator.lambda_runtime import FunctionNotFound, LambdaRuntime, Throttled
-from emulator.sqs_store import DLQ_SOURCE
+from emulator.lambda_.pool import Throttled
+from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.sqs.store import DLQ_SOURCE
 
 log = logging.getLogger("emulator.sqs")
 IDLE_WAIT = 0.5  # an idle poller sleeps at most this long; new messages wake it at once

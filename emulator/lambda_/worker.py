@@ -1,9 +1,9 @@
 """A warm Lambda worker process: imports the handler once, then runs invocations one at a time.
 
 Started in the function's code directory with the function's environment, either as
-`python -m emulator.worker --template CONTROL_FD` (init once, then fork a worker per request on
+`python -m emulator.lambda_.worker --template CONTROL_FD` (init once, then fork a worker per request on
 the control socket) or, when init leaves something a fork cannot share, as
-`python -m emulator.worker REQUEST_FD RESPONSE_FD` per worker. Requests and responses are JSON
+`python -m emulator.lambda_.worker REQUEST_FD RESPONSE_FD` per worker. Requests and responses are JSON
 over two pipes; the handler's own stdout/stderr are the function's log output.
 """
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orders.keys import order_key
+
 REPO = Path(__file__).resolve().parents[1]
 CDK_DIR = REPO / "cdk"
 CDKLOCAL = REPO / "node_modules" / ".bin" / "cdklocal"
@@ -241,7 +243,7 @@ class Deployment:
         return self.client("dynamodb").query(
             TableName=self.outputs.table_name,
             KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+            ExpressionAttributeValues={":pk": {"S": order_key(order_id)["PK"]}},
             ConsistentRead=True,
         )["Items"]
 

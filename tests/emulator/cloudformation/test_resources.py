@@ -10,12 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaFunction
 
-from emulator import control_plane
 from tests.emulator.helpers import code_zip
-
-control_plane.install()
-control_plane.load_cloudformation()
-
 
 TLS_ONLY = {
     "Version": "2012-10-17",

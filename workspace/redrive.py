@@ -13,9 +13,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from e2e.local import require_deployment
-from e2e.targets import local_client
 from emulator.ctl import local_endpoint
+from workspace.commands import require_deployment
+from workspace.targets import local_client
 
 UNSUPPORTED = (
     "not been implemented",
@@ -79,7 +79,7 @@ def redrive(sqs: Any, dlq_url: str, queue_url: str, timeout: float = 300.0) -> t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m e2e.redrive", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m workspace.redrive", description=__doc__)
     parser.add_argument("--endpoint", default=None, help="default: the local target's (as `make smoke`)")
     parser.add_argument(
         "--aws", action="store_true", help="the stack on AWS (reads its outputs) instead of the local one"
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = args.endpoint or local_endpoint()
     try:
         if args.aws:
-            from e2e.targets import aws_deployment
+            from workspace.targets import aws_deployment
 
             deployment = aws_deployment()
             outputs, sqs = deployment.outputs, deployment.client("sqs")

@@ -1,0 +1,1 @@
+"""CloudWatch: alarms as AWS keeps them."""

@@ -1,0 +1,129 @@
+"""The warm workers of one function version, at most its concurrency at once."""
+
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.lambda_.process import Template, Worker
+from emulator.lambda_.spec import FunctionSpec, InvokeResult
+from emulator.logs import LogSink
+
+log = logging.getLogger("emulator.lambda")
+# Forking a process that has loaded macOS system frameworks (boto3 does, looking up proxies) can
+# crash the child, so workers fork from a template only on Linux; elsewhere each starts afresh.
+FORK_WORKERS = sys.platform == "linux"
+
+
+class Throttled(RuntimeError):
+    """Every worker slot stayed busy for the whole wait: Lambda's TooManyRequestsException."""
+
+
+@dataclass
+class FunctionPool:
+    """Warm workers of one function version, at most `spec.concurrency` running at once."""
+
+    spec: FunctionSpec
+    code_dir: Path
+    endpoint_url: str
+    sink: LogSink
+    idle: list[Worker] = field(default_factory=list)
+    running: set[Worker] = field(default_factory=set)
+    busy: int = 0
+    retired: bool = False
+    template: Template | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+        self._template_lock = threading.Lock()
+        self._preparing = threading.Event()
+
+    def _template(self) -> Template:
+        with self._template_lock:
+            if self.retired:
+                raise RuntimeError(f"{self.spec.name}: this version was retired")
+            if self.template is None or not self.template.alive:
+                self.template = Template(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            return self.template
+
+    def prepare(self) -> None:
+        """Run the function's init now, in the background, instead of at its first invocation:
+        its template on Linux, elsewhere one warm worker."""
+        if self.template is None and not self._preparing.is_set():
+            self._preparing.set()
+            threading.Thread(target=self._prepare, name=f"init-{self.spec.name}", daemon=True).start()
+
+    def _prepare(self) -> None:
+        try:
+            if FORK_WORKERS:
+                self._template()
+                return
+            worker = Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            with self._lock:
+                keep = not self.retired and not self.idle
+                if keep:
+                    self.idle.append(worker)
+            if not keep:
+                worker.kill()
+        except Exception:  # the first invocation tries again and reports it
+            log.exception("%s: could not prepare the function", self.spec.name)
+
+    def _new_worker(self) -> Worker:
+        if FORK_WORKERS:
+            template = self._template()
+            if template.forks:
+                return Worker.forked(template, self.spec, self.sink)
+        return Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
+
+    def _acquire(self, wait_seconds: float) -> Worker | None:
+        """An idle worker, or None when the caller may start a new one; raises Throttled after the wait."""
+        deadline = time.monotonic() + wait_seconds
+        with self._lock:
+            while self.busy >= self.spec.concurrency:
+                remaining = deadline - time.monotonic()
+                if (remaining <= 0 or not self._lock.wait(remaining)) and self.busy >= self.spec.concurrency:
+                    raise Throttled(f"Rate Exceeded: {self.spec.name} runs {self.spec.concurrency} at once")
+            self.busy += 1
+            while self.idle:
+                worker = self.idle.pop()
+                if worker.alive:
+                    return worker
+            return None
+
+    def _release(self, worker: Worker | None) -> None:
+        with self._lock:
+            self.busy -= 1
+            self.running.discard(worker)
+            if worker is not None and worker.alive and not self.retired:
+                self.idle.append(worker)
+            elif worker is not None:
+                worker.kill()
+            self._lock.notify()
+
+    def invoke(
+        self, event: bytes, request_id: str, wait_seconds: float, client_context: Any = None
+    ) -> InvokeResult:
+        worker = self._acquire(wait_seconds)
+        try:
+            if worker is None:
+                worker = self._new_worker()
+            with self._lock:
+                self.running.add(worker)
+            return worker.invoke(event, request_id, client_context)
+        finally:
+            self._release(worker)
+
+    def retire(self, now: bool = False) -> None:
+        """Stop idle workers now; busy ones when their invocation ends, or now (shutdown: their
+        invocations fail and SQS batches return to their queue after the visibility timeout)."""
+        with self._lock:
+            self.retired = True
+            stopping, self.idle = self.idle + (list(self.running) if now else []), []
+        for worker in stopping:
+            worker.kill()
+        with self._template_lock:
+            if self.template is not None:
+                self.template.kill()

@@ -1,0 +1,279 @@
+"""The processes that run a function: a Template (its init, done once per version, forking
+workers) and Workers (one invocation at a time each). The child side is emulator.lambda_.worker."""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from emulator.lambda_.spec import (
+    FunctionSpec,
+    InvokeResult,
+    environment,
+    init_start_line,
+    new_stream,
+    trace_id,
+)
+from emulator.lambda_.worker import END_MARK
+from emulator.logs import LogSink, now_ms
+
+WORKER_START_TIMEOUT = 30.0
+
+
+def start_worker_process(
+    spec: FunctionSpec,
+    code_dir: Path,
+    endpoint_url: str,
+    stream: str,
+    args: list[str],
+    pass_fds: tuple[int, ...],
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "emulator.lambda_.worker", *args],
+        cwd=code_dir,
+        env=environment(spec, code_dir, endpoint_url, stream),
+        pass_fds=pass_fds,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+class Template:
+    """A function version's init, done once; forks warm workers from it (see emulator.lambda_.worker).
+    `forks` is False when init left sockets or threads a fork cannot share: then each worker is
+    a process of its own, started from scratch."""
+
+    def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> None:
+        self.stream = new_stream()  # where init output goes
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = start_worker_process(
+            spec,
+            code_dir,
+            endpoint_url,
+            self.stream,
+            ["--template", str(theirs.fileno())],
+            (theirs.fileno(),),
+        )
+        theirs.close()
+        self.control = ours
+        self._lock = threading.Lock()
+        threading.Thread(
+            target=self._log_init_output, args=(spec, sink), name=f"init-{spec.name}", daemon=True
+        ).start()
+        ours.settimeout(WORKER_START_TIMEOUT)
+        try:
+            mode = ours.recv(16)
+        except TimeoutError:
+            mode = b""
+        if mode not in (b"fork", b"spawn"):
+            self.kill()
+            raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
+        ours.settimeout(None)
+        self.forks = mode == b"fork"
+
+    def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
+        assert self.process.stdout is not None
+        for line in _lines(self.process.stdout):
+            sink.write(spec.log_target(self.stream), [(now_ms(), line)])
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, stream: str) -> tuple[int, list[int]]:
+        """A new worker's pid and its request, response and output fds."""
+        with self._lock:
+            self.control.send(stream.encode())
+            message, fds, _, _ = socket.recv_fds(self.control, 64, 3)
+        if len(fds) != 3:
+            raise RuntimeError("the template did not fork a worker")
+        return int(message), fds
+
+    def kill(self) -> None:
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def _lines(output: Any) -> Iterator[str]:
+    for raw in output:
+        yield raw.decode("utf-8", errors="replace").rstrip("\n")
+
+
+class Worker:
+    """One warm runtime process for one function version, forked from its template or spawned."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        sink: LogSink,
+        stream: str,
+        fds: list[int],
+        pid: int,
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.sink = sink
+        self.stream = stream
+        self.pid = pid
+        self.process = process  # None when forked: the template is its parent
+        self._killed = False
+        request_fd, response_fd, output_fd = fds
+        self._requests = Connection(request_fd, readable=False)
+        self._responses = Connection(response_fd, writable=False)
+        output = process.stdout if process is not None else os.fdopen(output_fd, "rb")
+        assert output is not None
+        self._output = output
+        self._lines: list[tuple[int, str]] = []
+        self._lines_lock = threading.Condition()
+        self._reader = threading.Thread(target=self._read_output, name=f"logs-{spec.name}", daemon=True)
+        self._reader.start()
+        if not self._responses.poll(WORKER_START_TIMEOUT):
+            self.kill()
+            raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
+        self._responses.recv_bytes()
+        # As Lambda starts each execution environment's stream; import-time output follows.
+        self._flush_lines(first=(now_ms(), init_start_line(spec.runtime)))
+
+    @classmethod
+    def forked(cls, template: Template, spec: FunctionSpec, sink: LogSink) -> "Worker":
+        stream = new_stream()
+        pid, fds = template.fork(stream)
+        return cls(spec, sink, stream, fds, pid)
+
+    @classmethod
+    def spawned(cls, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> "Worker":
+        stream = new_stream()
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        process = start_worker_process(
+            spec,
+            code_dir,
+            endpoint_url,
+            stream,
+            [str(request_read), str(response_write)],
+            (request_read, response_write),
+        )
+        os.close(request_read)
+        os.close(response_write)
+        return cls(spec, sink, stream, [request_write, response_read, -1], process.pid, process)
+
+    def _read_output(self) -> None:
+        with self._output:  # closed here, at EOF, so its fd number is never reused under us
+            for text in _lines(self._output):
+                with self._lines_lock:
+                    self._lines.append((now_ms(), text))
+                    if text == END_MARK:  # wake the invocation only once its output is complete
+                        self._lines_lock.notify_all()
+        with self._lines_lock:
+            self._lines_lock.notify_all()
+
+    def _take_lines(self, until_mark: bool) -> list[tuple[int, str]]:
+        with self._lines_lock:
+            if until_mark:
+                self._lines_lock.wait_for(lambda: any(t == END_MARK for _, t in self._lines), timeout=1.0)
+            lines, self._lines = self._lines, []
+        return [(ts, text) for ts, text in lines if text != END_MARK]
+
+    def _flush_lines(
+        self, extra: list[str] | None = None, until_mark: bool = False, first: tuple[int, str] | None = None
+    ) -> list[tuple[int, str]]:
+        lines = ([first] if first else []) + self._take_lines(until_mark)
+        lines += [(now_ms(), text) for text in extra or []]
+        self.sink.write(self.spec.log_target(self.stream), lines)
+        return lines
+
+    @property
+    def alive(self) -> bool:
+        if self._killed:
+            return False
+        if self.process is not None:
+            return self.process.poll() is None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _exit_reason(self) -> str:
+        code = self.process.poll() if self.process is not None else None
+        return (
+            f"Runtime exited with error: exit status {code}"
+            if code is not None
+            else "Runtime exited without providing a reason"
+        )
+
+    def invoke(self, event: bytes, request_id: str, client_context: Any = None) -> InvokeResult:
+        spec = self.spec
+        started = time.monotonic()
+        start_line = (now_ms(), f"START RequestId: {request_id} Version: $LATEST")
+        request = {
+            "requestId": request_id,
+            "event": event.decode("utf-8"),
+            "traceId": trace_id(),
+            "invokedFunctionArn": spec.arn,
+            "deadlineMs": now_ms() + int(spec.timeout * 1000),
+            "clientContext": client_context,
+        }
+        try:
+            self._requests.send_bytes(json.dumps(request).encode())
+            answered = self._responses.poll(spec.timeout)
+            raw = self._responses.recv_bytes() if answered else None
+        except (EOFError, OSError, BrokenPipeError):
+            answered, raw = True, None
+        duration = (time.monotonic() - started) * 1000
+
+        if raw is None:
+            self.kill()
+            if not answered:
+                result = InvokeResult.failure(
+                    "Sandbox.Timedout", f"{request_id} Task timed out after {spec.timeout:.2f} seconds"
+                )
+                status = [
+                    f"{datetime.now(UTC).isoformat()} {request_id} Task timed out after {spec.timeout:.2f} seconds"
+                ]
+            else:
+                result = InvokeResult.failure(
+                    "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited"
+                )
+                status = [f"RequestId: {request_id} Error: {self._exit_reason()}"]
+        else:
+            response = json.loads(raw)
+            payload = (
+                response["payload"].encode() if response["ok"] else json.dumps(response["error"]).encode()
+            )
+            result = InvokeResult(ok=response["ok"], payload=payload)
+            status = []
+        report = [
+            f"END RequestId: {request_id}",
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(duration + 0.999))} ms\t"
+            f"Memory Size: {spec.memory} MB",
+        ]
+        lines = self._flush_lines(status + report, until_mark=raw is not None, first=start_line)
+        result.log_tail = "\n".join(text for _, text in lines)[-4096:]
+        return result
+
+    def kill(self) -> None:
+        self._killed = True
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)  # the template (or init, once it is gone) reaps it
+        for conn in (self._requests, self._responses):
+            with contextlib.suppress(OSError):
+                conn.close()

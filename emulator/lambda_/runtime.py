@@ -1,0 +1,164 @@
+"""Lambda runtime: runs deployed functions from the code moto holds, in warm worker processes.
+
+One pool of workers per function and deployed version (code hash + configuration); a redeploy
+gets a fresh pool and the old workers are retired. A pool's template process runs the function's
+init once (as soon as the version is deployed) and forks its workers. Each worker runs one
+invocation at a time, the pool at most `concurrency` at once (the function's reserved
+concurrency, else the default). A timed-out invocation kills its worker. Log lines go to the
+function's log group in moto's CloudWatch Logs and to the emulator's log.
+"""
+
+import contextlib
+import io
+import logging
+import shutil
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+from moto.awslambda.models import LambdaFunction, lambda_backends
+
+from emulator.lambda_.pool import FunctionPool
+from emulator.lambda_.spec import FunctionSpec, InvokeResult
+from emulator.logs import LogSink
+
+log = logging.getLogger("emulator.lambda")
+
+
+class FunctionNotFound(LookupError):
+    pass
+
+
+def _runs_here(fn: LambdaFunction) -> bool:
+    """Only Python functions run here; one without a declared runtime is tried as Python."""
+    return not fn.run_time or fn.run_time.startswith("python")
+
+
+class LambdaRuntime:
+    """Invokes moto's deployed functions in warm worker processes."""
+
+    def __init__(
+        self, account_id: str, work_dir: Path, endpoint_url: str, default_concurrency: int = 4
+    ) -> None:
+        self.account_id = account_id
+        self.work_dir = work_dir
+        self.endpoint_url = endpoint_url
+        self.default_concurrency = default_concurrency
+        self._remove_extracted_code()  # an earlier run's: its functions went with its memory
+        self.sink = LogSink()
+        self._pools: dict[tuple[str, str], FunctionPool] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def function(self, region: str, name_or_arn: str) -> LambdaFunction:
+        name = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
+        try:
+            return lambda_backends[self.account_id][region].get_function(name)
+        except Exception as error:
+            raise FunctionNotFound(f"Function not found: {name_or_arn}") from error
+
+    def _spec(self, fn: LambdaFunction) -> FunctionSpec:
+        logging_config = getattr(fn, "logging_config", None) or {}
+        return FunctionSpec(
+            account_id=self.account_id,
+            region=fn.region,
+            name=fn.function_name,
+            arn=fn.function_arn,
+            handler=str(fn.handler),
+            runtime=fn.run_time or "python3.12",
+            code_sha=fn.code_sha_256,
+            timeout=float(fn.timeout),
+            memory=int(fn.memory_size),
+            environment=tuple(sorted((fn.environment_vars or {}).items())),
+            log_group=logging_config.get("LogGroup") or f"/aws/lambda/{fn.function_name}",
+            concurrency=self.concurrency(fn),
+        )
+
+    def concurrency(self, fn: LambdaFunction) -> int:
+        """How many invocations of `fn` run at once: its reserved concurrency, else the default."""
+        return int(fn.reserved_concurrency or self.default_concurrency)
+
+    def _code_dir(self, fn: LambdaFunction) -> Path:
+        target = self.work_dir / fn.function_name / fn.code_sha_256.replace("/", "_")[:32]
+        if not target.exists():
+            staging = target.with_name(target.name + f".{uuid.uuid4().hex[:6]}.tmp")
+            with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as archive:
+                archive.extractall(staging)
+            with contextlib.suppress(OSError):  # another thread extracted the same code first
+                staging.rename(target)
+        return target
+
+    def pool(self, region: str, name_or_arn: str) -> FunctionPool:
+        fn = self.function(region, name_or_arn)
+        if not _runs_here(fn):
+            raise FunctionNotFound(
+                f"{fn.function_name}: runtime {fn.run_time} is not supported (Python only)"
+            )
+        spec = self._spec(fn)
+        key = (region, spec.name)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the Lambda runtime is shutting down")
+            current = self._pools.get(key)
+            if current is not None and current.spec == spec:
+                return current
+            pool = FunctionPool(spec, self._code_dir(fn), self.endpoint_url, self.sink)
+            self._pools[key] = pool
+        if current is not None:
+            log.info("%s: new code or configuration, retiring the old workers", spec.name)
+            current.retire()
+        return pool
+
+    def prepare_deployed(self) -> None:
+        """Init each deployed Python function ahead of its first invocation (as SnapStart does at
+        publish time), so the first request costs a fork, not ~0.4 s of imports; versions no
+        longer deployed are retired."""
+        deployed = set()
+        for region, backend in list(lambda_backends[self.account_id].items()):
+            for fn in list(backend.list_functions()):
+                if not _runs_here(fn):
+                    continue
+                deployed.add((region, fn.function_name))
+                with contextlib.suppress(FunctionNotFound):  # deleted meanwhile
+                    self.pool(region, fn.function_name).prepare()
+        with self._lock:
+            gone = [key for key in self._pools if key not in deployed]
+            retired = [self._pools.pop(key) for key in gone]
+        for pool in retired:
+            pool.retire()
+
+    def watch_deployments(self, interval: float = 0.5) -> None:
+        def loop() -> None:
+            while not self._closed:
+                try:
+                    self.prepare_deployed()
+                except Exception:
+                    log.exception("preparing deployed functions failed")
+                time.sleep(interval)
+
+        threading.Thread(target=loop, name="lambda-deployments", daemon=True).start()
+
+    def invoke(
+        self, region: str, name_or_arn: str, event: bytes, wait_seconds: float | None = None
+    ) -> InvokeResult:
+        pool = self.pool(region, name_or_arn)
+        request_id = str(uuid.uuid4())
+        return pool.invoke(event, request_id, wait_seconds if wait_seconds is not None else pool.spec.timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.retire(now=True)
+        self.sink.close()
+        self._remove_extracted_code()
+
+    def _remove_extracted_code(self) -> None:
+        """Each function version's code is extracted under work_dir (~8 MB for this project's
+        bundles); it lives as long as the emulator's in-memory state, so no run leaves any behind."""
+        if self.work_dir.is_dir():
+            for path in self.work_dir.iterdir():
+                shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,94 @@
+"""CloudWatch Logs as the emulator writes to it: function output and API access log lines go
+to their log groups in moto's CloudWatch Logs (so `aws logs tail` works) and to emulator.log."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from moto.logs.models import logs_backends
+
+log = logging.getLogger("emulator.logs")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """A CloudWatch Logs stream in the emulator, and the label its lines get in emulator.log."""
+
+    account_id: str
+    region: str
+    log_group: str
+    stream: str
+    label: str
+
+
+class LogSink:
+    """Writes function output to moto's CloudWatch Logs (so `aws logs tail` works) and to our log.
+
+    Off the invocation's path, in batches: a background thread takes what piled up every
+    FLUSH_SECONDS and writes one put_log_events per stream and one emulator.log record per
+    function. CloudWatch Logs is eventually consistent on AWS as well."""
+
+    FLUSH_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[LogTarget, list[tuple[int, str]]]] = []
+        self._changed = threading.Condition()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="log-sink", daemon=True)
+        self._writer.start()
+
+    def write(self, target: LogTarget, lines: list[tuple[int, str]]) -> None:
+        if lines:
+            with self._changed:
+                self._pending.append((target, lines))
+                self._changed.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until everything written so far is in moto's CloudWatch Logs."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pending, timeout)
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._writer.join(timeout=2)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending or self._closed)
+                if self._closed and not self._pending:
+                    return
+            time.sleep(self.FLUSH_SECONDS)  # let a batch gather
+            with self._changed:
+                batch = self._pending
+            self._write(batch)
+            with self._changed:
+                del self._pending[: len(batch)]
+                self._changed.notify_all()
+
+    @staticmethod
+    def _write(batch: list[tuple[LogTarget, list[tuple[int, str]]]]) -> None:
+        streams: dict[LogTarget, list[tuple[int, str]]] = {}
+        for target, lines in batch:
+            streams.setdefault(target, []).extend(lines)
+        for target, lines in streams.items():
+            log.info("[%s] %s", target.label, f"\n[{target.label}] ".join(text for _, text in lines))
+            try:
+                backend = logs_backends[target.account_id][target.region]
+                if target.log_group not in backend.groups:
+                    backend.create_log_group(target.log_group, tags={})
+                if target.stream not in backend.groups[target.log_group].streams:
+                    backend.create_log_stream(target.log_group, target.stream)
+                events = [
+                    {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])
+                ]
+                backend.put_log_events(target.log_group, target.stream, events)
+            except Exception:  # logging must never fail a request
+                log.exception("could not write %d log lines to %s", len(lines), target.log_group)

@@ -1,0 +1,65 @@
+"""Every change the emulator makes to moto, in order: the one place to see them. Each lives with
+its service (emulator/<service>/) and says why; all go through emulator.patching, so tests can
+install them for a while and put moto back (`uninstall`)."""
+
+import gc
+import threading
+
+from emulator import patching, speedups
+from emulator.cloudwatch import alarms
+from emulator.lambda_ import patches as lambda_patches
+from emulator.s3 import policies
+from emulator.sqs import store
+
+_installed = False
+_cloudformation_lock = threading.Lock()
+_cloudformation_loaded = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    speedups.cache_pure_helpers()
+    speedups.draw_random_strings_at_once()
+    speedups.serialize_plain_json_results_directly()
+    lambda_patches.keep_logging_config()
+    store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
+    policies.store_but_do_not_enforce_bucket_policies()
+    alarms.alarms_start_in_insufficient_data()
+    _installed = True
+
+
+def load_cloudformation() -> None:
+    """moto's CloudFormation imports every moto service (~0.7 s, two thirds of the start time),
+    so, as LocalStack loads services lazily, it loads on its first request or in the background
+    once the emulator is ready, whichever comes first; its handlers and patches go in with it."""
+    global _cloudformation_loaded
+    with _cloudformation_lock:
+        if _cloudformation_loaded:
+            return
+        from emulator.cloudformation import patches, resources
+
+        resources.install()
+        patches.outputs_after_change_sets()
+        patches.missing_change_sets_as_aws_reports_them()
+        patches.previous_ssm_parameters_are_their_names()
+        _cloudformation_loaded = True
+        # Every moto module is loaded now: keep those objects out of the collector's full scans,
+        # which otherwise pause all requests for ~0.2 s every few seconds under load.
+        gc.freeze()
+
+
+def cloudformation_loaded() -> bool:
+    return _cloudformation_loaded
+
+
+def uninstall() -> None:
+    """moto as it was (tests); the resource types moto's CloudFormation gained stay registered."""
+    global _installed, _cloudformation_loaded
+    with _cloudformation_lock:
+        patching.undo_all()
+        speedups.PLAIN_RESULTS_VERIFIED.clear()
+        speedups.PLAIN_RESULTS_DIFFER.clear()
+        _installed = _cloudformation_loaded = False
+        gc.unfreeze()

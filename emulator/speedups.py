@@ -1,0 +1,185 @@
+"""moto speed-ups that keep its answers: each computes the same response with less work."""
+
+import functools
+import json
+import math
+import re
+import string
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+from emulator.http import Response, StartResponse, respond
+from emulator.patching import replace
+
+REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
+
+PLAIN_RESULTS_TO_VERIFY = 20
+PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # "service.Operation" -> results that serialized identically
+PLAIN_RESULTS_DIFFER: set[str] = set()  # operations that keep moto's serializer
+
+
+def cache_pure_helpers() -> None:
+    """Two pure functions moto calls many times per request, computed once per argument instead:
+    the method list of a response class (inspect.getmembers, to find the action's handler) and
+    camelcase_to_underscores (15 calls per SendMessage alone, to build the queue's attributes)."""
+    import sys
+
+    from moto.core import responses, utils
+
+    replace(responses, "method_names_from_class", functools.cache(utils.method_names_from_class))
+    original = utils.camelcase_to_underscores
+    cached = functools.lru_cache(maxsize=8192)(original)
+    replace(utils, "camelcase_to_underscores", cached)
+    for module in list(sys.modules.values()):  # the modules that imported it by name already
+        if getattr(module, "camelcase_to_underscores", None) is original:
+            replace(module, "camelcase_to_underscores", cached)
+
+
+def _is_plain_json(value: Any) -> bool:
+    if isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    # Empty lists and maps too: the shape serializer drops some of them (CloudWatch does).
+    if isinstance(value, list):
+        return bool(value) and all(_is_plain_json(item) for item in value)
+    if isinstance(value, dict):
+        return bool(value) and all(isinstance(k, str) and _is_plain_json(v) for k, v in value.items())
+    return False  # None, bytes, datetimes, Decimals: the shape serializer decides how they look
+
+
+def serialize_plain_json_results_directly() -> None:
+    """For the JSON protocol (SQS and DynamoDB, what every order calls), moto's results are mostly
+    already in wire shape (strings, numbers, maps, lists), and its shape-walking serializer
+    turning them into JSON was ~40 % of a GetItem. Such results become JSON directly; anything
+    else takes moto's serializer. Each operation's first results are serialized both ways and
+    compared; an operation that ever differs keeps moto's serializer."""
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import JSONSerializer
+
+    original = ActionResult.execute_result
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def execute_result(self: ActionResult, context: Any) -> Any:
+        operation = f"{context.service_model.service_name}.{context.operation_model.name}"
+        if (
+            context.serializer_class is not JSONSerializer
+            or operation in PLAIN_RESULTS_DIFFER
+            or not isinstance(self.result, dict)
+            or (self.result and not _is_plain_json(self.result))  # {}: PutItem, DeleteItem, ...
+        ):
+            return original(self, context)
+        status = context.operation_model.http.get("responseCode", 200)
+        version = context.service_model.metadata.get("jsonVersion", "1.0")
+        fast = status, {"Content-Type": f"application/x-amz-json-{version}"}, json.dumps(self.result)
+        if PLAIN_RESULTS_VERIFIED.get(operation, 0) >= PLAIN_RESULTS_TO_VERIFY:
+            return fast
+        slow = original(self, context)
+        # The same JSON values, key order aside (1 and 1.0, or true and 1, count as different).
+        same = (slow[0], slow[1]) == (fast[0], fast[1]) and json.dumps(
+            json.loads(slow[2] or "{}"), sort_keys=True
+        ) == json.dumps(self.result, sort_keys=True)
+        with lock:
+            if same:
+                PLAIN_RESULTS_VERIFIED[operation] = PLAIN_RESULTS_VERIFIED.get(operation, 0) + 1
+            else:
+                PLAIN_RESULTS_DIFFER.add(operation)
+        return slow
+
+    replace(ActionResult, "execute_result", execute_result)
+
+
+def draw_random_strings_at_once() -> None:
+    """moto draws its request ids (52 characters, every response) and receipt handles (185, every
+    received message) one random.choice at a time; random.choices draws them in one call, from the
+    same alphabet and the same (seedable) generator."""
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models
+
+    def get_random_string(
+        self: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
+    ) -> str:
+        text = "".join(
+            self.choices(string.ascii_letters + (string.digits if include_digits else ""), k=length)
+        )
+        return text.lower() if lower_case else text
+
+    def generate_receipt_handle() -> str:
+        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+    replace(MotoRandom, "get_random_string", get_random_string)
+    replace(sqs_models, "generate_receipt_handle", generate_receipt_handle)
+
+
+class CachingDispatcher(DomainDispatcherApplication):
+    """moto's dispatcher lists its package directory and tries every service URL pattern, under a
+    global lock, on every request (a third of a SendMessage). The service only depends on the
+    host, the SigV4 credential scope and the X-Amz-Target prefix, so the answer is cached by those."""
+
+    def __init__(self, create_app: Callable[[str], Any]) -> None:
+        super().__init__(create_app)
+        self._cache: dict[tuple[str, str, str], Any] = {}
+
+    def get_application(self, environ: dict[str, Any]) -> Any:
+        scope = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        path = environ.get("PATH_INFO", "")
+        if scope is None or path.startswith(("/moto-api", "/latest/")):
+            return super().get_application(environ)  # unsigned or special: moto decides from the body
+        key = (
+            environ.get("HTTP_HOST", ""),
+            scope.group(0),
+            environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0],
+        )
+        app = self._cache.get(key)
+        if app is None:
+            app = self._cache[key] = super().get_application(environ)
+        return app
+
+
+class SdkFastPath:
+    """The SDK calls every order makes (SQS and DynamoDB, JSON protocol) straight to moto's own
+    response classes, the way moto's Flask view would call them, without Flask, its debug
+    helpers and CORS, which were a third of the emulator's CPU under load. Same parsing, same
+    backends, same responses; anything else goes the usual way."""
+
+    def __init__(self) -> None:
+        from moto.dynamodb.responses import DynamoHandler
+        from moto.moto_server.werkzeug_app import BackendRequest
+        from moto.sqs.responses import SQSResponse
+
+        self.request_class = BackendRequest
+        self.dispatchers: dict[str, Callable[..., Any]] = {
+            "AmazonSQS": SQSResponse().dispatch,
+            "DynamoDB_20120810": DynamoHandler.dispatch,
+        }
+
+    def handles(self, environ: dict[str, Any]) -> Callable[..., Any] | None:
+        if environ.get("PATH_INFO") != "/" or environ.get("REQUEST_METHOD") != "POST":
+            return None
+        return self.dispatchers.get(environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0])
+
+    def __call__(
+        self, dispatch: Callable[..., Any], environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        from botocore.exceptions import ClientError
+
+        request = self.request_class(environ)
+        # What werkzeug's url properties would compute, for the only path this takes ("/").
+        url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}/"
+        if environ.get("QUERY_STRING"):
+            url += f"?{environ['QUERY_STRING']}"
+        try:
+            result = dispatch(request, url, dict(request.headers))
+        except ClientError as error:  # as moto's Flask view answers it
+            result = 400, {}, error.response["Error"]["Message"]
+        status, headers, body = result if len(result) == 3 else (200, {}, result)
+        if isinstance(body, str):
+            body = body.encode()
+        return respond(
+            start_response, Response(int(status), {k: str(v) for k, v in dict(headers).items()}, body)
+        )

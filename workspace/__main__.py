@@ -1,0 +1,5 @@
+import sys
+
+from workspace.commands import main
+
+sys.exit(main())
