@@ -16,13 +16,13 @@ def now_ms() -> int:
 
 
 @dataclass(frozen=True)
-class LogTarget:
+class LogStream:
     """A CloudWatch Logs stream in the emulator, and the label its lines get in emulator.log."""
 
     account_id: str
     region: str
     log_group: str
-    stream: str
+    name: str
     label: str
 
 
@@ -36,16 +36,16 @@ class LogSink:
     FLUSH_SECONDS = 0.05
 
     def __init__(self) -> None:
-        self._pending: list[tuple[LogTarget, list[tuple[int, str]]]] = []
+        self._pending: list[tuple[LogStream, list[tuple[int, str]]]] = []
         self._changed = threading.Condition()
         self._closed = False
         self._writer = threading.Thread(target=self._run, name="log-sink", daemon=True)
         self._writer.start()
 
-    def write(self, target: LogTarget, lines: list[tuple[int, str]]) -> None:
+    def write(self, stream: LogStream, lines: list[tuple[int, str]]) -> None:
         if lines:
             with self._changed:
-                self._pending.append((target, lines))
+                self._pending.append((stream, lines))
                 self._changed.notify_all()
 
     def flush(self, timeout: float = 5.0) -> None:
@@ -74,21 +74,21 @@ class LogSink:
                 self._changed.notify_all()
 
     @staticmethod
-    def _write(batch: list[tuple[LogTarget, list[tuple[int, str]]]]) -> None:
-        streams: dict[LogTarget, list[tuple[int, str]]] = {}
-        for target, lines in batch:
-            streams.setdefault(target, []).extend(lines)
-        for target, lines in streams.items():
-            log.info("[%s] %s", target.label, f"\n[{target.label}] ".join(text for _, text in lines))
+    def _write(batch: list[tuple[LogStream, list[tuple[int, str]]]]) -> None:
+        streams: dict[LogStream, list[tuple[int, str]]] = {}
+        for stream, lines in batch:
+            streams.setdefault(stream, []).extend(lines)
+        for stream, lines in streams.items():
+            log.info("[%s] %s", stream.label, f"\n[{stream.label}] ".join(text for _, text in lines))
             try:
-                backend = logs_backends[target.account_id][target.region]
-                if target.log_group not in backend.groups:
-                    backend.create_log_group(target.log_group, tags={})
-                if target.stream not in backend.groups[target.log_group].streams:
-                    backend.create_log_stream(target.log_group, target.stream)
+                backend = logs_backends[stream.account_id][stream.region]
+                if stream.log_group not in backend.groups:
+                    backend.create_log_group(stream.log_group, tags={})
+                if stream.name not in backend.groups[stream.log_group].streams:
+                    backend.create_log_stream(stream.log_group, stream.name)
                 events = [
                     {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])
                 ]
-                backend.put_log_events(target.log_group, target.stream, events)
+                backend.put_log_events(stream.log_group, stream.name, events)
             except Exception:  # logging must never fail a request
-                log.exception("could not write %d log lines to %s", len(lines), target.log_group)
+                log.exception("could not write %d log lines to %s", len(lines), stream.log_group)

@@ -23,7 +23,7 @@ from emulator.apigw.routes import Route, TokenBucket, select_route
 from emulator.http import Response
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
-from emulator.logs import LogTarget, now_ms
+from emulator.logs import LogStream, now_ms
 
 log = logging.getLogger("emulator.apigw")
 
@@ -34,7 +34,7 @@ HOST_PATTERN = re.compile(
 ACCESS_LOG_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
 
 
-def target(environ: dict[str, Any]) -> tuple[str, str] | None:
+def addressed_api(environ: dict[str, Any]) -> tuple[str, str] | None:
     """(apiId, path after it) when the request is for an HTTP API, else None."""
     path = environ.get("PATH_INFO", "")
     if path.startswith(PATH_PREFIX):
@@ -111,7 +111,7 @@ class HttpApiGateway:
 
     def handle(self, environ: dict[str, Any]) -> Response | None:
         """The response to an HTTP API request; None when the request is not for an HTTP API."""
-        found = target(environ)
+        found = addressed_api(environ)
         if found is None:
             return None
         api_id, path = found
@@ -165,8 +165,8 @@ class HttpApiGateway:
         )
         if not group or not line_format:
             return
-        target_ = LogTarget(self.account_id, region, group, f"{api_id}_{values['stage']}", f"{api_id} access")
-        self.runtime.sink.write(target_, [(now_ms(), access_line(line_format, values))])
+        stream = LogStream(self.account_id, region, group, f"{api_id}_{values['stage']}", f"{api_id} access")
+        self.runtime.sink.write(stream, [(now_ms(), access_line(line_format, values))])
 
     def _in_stage(
         self, request: HttpRequest, region: str, api: Any, stage: Any, path: str

@@ -85,7 +85,7 @@ class Template:
     def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
         assert self.process.stdout is not None
         for line in _lines(self.process.stdout):
-            sink.write(spec.log_target(self.stream), [(now_ms(), line)])
+            sink.write(spec.log_stream(self.stream), [(now_ms(), line)])
 
     @property
     def alive(self) -> bool:
@@ -145,7 +145,7 @@ class Worker:
             raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
         self._responses.recv_bytes()
         # As Lambda starts each execution environment's stream; import-time output follows.
-        self._flush_lines(first=(now_ms(), init_start_line(spec.runtime)))
+        self._flush_lines(first=(now_ms(), init_start_line(spec.declared_runtime)))
 
     @classmethod
     def forked(cls, template: Template, spec: FunctionSpec, sink: LogSink) -> "Worker":
@@ -192,7 +192,7 @@ class Worker:
     ) -> list[tuple[int, str]]:
         lines = ([first] if first else []) + self._take_lines(until_mark)
         lines += [(now_ms(), text) for text in extra or []]
-        self.sink.write(self.spec.log_target(self.stream), lines)
+        self.sink.write(self.spec.log_stream(self.stream), lines)
         return lines
 
     @property

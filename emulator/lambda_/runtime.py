@@ -67,7 +67,7 @@ class LambdaRuntime:
             name=fn.function_name,
             arn=fn.function_arn,
             handler=str(fn.handler),
-            runtime=fn.run_time or "python3.12",
+            declared_runtime=fn.run_time or "python3.12",
             code_sha=fn.code_sha_256,
             timeout=float(fn.timeout),
             memory=int(fn.memory_size),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emulator.logs import LogTarget
+from emulator.logs import LogStream
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -35,7 +35,7 @@ class FunctionSpec:
     name: str
     arn: str
     handler: str
-    runtime: str
+    declared_runtime: str  # what the function declares (python3.14); it runs on the local Python
     code_sha: str
     timeout: float
     memory: int
@@ -43,8 +43,8 @@ class FunctionSpec:
     log_group: str
     concurrency: int
 
-    def log_target(self, stream: str) -> LogTarget:
-        return LogTarget(self.account_id, self.region, self.log_group, stream, self.name)
+    def log_stream(self, stream: str) -> LogStream:
+        return LogStream(self.account_id, self.region, self.log_group, stream, self.name)
 
 
 def trace_id() -> str:
@@ -81,7 +81,7 @@ def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: s
         "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.declared_runtime}",
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
         "AWS_ACCESS_KEY_ID": "test",

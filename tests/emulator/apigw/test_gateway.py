@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from emulator.apigw.gateway import target
+from emulator.apigw.gateway import addressed_api
 from emulator.apigw.payload import Stage, build_event, map_response
 from emulator.apigw.request import HttpRequest, read_body
 from emulator.apigw.routes import Route, TokenBucket, select_route
@@ -187,15 +187,15 @@ def test_token_bucket_allows_the_burst_then_the_rate() -> None:
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]
 
 
-def test_targets_by_path_and_host() -> None:
-    assert target({"PATH_INFO": "/_aws/execute-api/abc/orders/1"}) == ("abc", "/orders/1")
-    assert target(
+def test_apis_addressed_by_path_and_host() -> None:
+    assert addressed_api({"PATH_INFO": "/_aws/execute-api/abc/orders/1"}) == ("abc", "/orders/1")
+    assert addressed_api(
         {"PATH_INFO": "/orders", "HTTP_HOST": "abc.execute-api.localhost.localstack.cloud:4566"}
     ) == (
         "abc",
         "/orders",
     )
-    assert target({"PATH_INFO": "/", "HTTP_HOST": "localhost:4566"}) is None
+    assert addressed_api({"PATH_INFO": "/", "HTTP_HOST": "localhost:4566"}) is None
 
 
 def test_each_cookie_goes_out_as_its_own_set_cookie_header() -> None:
