@@ -1,6 +1,10 @@
 """The three handlers end to end against moto: HTTP API 2.0 in, SQS/DynamoDB effects out."""
 
+import io
 import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,12 +43,15 @@ def test_post_process_get_keeps_every_digit(aws: Aws) -> None:
     assert response["headers"]["Location"] == f"/orders/{order_id}"
 
     [message] = aws.queued_bodies()
+    created_at = json.loads(message)["createdAt"]
     assert json.loads(message) == {
         "orderId": order_id,
         "amount": "123456789.12",
         "currency": "EUR",
-        "createdAt": json.loads(message)["createdAt"],
+        "createdAt": created_at,
     }
+    age = datetime.now(UTC) - datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    assert timedelta(0) <= age < timedelta(seconds=5) and created_at.endswith("Z")
 
     assert read(order_id)["statusCode"] == 404
     assert process(message) == {"batchItemFailures": []}
@@ -58,7 +65,7 @@ def test_post_process_get_keeps_every_digit(aws: Aws) -> None:
         "amount": Decimal("123456789.12"),
         "currency": "EUR",
         "status": "PROCESSED",
-        "createdAt": order["createdAt"],
+        "createdAt": created_at,  # the time it was accepted, carried through the queue
     }
     item = aws.table.get_item(Key={"PK": f"ORDER#{order_id}", "SK": f"ORDER#{order_id}"})["Item"]
     assert item["amount"] == Decimal("123456789.12")
@@ -196,3 +203,59 @@ def test_get_never_exposes_idempotency_records(aws: Aws) -> None:
     create({"amount": 1, "currency": "EUR"}, {"idempotency-key": "k"})
     items = aws.table.scan()["Items"]
     assert [i["PK"] for i in items] == ["IDEMPOTENCY#create_order"]
+
+
+def test_a_redelivered_order_keeps_its_first_write(aws: Aws) -> None:
+    create({"amount": 5, "currency": "GBP"})
+    [message] = aws.queued_bodies()
+    logged = io.StringIO()
+    previous = process_order.logger.registered_handler.setStream(logged)  # type: ignore[attr-defined]
+    process(message)
+    [first] = aws.table.scan()["Items"]
+    time.sleep(0.01)  # a second write would carry a later processedAt
+    assert process(message) == {"batchItemFailures": []}
+    process_order.logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    [again] = aws.table.scan()["Items"]
+    assert again == first  # the conditional write refused to overwrite: processedAt is the first one
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    assert [line["message"] for line in lines if line.get("orderId") == first["orderId"]] == [
+        "Order processed",
+        "Order already processed",
+    ]
+
+
+def test_an_all_poison_batch_is_a_partial_response_not_a_function_error(aws: Aws) -> None:
+    event = sqs_event("poison-1", '{"orderId": "x"}')
+    result = process_order.handler(event, FakeContext())  # raising here would trip the Errors alarm
+    assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+
+def idempotency_records(aws: Aws) -> list[dict[str, Any]]:
+    return [i for i in aws.table.scan()["Items"] if i["PK"] == os.environ["IDEMPOTENCY_PARTITION"]]
+
+
+def test_an_idempotency_key_lives_24_hours(aws: Aws) -> None:
+    create({"amount": 1, "currency": "EUR"}, {"idempotency-key": "day"})
+    [record] = idempotency_records(aws)
+    assert record["status"] == "COMPLETED"
+    assert abs(int(record["expiration"]) - (time.time() + 24 * 3600)) < 60
+
+
+def test_a_key_still_in_progress_is_a_409(aws: Aws) -> None:
+    headers = {"idempotency-key": "slow"}
+    create({"amount": 1, "currency": "EUR"}, headers)
+    [record] = idempotency_records(aws)
+    # as if the first request were still running: Powertools marks it INPROGRESS until it ends
+    aws.table.update_item(
+        Key={"PK": record["PK"], "SK": record["SK"]},
+        UpdateExpression="SET #s = :s, in_progress_expiration = :t",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": "INPROGRESS", ":t": int(time.time() * 1000) + 60_000},
+    )
+    conflict = create({"amount": 1, "currency": "EUR"}, headers)
+    assert conflict["statusCode"] == 409
+    assert body(conflict) == {
+        "message": "An order with this Idempotency-Key is still being created; retry shortly",
+        "errors": [{"field": "Idempotency-Key", "problem": "is in progress"}],
+    }
+    assert len(aws.queued_bodies()) == 1  # only the first request's message
