@@ -33,6 +33,7 @@ def test_bundle_holds_sources_and_pure_python_deps_without_boto3(tmp_path: Path)
         "AWS_DEFAULT_REGION": "us-east-1",
         "TABLE_NAME": "t",
         "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/q",
+        "IDEMPOTENCY_PARTITION": "IDEMPOTENCY#create_order",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     result = subprocess.run(
