@@ -58,6 +58,13 @@ def test_poison_goes_to_dlq_after_exactly_max_receives_and_valid_records_are_sto
     assert dead["Attributes"]["DeadLetterQueueSourceArn"] == queue_arn["Attributes"]["QueueArn"]
     assert eventually(lambda: receives_of(deployment, poison_id) >= MAX_RECEIVE_COUNT, timeout=30)[0]
     assert receives_of(deployment, poison_id) == MAX_RECEIVE_COUNT
+    # partial batch failure: the valid records of those batches were written once and not redelivered
+    # (a whole-batch retry would log "Order already processed" for them on every later attempt)
+    function = deployment.function_name("process_order")
+    for order_id in valid_ids:
+        lines = deployment.log_lines(function, contains=order_id)
+        logged = [json.loads(line)["message"] for line in lines if line.startswith("{")]
+        assert logged == ["Order processed"], (order_id, logged)
     _drain_dlq(deployment, poison)
 
 

@@ -52,7 +52,7 @@ def seconds(duration: str) -> float:
 
 
 @contextmanager
-def target_deployment(target: str, endpoint: str) -> Iterator[Deployment]:
+def target_deployment(target: str, endpoint: str, work: Path) -> Iterator[Deployment]:
     if target == "aws":
         yield aws_deployment()
         return
@@ -69,8 +69,8 @@ def target_deployment(target: str, endpoint: str) -> Iterator[Deployment]:
             f"load: nothing answers on {endpoint}: run `make local-up EMULATOR={target} deploy-local` first"
         )
     print(f"load: no emulator on {endpoint}; starting one for this run")
-    with temporary_emulator(REPO / ".local" / "load") as emulator:
-        yield local_deployment("embedded", emulator.endpoint, REPO / ".local" / "load")
+    with temporary_emulator(work) as emulator:
+        yield local_deployment("embedded", emulator.endpoint, work)
 
 
 def run_locust(deployment: Deployment, args: argparse.Namespace, prefix: Path, ledger: Path) -> int:
@@ -314,6 +314,15 @@ def main(argv: list[str] | None = None) -> int:
         "--visible-p95-ms", type=float, default=float(os.environ.get("VISIBLE_P95_MS", "3000"))
     )
     parser.add_argument(
+        "--reports", type=Path, default=REPORTS, help="where reports go (default load/reports)"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=REPO / ".local" / "load",
+        help="an emulator started for the run keeps its log and function code here",
+    )
+    parser.add_argument(
         "--drain-timeout", type=float, default=60.0, help="seconds for the queue to empty after the run"
     )
     args = parser.parse_args(argv)
@@ -322,11 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, IndexError):
         parser.error(f"--duration must look like 30s, 2m or 1h (got {args.duration!r})")
 
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    prefix = REPORTS / f"{args.scenario}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    args.reports.mkdir(parents=True, exist_ok=True)
+    prefix = args.reports.resolve() / f"{args.scenario}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     ledger = Path(f"{prefix}.ledger.jsonl")
     endpoint = endpoint_on(args.port) if args.port else local_endpoint()
-    with target_deployment(args.target, endpoint) as deployment:
+    with target_deployment(args.target, endpoint, args.work_dir) as deployment:
         code = run_locust(deployment, args, prefix, ledger)
         if code != 0:
             print(f"load: locust exited with {code}", file=sys.stderr)

@@ -109,8 +109,11 @@ class SqsPoller:
             )
             for index in range(self.max_pollers)
         ]
+
+    def start(self) -> "SqsPoller":
         for thread in self._threads:
             thread.start()
+        return self
 
     @property
     def batch_size(self) -> int:
@@ -205,7 +208,8 @@ class SqsPoller:
     def join(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class EventSourceManager:
@@ -250,7 +254,7 @@ class EventSourceManager:
                     esm.function_arn,
                     concurrency,
                 )
-                self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency)
+                self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency).start()
 
     def _concurrency(self, esm: EventSourceMapping) -> int:
         try:

@@ -85,7 +85,12 @@ def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: Starte
     make_function(endpoint, "sleepy", "app.sleep")
     for _ in range(3):
         client.invoke(FunctionName="sleepy", InvocationType="Event", Payload=json.dumps({}))
-    time.sleep(1.5)  # the workers are busy sleeping now
+    deadline = time.monotonic() + 10
+    while len(workers_running_in(tmp_path / "functions")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if Path("/proc/self/cwd").exists():
+        assert len(workers_running_in(tmp_path / "functions")) >= 3, "three invocations in flight"
+    time.sleep(0.5)  # each inside its 60 s sleep
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=10)

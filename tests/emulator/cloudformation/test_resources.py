@@ -1,7 +1,9 @@
 """CloudFormation types the emulator adds to moto: created for real, updated in place, deleted."""
 
+import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -10,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaFunction
 
+from emulator.lambda_.runtime import LambdaRuntime
 from tests.emulator.helpers import code_zip
 
 TLS_ONLY = {
@@ -200,9 +203,10 @@ def function_template(key: str) -> str:
 
 
 def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with moto.mock_aws():
+    runtime = LambdaRuntime("123456789012", tmp_path, "http://127.0.0.1:1")
+    with moto.mock_aws(), contextlib.closing(runtime):
         cfn, awslambda, s3 = (
             boto3.client(n, region_name="us-east-1") for n in ("cloudformation", "lambda", "s3")
         )
@@ -216,6 +220,7 @@ def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
         cfn.create_stack(StackName="f", TemplateBody=function_template("v1.zip"))
         name = cfn.describe_stacks(StackName="f")["Stacks"][0]["Outputs"][0]["OutputValue"]
         before = awslambda.get_function(FunctionName=name)["Configuration"]
+        assert runtime.invoke("us-east-1", name, b"{}").payload == b"1"
         cfn.create_change_set(
             StackName="f",
             ChangeSetName="update",
@@ -225,6 +230,8 @@ def test_a_stack_update_replaces_function_code_and_keeps_its_logging_config(
         cfn.execute_change_set(StackName="f", ChangeSetName="update")
         after = awslambda.get_function(FunctionName=name)["Configuration"]
         assert after["CodeSha256"] != before["CodeSha256"]
+        # the new code runs: the runtime retires the version it had warm and starts the new one
+        assert runtime.invoke("us-east-1", name, b"{}").payload == b"2"
         assert after["LoggingConfig"]["LogGroup"] == "/custom/fn"
         # cdk deploy checks a change set it just deleted is gone: AWS's ChangeSetNotFound, not a stack error
         cfn.delete_change_set(StackName="f", ChangeSetName="update")

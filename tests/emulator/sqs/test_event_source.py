@@ -1,18 +1,32 @@
-"""SQS event source: record shape, partial batch responses, failures, batching window."""
+"""SQS event source: record shape, partial batch responses, failures, batching window; the real
+Lambda runtime end to end, and the manager following mappings."""
 
 import hashlib
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 import moto
 import pytest
 
+from emulator.lambda_.pool import Throttled
+from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 from emulator.lambda_.spec import InvokeResult
-from emulator.sqs.event_source import SqsPoller, failed_message_ids
+from emulator.sqs.event_source import EventSourceManager, SqsPoller, failed_message_ids
+from tests.emulator.helpers import code_zip
+
+# fails the records whose body is "bad", as ProcessOrder reports poison
+CODE = code_zip(
+    {
+        "app.py": "def handler(event, context):\n"
+        "    return {'batchItemFailures': [{'itemIdentifier': r['messageId']}\n"
+        "        for r in event['Records'] if r['body'] == 'bad']}\n"
+    }
+)
 
 
 @dataclass
@@ -22,6 +36,12 @@ class FakeRuntime:
     respond: Any = None
     events: list[dict[str, Any]] = field(default_factory=list)
     default_concurrency: int = 1
+
+    def function(self, region: str, name: str) -> Any:
+        return name
+
+    def concurrency(self, function: Any) -> int:
+        return self.default_concurrency
 
     def invoke(
         self, region: str, function: str, event: bytes, wait_seconds: float | None = None
@@ -50,15 +70,8 @@ class Setup:
         a = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
         return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
 
-    def poller(self, runtime: FakeRuntime) -> SqsPoller:
-        poller = SqsPoller.__new__(SqsPoller)  # no threads: drive poll_once by hand
-        poller.esm, poller.runtime = self.esm, runtime
-        poller.region, poller.queue_name = "us-east-1", self.queue_url.rsplit("/", 1)[-1]
-        poller.max_pollers, poller.active = 1, 1
-        import threading
-
-        poller.stopping, poller._lock = threading.Event(), threading.Lock()
-        return poller
+    def poller(self, runtime: Any) -> SqsPoller:
+        return SqsPoller(self.esm, runtime, max_pollers=1)  # not started: poll_once is driven by hand
 
 
 @pytest.fixture
@@ -70,7 +83,7 @@ def setup() -> Iterator[Setup]:
         role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         client = boto3.client("lambda", region_name="us-east-1")
         client.create_function(
-            FunctionName="f", Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": b"PK"}
+            FunctionName="f", Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": CODE}
         )
         mapping = client.create_event_source_mapping(
             EventSourceArn=arn,
@@ -157,7 +170,7 @@ def test_failed_message_ids() -> None:
 
 
 def test_batching_window_waits_to_fill_the_batch(setup: Setup) -> None:
-    setup.esm.max_batch_window = 1
+    setup.esm.max_batch_window = 10
     setup.send("first")
     import threading
 
@@ -165,5 +178,46 @@ def test_batching_window_waits_to_fill_the_batch(setup: Setup) -> None:
     runtime = FakeRuntime()
     started = time.monotonic()
     assert setup.poller(runtime).poll_once() == 3
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 8  # a full batch goes at once, before the 10 s window ends
     assert [r["body"] for r in runtime.events[0]["Records"]] == ["first", "second", "third"]
+
+
+def test_the_real_runtime_runs_the_function_and_only_its_failures_return(
+    setup: Setup, tmp_path: Path
+) -> None:
+    _, bad = setup.send("ok", "bad")
+    runtime = LambdaRuntime("123456789012", tmp_path, "http://127.0.0.1:1", default_concurrency=1)
+    try:
+        assert setup.poller(runtime).poll_once() == 2
+    finally:
+        runtime.close()
+    assert setup.remaining() == 1  # "ok" was deleted, "bad" waits out its visibility timeout
+    time.sleep(1.1)
+    [retried] = setup.sqs.receive_message(QueueUrl=setup.queue_url, AttributeNames=["All"])["Messages"]
+    assert retried["MessageId"] == bad and retried["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+@pytest.mark.parametrize("refusal", [Throttled("Rate Exceeded"), FunctionNotFound("gone")])
+def test_an_undelivered_batch_returns_whole(setup: Setup, refusal: Exception) -> None:
+    def refuse(_: dict[str, Any]) -> Any:
+        raise refusal
+
+    setup.send("a", "b")
+    assert setup.poller(FakeRuntime(respond=refuse)).poll_once() == 2
+    assert setup.remaining() == 2  # nothing deleted: every message comes back after its visibility timeout
+
+
+def test_the_manager_follows_mappings(setup: Setup) -> None:
+    runtime = FakeRuntime()
+    manager = EventSourceManager("123456789012", runtime)  # type: ignore[arg-type]
+    manager.sync()
+    [poller] = manager.pollers.values()
+    setup.send("x")
+    deadline = time.monotonic() + 5
+    while not runtime.events and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r["body"] for r in runtime.events[0]["Records"]] == ["x"]  # its threads poll the queue
+    boto3.client("lambda", region_name="us-east-1").delete_event_source_mapping(UUID=setup.esm.uuid)
+    manager.sync()
+    assert manager.pollers == {} and poller.stopping.is_set()
+    manager.stop(timeout=2)
