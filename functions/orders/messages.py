@@ -89,7 +89,7 @@ def parse_order_message(body: str) -> Order:
 
 def _is_timestamp(value: str) -> bool:
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        datetime.fromisoformat(value)  # Python 3.11+ reads the "Z" suffix
     except ValueError:
         return False
     return True

@@ -43,8 +43,8 @@ class OrderRequest:
 class _NonFinite:
     """Stands for NaN/Infinity literals, which Python's json would otherwise accept."""
 
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
+    def __init__(self, _literal: str) -> None:
+        """Which literal it was does not matter: each is refused the same way."""
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def check_content_type(content_type: str | None) -> None:
     """JSON only; a missing Content-Type is taken as JSON (curl -d without -H still works)."""
     if content_type is None:
         return
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = content_type.partition(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise RequestError(
             415,

@@ -1,7 +1,7 @@
 """The three handlers end to end against moto: HTTP API 2.0 in, SQS/DynamoDB effects out."""
 
-import io
 import json
+import logging
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -205,20 +205,33 @@ def test_get_never_exposes_idempotency_records(aws: Aws) -> None:
     assert [i["PK"] for i in items] == ["IDEMPOTENCY#create_order"]
 
 
+class Records(logging.Handler):
+    """What the handlers log, as records (Powertools writes JSON to the stdout it saw at import)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_a_redelivered_order_keeps_its_first_write(aws: Aws) -> None:
     create({"amount": 5, "currency": "GBP"})
     [message] = aws.queued_bodies()
-    logged = io.StringIO()
-    previous = process_order.logger.registered_handler.setStream(logged)  # type: ignore[attr-defined]
-    process(message)
-    [first] = aws.table.scan()["Items"]
-    time.sleep(0.01)  # a second write would carry a later processedAt
-    assert process(message) == {"batchItemFailures": []}
-    process_order.logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    order_id = json.loads(message)["orderId"]
+    logged = Records()
+    logging.getLogger(process_order.logger.name).addHandler(logged)
+    try:
+        process(message)
+        [first] = aws.table.scan()["Items"]
+        time.sleep(0.01)  # a second write would carry a later processedAt
+        assert process(message) == {"batchItemFailures": []}
+    finally:
+        logging.getLogger(process_order.logger.name).removeHandler(logged)
     [again] = aws.table.scan()["Items"]
     assert again == first  # the conditional write refused to overwrite: processedAt is the first one
-    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
-    assert [line["message"] for line in lines if line.get("orderId") == first["orderId"]] == [
+    assert [r.getMessage() for r in logged.records if getattr(r, "orderId", None) == order_id] == [
         "Order processed",
         "Order already processed",
     ]

@@ -1,9 +1,17 @@
 import json
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from orders.messages import InvalidOrderMessage, canonical_order_id, new_order, parse_order_message
+from orders.messages import (
+    InvalidOrderMessage,
+    canonical_order_id,
+    iso_timestamp,
+    new_order,
+    parse_order_message,
+)
+from orders.money import canonical
 from orders.responses import dumps_exact, json_response
 
 ORDER_ID = "6f1c2a8e-3b7d-4c2e-9a51-0d2f4b6c8e10"
@@ -73,6 +81,7 @@ def test_invalid_messages_are_refused(body: str, reason: str) -> None:
         (ORDER_ID.upper(), ORDER_ID),
         ("6f1c2a8e3b7d4c2e9a510d2f4b6c8e10", None),
         ("{6f1c2a8e-3b7d-4c2e-9a51-0d2f4b6c8e10}", None),
+        ("6f1c2a8e3b7d4c2e9a510d2f4b6c8e10----", None),  # 36 characters, a UUID once hyphens are dropped
         ("not-a-uuid", None),
         ("", None),
         (None, None),
@@ -102,3 +111,21 @@ def test_json_response_shape() -> None:
         "headers": {"Content-Type": "application/json", "Location": f"/orders/{ORDER_ID}"},
         "body": f'{{"orderId":"{ORDER_ID}"}}',
     }
+
+
+def test_timestamps_are_utc_whatever_the_machine_s_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        moment = datetime(2026, 11, 24, 20, 0, 0, 123456, tzinfo=UTC)
+        assert iso_timestamp(moment) == "2026-11-24T20:00:00.123Z"
+        assert new_order(Decimal(1), "EUR").created_at.endswith("Z")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_canonical_amounts_have_no_exponent() -> None:
+    for raw, digits in (("1E+1", "10"), ("1E+2", "100"), ("99.90", "99.9"), ("0.0001", "0.0001")):
+        amount = canonical(Decimal(raw))
+        assert amount.as_tuple().exponent <= 0 and str(amount) == digits, raw

@@ -1,6 +1,7 @@
 """Every POST /orders validation rule, on the domain module directly."""
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -205,3 +206,42 @@ def test_bad_idempotency_keys_are_400(key: str) -> None:
 def test_good_idempotency_keys_pass() -> None:
     assert check_idempotency_key(None) is None
     assert check_idempotency_key("order-2026-11-24-0001") == "order-2026-11-24-0001"
+
+
+def refusal(check: Callable[[], object]) -> tuple[int, str, list[tuple[str, str]]]:
+    with pytest.raises(RequestError) as caught:
+        check()
+    error = caught.value
+    return error.status, error.message, [(e.field, e.problem) for e in error.errors]
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        (lambda: parse_order_request(b""), (400, "Request body is empty; send a JSON object with amount and currency", [("body", "is empty")])),
+        (lambda: parse_order_request(b"x" * (MAX_BODY_BYTES + 1)), (413, "Request body is larger than 8192 bytes", [("body", "is larger than 8192 bytes")])),
+        (lambda: parse_order_request(b"[" * 4000 + b"]" * 4000), (400, "Request body is not valid JSON", [("body", "is nested too deeply")])),
+        (lambda: parse_order_request(b"[]"), (400, "Request body must be a JSON object", [("body", "is not a JSON object")])),
+        (lambda: parse_order_request(b'{"amount": 1, "amount": 2, "currency": "EUR"}'), (400, "Request body has duplicate keys", [("amount", "duplicate key")])),
+        (lambda: parse_order_request(b'{"amount": 1}'), (400, "Invalid order", [("currency", "is required")])),
+        (lambda: decode_body("***", is_base64=True), (400, "Request body is not valid base64", [("body", "is not base64")])),
+        (lambda: check_content_type("text/plain; charset=utf-8"), (415, "Content-Type must be application/json", [("Content-Type", "got text/plain")])),
+        (lambda: check_content_type(""), (415, "Content-Type must be application/json", [("Content-Type", "got empty")])),
+        (lambda: check_idempotency_key(""), (400, "Invalid Idempotency-Key header", [("Idempotency-Key", "must be 1 to 128 printable ASCII characters")])),
+    ],
+)  # fmt: skip
+def test_each_refusal_says_exactly_what_is_wrong(
+    check: Callable[[], object], expected: tuple[int, str, list[tuple[str, str]]]
+) -> None:
+    assert refusal(check) == expected
+
+
+def test_the_limits_are_inclusive() -> None:
+    body = b'{"amount": 1, "currency": "EUR"}'
+    exactly_max = body + b" " * (MAX_BODY_BYTES - len(body))
+    assert parse_order_request(exactly_max) == OrderRequest(Decimal(1), "EUR")
+    assert check_idempotency_key("k" * 128) == "k" * 128
+
+
+def test_content_type_parameters_are_ignored_whatever_their_number() -> None:
+    check_content_type("application/json; charset=utf-8; profile=orders")  # the media type is what counts
