@@ -14,7 +14,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test unit synth deploy destroy clean up local-up local-down deploy-local smoke env logs bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test unit mutation synth deploy destroy clean up local-up local-down deploy-local smoke env logs bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ env: setup ## Print `export` lines for the AWS CLI/SDKs and awslocal against the
 
 logs: setup ## Follow a function's log: FUNCTION=create|process|get|access (default process) LINES=20 FOLLOW=0 to stop
 	@$(PY) -m workspace logs --function $(or $(FUNCTION),process) --lines $(or $(LINES),20) $(if $(filter 0,$(FOLLOW)),--no-follow)
+
+mutation: setup ## Mutation-test functions/ with mutmut (~4 min): prints the score and every surviving mutant
+	@$(PY) -m tests.mutation
 
 lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff check functions cdk emulator workspace e2e load tests
