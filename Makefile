@@ -14,7 +14,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test unit mutation synth deploy destroy clean up local-up local-down deploy-local smoke env logs bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local smoke env logs bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ endif
 local-down: ## Stop the local AWS and everything it started (embedded, and compose targets when Docker runs)
 	@$(if $(wildcard $(PY)),$(PY) -m emulator.ctl stop,echo "emulator: not running")
 	@if docker info >/dev/null 2>&1; then docker compose --profile localstack --profile floci down; fi
+
+local-reset: setup ## Wipe the running local target's state (every stack, queue, table) and .local/outputs.json
+	@$(PY) -m workspace reset
 
 deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy

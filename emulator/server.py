@@ -15,7 +15,7 @@ os.environ.setdefault("MOTO_ACCOUNT_ID", "000000000000")
 from moto.moto_server.werkzeug_app import create_backend_app
 from waitress.server import create_server
 
-from emulator import patches
+from emulator import guard, patches
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.http import Response, StartResponse, json_response, respond
 from emulator.lambda_ import invoke
@@ -61,6 +61,9 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        refused = guard.refusal(environ)
+        if refused is not None:
+            return respond(start_response, refused)
         try:
             response = self._data_plane(environ, path)
         except Exception:

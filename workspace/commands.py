@@ -1,4 +1,4 @@
-"""`python -m workspace deploy|smoke|url|env|logs`: the commands behind `make up`, `make deploy-local`,
+"""`python -m workspace deploy|smoke|url|env|logs|reset`: the commands behind `make up`, `make deploy-local`,
 `make smoke`, `make env` and `make logs`, against the local target.
 
 Each finds the endpoint as `emulator.ctl.local_endpoint()` does (EMULATOR_PORT or LOCAL_ENDPOINT
@@ -181,16 +181,29 @@ def follow_logs(endpoint: str, function: str, lines: int, follow: bool) -> None:
         print(event["message"].rstrip("\n"), flush=True)
 
 
+def reset(endpoint: str) -> str:
+    """Wipe the running local target's state (every stack and its data), and the outputs that
+    described them."""
+    require_running(endpoint)
+    answer = requests.post(f"{endpoint}/moto-api/reset", json={}, timeout=30)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{endpoint} refused the reset ({answer.status_code}: {answer.text[:200]})")
+    OUTPUTS.unlink(missing_ok=True)
+    return f"{endpoint} reset: every stack and its data are gone; `make deploy-local` deploys again"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workspace", description=__doc__)
-    parser.add_argument("command", choices=["deploy", "smoke", "url", "env", "logs"])
+    parser.add_argument("command", choices=["deploy", "smoke", "url", "env", "logs", "reset"])
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
     parser.add_argument("--function", default="process", help="logs: create | process | get | access")
     parser.add_argument("--lines", type=int, default=20, help="logs: how many of the last lines first")
     parser.add_argument("--no-follow", dest="follow", action="store_false", help="logs: print and stop")
     args = parser.parse_args(argv)
     endpoint = args.endpoint or local_endpoint()
-    command = "deploy-local" if args.command == "deploy" else args.command  # as `make` names it
+    command = {"deploy": "deploy-local", "reset": "local-reset"}.get(
+        args.command, args.command
+    )  # as `make` names it
     try:
         if args.command == "deploy":
             require_running(endpoint)
@@ -201,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             print(url(endpoint))
         elif args.command == "env":
             print("\n".join(env_lines(endpoint)))
+        elif args.command == "reset":
+            print(f"local-reset: {reset(endpoint)}")
         else:
             follow_logs(endpoint, args.function, args.lines, args.follow)
     except KeyboardInterrupt:

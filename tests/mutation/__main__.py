@@ -27,7 +27,9 @@ pytest_add_cli_args_test_selection = ["tests/functions/"]
 
 def stage() -> None:
     shutil.rmtree(STAGE, ignore_errors=True)
-    shutil.copytree(REPO / "functions", STAGE, ignore=shutil.ignore_patterns("__pycache__", "requirements.txt"))
+    shutil.copytree(
+        REPO / "functions", STAGE, ignore=shutil.ignore_patterns("__pycache__", "requirements.txt")
+    )
     shutil.copytree(REPO / "tests" / "functions", STAGE / "tests" / "functions")
     (STAGE / "tests" / "__init__.py").write_text("")
     (STAGE / "pyproject.toml").write_text(CONFIG)
@@ -35,13 +37,13 @@ def stage() -> None:
 
 def mutmut(*args: str) -> str:
     command = [str(Path(sys.executable).parent / "mutmut"), *args]
-    return subprocess.run(command, cwd=STAGE, capture_output=True, text=True, check=False).stdout  # noqa: S603
+    return subprocess.run(command, cwd=STAGE, capture_output=True, text=True, check=False).stdout
 
 
 def main() -> int:
     stage()
     print(f"mutmut: running over functions/ in {STAGE.relative_to(REPO)} (a few minutes) ...", flush=True)
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", "2"],
         cwd=STAGE,
         stdout=subprocess.DEVNULL,

@@ -59,6 +59,7 @@ def write_outputs(folder: Path) -> None:
         ["-m", "workspace", "smoke"],
         ["-m", "workspace", "deploy"],
         ["-m", "workspace", "logs", "--no-follow"],
+        ["-m", "workspace", "reset"],
         ["-m", "workspace.redrive"],
     ],
 )
@@ -184,3 +185,21 @@ def test_logs_prints_the_last_lines_in_time_order_then_follows_new_ones(logs: An
     events = log_events(logs, "/g", lines=3, follow=True, sleep=sleep)
     assert [next(events)["message"] for _ in range(6)] == ["a3", "b4", "a5", "a6", "b6", "b7"]
     assert [e["message"] for e in log_events(logs, "/g", lines=2, follow=False)] == ["b6", "b7"]
+
+
+def test_local_reset_wipes_the_state_and_the_outputs_it_described(tmp_path: Path) -> None:
+    write_outputs(tmp_path)
+    with temporary_emulator(tmp_path / "emulator") as emulator:
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        sqs.create_queue(QueueName="before")
+        result = run(tmp_path, "-m", "workspace", "reset", LOCAL_ENDPOINT=emulator.endpoint)
+        assert result.returncode == 0, result.stderr
+        assert "reset" in result.stdout and "`make deploy-local`" in result.stdout
+        assert sqs.list_queues().get("QueueUrls", []) == []
+    assert not (tmp_path / ".local" / "outputs.json").exists()
