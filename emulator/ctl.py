@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 STATE_DIR = Path(".local")
 PID_FILE = STATE_DIR / "emulator.pid"
 LOG_FILE = STATE_DIR / "emulator.log"
@@ -149,11 +151,26 @@ def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
         stop_child(process)
 
 
-def _running_pid() -> int | None:
+def _identity(pid: int) -> dict[str, object] | None:
+    """What tells this emulator from another process that got its pid later: its start time and
+    command line (psutil reads both on Linux, macOS and Windows)."""
     try:
-        pid = int(PID_FILE.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        process = psutil.Process(pid)
+        return {"pid": pid, "started": process.create_time(), "cmdline": process.cmdline()}
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def _running_pid() -> int | None:
+    """The pid in the pid file, if that very process still runs: after a crash the pid may belong
+    to something else by now, which must never be reported as the emulator, let alone signalled."""
+    try:
+        recorded = json.loads(PID_FILE.read_text())
+        pid = int(recorded["pid"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+    current = _identity(pid)
+    if current is None or current != recorded:
         return None
     return pid
 
@@ -190,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         forget()
         if pid is None:
-            print("emulator: not running")
+            stale = PID_FILE.exists()
             PID_FILE.unlink(missing_ok=True)
+            print(
+                "emulator: not running"
+                + (" (removed a stale pid file; nothing was signalled)" if stale else "")
+            )
             return 0
         terminate(pid)
         PID_FILE.unlink(missing_ok=True)
@@ -225,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         tail = LOG_FILE.read_text(errors="replace").splitlines()[-15:] if LOG_FILE.exists() else []
         print(f"emulator: {error}\n" + "\n".join(tail), file=sys.stderr)
         return 1
-    PID_FILE.write_text(str(process.pid))
+    PID_FILE.write_text(json.dumps(_identity(process.pid)))
     remember(url)
     print(f"emulator: ready on {url} in {seconds:.2f}s (pid {process.pid})")
     return 0

@@ -203,3 +203,29 @@ def test_local_reset_wipes_the_state_and_the_outputs_it_described(tmp_path: Path
         assert "reset" in result.stdout and "`make deploy-local`" in result.stdout
         assert sqs.list_queues().get("QueueUrls", []) == []
     assert not (tmp_path / ".local" / "outputs.json").exists()
+
+
+def test_a_stale_pid_file_is_never_trusted_nor_signalled(tmp_path: Path) -> None:
+    """After a crash the recorded pid may belong to another process by now."""
+    unrelated = subprocess.Popen(["sleep", "600"])  # a stand-in for any process
+    try:
+        (tmp_path / ".local").mkdir()
+        for content in (
+            str(unrelated.pid),
+            json.dumps({"pid": unrelated.pid, "started": 1.0, "cmdline": []}),
+        ):
+            (tmp_path / ".local" / "emulator.pid").write_text(content)
+            stopped = run(tmp_path, "-m", "emulator.ctl", "stop")
+            assert stopped.returncode == 0 and "nothing was signalled" in stopped.stdout
+            assert unrelated.poll() is None, "the unrelated process was killed"
+        (tmp_path / ".local" / "emulator.pid").write_text(str(unrelated.pid))
+        port = str(free_port())
+        started = run(tmp_path, "-m", "emulator.ctl", "start", EMULATOR_PORT=port)
+        try:
+            assert started.returncode == 0 and "ready on" in started.stdout, started.stdout + started.stderr
+        finally:
+            run(tmp_path, "-m", "emulator.ctl", "stop")
+        assert unrelated.poll() is None
+    finally:
+        unrelated.kill()
+        unrelated.wait()
