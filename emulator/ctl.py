@@ -166,13 +166,18 @@ def _running_pid() -> int | None:
     to something else by now, which must never be reported as the emulator, let alone signalled."""
     try:
         recorded = json.loads(PID_FILE.read_text())
+        if isinstance(recorded, int):  # written by an earlier version: the pid alone
+            recorded = {"pid": recorded}
         pid = int(recorded["pid"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
     current = _identity(pid)
-    if current is None or current != recorded:
+    if current is None:
         return None
-    return pid
+    if "started" not in recorded:  # that earlier version's: trust an emulator's command line only
+        command = current["cmdline"]
+        return pid if isinstance(command, list) and command[1:3] == ["-m", "emulator"] else None
+    return pid if current == recorded else None
 
 
 def main(argv: list[str] | None = None) -> int:

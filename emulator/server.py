@@ -26,6 +26,10 @@ from emulator.sqs.event_source import EventSourceManager
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
 REQUEST_THREADS = 128
+# The functions' own SDK calls arrive on a listener of their own, so they never queue behind the
+# API requests that wait for those very functions (under overload that wait made ProcessOrder time
+# out and dead-letter valid orders).
+INTERNAL_THREADS = 64
 SERVICES = (
     "apigatewayv2",
     "cloudformation",
@@ -147,7 +151,7 @@ class Emulator:
         self.region = region
         self.concurrency = concurrency
         self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._internal: Any = None
 
     @property
     def url(self) -> str:
@@ -157,34 +161,45 @@ class Emulator:
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return self.app(environ, start_response)
 
-    def start(self) -> "Emulator":
-        # waitress: HTTP/1.1 keep-alive and a thread pool. Data-plane requests block while their
-        # function runs and that function's own SDK calls need threads too, so the pool is large.
-        self._server = create_server(
+    def _listen(self, host: str, port: int, threads: int) -> Any:
+        # waitress: HTTP/1.1 keep-alive and a thread pool; data-plane requests block while their
+        # function runs, so the public pool is large
+        return create_server(
             self._dispatch,
-            host=self.host,
-            port=self.port,
-            threads=REQUEST_THREADS,
-            connection_limit=4 * REQUEST_THREADS,
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=4 * threads,
             backlog=1024,
             channel_timeout=120,
             max_request_body_size=1024**3,
             ident="emulator",
             asyncore_use_poll=True,
         )
+
+    def start(self) -> "Emulator":
+        self._server = self._listen(self.host, self.port, REQUEST_THREADS)
         self.port = self._server.effective_port  # when port 0 asked for a free one
+        self._internal = self._listen("127.0.0.1", 0, INTERNAL_THREADS)
+        internal_url = f"http://127.0.0.1:{self._internal.effective_port}"
         self.runtime = LambdaRuntime(
-            self.account_id, self.work_dir / "functions", f"http://127.0.0.1:{self.port}", self.concurrency
+            self.account_id, self.work_dir / "functions", internal_url, self.concurrency
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region)
         self.event_sources = EventSourceManager(self.account_id, self.runtime)
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
-        self._thread.start()
+        for name, server in (("http", self._server), ("http-functions", self._internal)):
+            threading.Thread(target=server.run, name=name, daemon=True).start()
         self.event_sources.start()
         self.runtime.watch_deployments()
         self.app.ready = True
         threading.Thread(target=patches.load_cloudformation, name="load-cloudformation", daemon=True).start()
-        log.info("emulator ready on %s (account %s, region %s)", self.url, self.account_id, self.region)
+        log.info(
+            "emulator ready on %s (functions call back on %s; account %s, region %s)",
+            self.url,
+            internal_url,
+            self.account_id,
+            self.region,
+        )
         return self
 
     def stop(self, timeout: float = 4.0) -> None:
@@ -194,8 +209,9 @@ class Emulator:
             self.app.ready = False
             self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1.5))
             self.runtime.close()  # kills workers, so requests waiting on them end now
-            self._server.task_dispatcher.shutdown(timeout=max(0.1, deadline - time.monotonic()))
-            self._server.close()
+            for server in (self._server, self._internal):
+                server.task_dispatcher.shutdown(timeout=max(0.1, deadline - time.monotonic()))
+                server.close()
         log.info("emulator stopped")
 
     def __enter__(self) -> "Emulator":

@@ -32,6 +32,9 @@ HOST_PATTERN = re.compile(
     r"^(?P<api>[a-z0-9]+)\.execute-api\.(localhost\.localstack\.cloud|localhost)(:\d+)?$"
 )
 ACCESS_LOG_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+# How long a request waits for one of its function's workers before the 429 (Lambda throttles at
+# once; the local pool is smaller than an account's concurrency, so a short queue smooths bursts)
+WORKER_WAIT_SECONDS = 2.0
 
 
 def addressed_api(environ: dict[str, Any]) -> tuple[str, str] | None:
@@ -210,12 +213,12 @@ class HttpApiGateway:
             return Outcome(route.key, status, error, latency)
 
         try:
-            result = self.runtime.invoke(region, function, json.dumps(event).encode())
+            result = self.runtime.invoke(region, function, json.dumps(event).encode(), WORKER_WAIT_SECONDS)
         except FunctionNotFound:
             log.error("route %s: integration function %s does not exist", route.key, function)
             return api_error(500, "Internal Server Error"), outcome(error="Function not found")
-        except Throttled:
-            return api_error(503, "Service Unavailable"), outcome(error="Rate Exceeded.")
+        except Throttled:  # every worker stayed busy: API Gateway's answer to a throttled function
+            return api_error(429, "Too Many Requests"), outcome(error="Rate Exceeded.")
         if not result.ok:
             return api_error(500, "Internal Server Error"), outcome(
                 "200", "The Lambda function returned an error"

@@ -16,7 +16,12 @@ from workspace.targets import local_client
 
 pytestmark = pytest.mark.integration
 
-CODE = "import time\ndef echo(event, context):\n    return {'statusCode': 200, 'body': str(len(event.get('body') or ''))}\ndef sleep(event, context):\n    time.sleep(60)\n"
+CODE = (
+    "import os, time\n"
+    "def echo(event, context):\n    return {'statusCode': 200, 'body': str(len(event.get('body') or ''))}\n"
+    "def sleep(event, context):\n    time.sleep(60)\n"
+    "def endpoint(event, context):\n    return os.environ['AWS_ENDPOINT_URL']\n"
+)
 
 
 def test_ready_comes_before_cloudformation_has_loaded(tmp_path: Path) -> None:
@@ -133,3 +138,32 @@ def test_cloudformation_loads_lazily_and_serves_a_stack_right_after_ready(emulat
     ]["PhysicalResourceId"]
     assert local_client("apigatewayv2", emulator.endpoint).get_api(ApiId=api_id)["Name"] == "lazy"
     assert health(emulator.endpoint)["services"]["cloudformation"] == "running"  # type: ignore[index]
+
+
+def test_functions_call_back_on_their_own_listener_and_a_busy_function_is_a_429(emulator: Started) -> None:
+    """Under overload, API requests wait for workers while those workers' own SDK calls must still
+    get through: they arrive on a listener of their own. A function whose workers all stay busy
+    answers 429, as API Gateway does for a throttled function."""
+    endpoint = emulator.endpoint
+    fn = local_client("lambda", endpoint)
+    make_function(endpoint, "envy", "app.endpoint")
+    called_back_on = json.loads(fn.invoke(FunctionName="envy")["Payload"].read())
+    assert called_back_on.startswith("http://127.0.0.1:") and not called_back_on.endswith(
+        f":{endpoint.rsplit(':', 1)[-1]}"
+    )
+
+    v2 = local_client("apigatewayv2", endpoint)
+    api = v2.create_api(Name="busy", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(
+        ApiId=api,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=make_function(endpoint, "slow", "app.sleep"),
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    v2.create_route(ApiId=api, RouteKey="POST /slow", Target=f"integrations/{integration}")
+    v2.create_stage(ApiId=api, StageName="$default")
+    fn.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=1)
+    fn.invoke(FunctionName="slow", InvocationType="Event", Payload=b"{}")  # holds the one worker 60 s
+    time.sleep(1)
+    answer = requests.post(f"{endpoint}/_aws/execute-api/{api}/slow", timeout=30)
+    assert (answer.status_code, answer.json()) == (429, {"message": "Too Many Requests"})
