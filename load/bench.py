@@ -85,6 +85,64 @@ def throughput(deployment: Deployment, clients: int, orders: int) -> dict[str, f
     }
 
 
+def overload(deployment: Deployment, clients: int, seconds: float) -> dict[str, Any]:
+    """Closed-loop clients far beyond the functions' workers for `seconds`: what is accepted must
+    all be stored, none dead-lettered; the rest may be refused (429), never lost."""
+    api = deployment.api_url
+    path = f"{urllib3.util.parse_url(api).path or ''}/orders"
+    accepted: list[str] = []
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client() -> None:
+        connection = urllib3.connection_from_url(api, maxsize=1, retries=False, timeout=60)
+        while time.perf_counter() < stop_at:
+            try:
+                response = connection.request("POST", path, body=ORDER, headers=JSON)
+                status = str(response.status)
+            except urllib3.exceptions.HTTPError as error:
+                status, response = type(error).__name__, None
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+                if response is not None and response.status == 202:
+                    accepted.append(json.loads(response.data)["orderId"])
+        connection.close()
+
+    dlq_before = _visible(deployment, deployment.outputs.dlq_url)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    deadline = time.perf_counter() + 120
+    while deployment.messages_in_queue() and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    dynamodb, table = deployment.client("dynamodb"), deployment.outputs.table_name
+    stored = 0
+    for chunk in range(0, len(accepted), 100):
+        keys = [{n: {"S": v} for n, v in order_key(i).items()} for i in accepted[chunk : chunk + 100]]
+        stored += len(dynamodb.batch_get_item(RequestItems={table: {"Keys": keys}})["Responses"][table])
+    return {
+        "clients": clients,
+        "requests_per_s": sum(statuses.values()) / elapsed,
+        "accepted_per_s": len(accepted) / elapsed,
+        "accepted": len(accepted),
+        "missing_from_table": len(accepted) - stored,
+        "dead_lettered": _visible(deployment, deployment.outputs.dlq_url) - dlq_before,
+        "statuses": statuses,
+    }
+
+
+def _visible(deployment: Deployment, queue_url: str) -> int:
+    attributes = deployment.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
 class CpuMeter:
     """CPU seconds used by the emulator process, its Lambda workers and this load generator."""
 
@@ -305,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--overload-clients", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument(
@@ -346,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = throughput(deployment, args.clients, args.orders)
         results["throughput"].update(cpu_per_order(before, meter.sample(), results["throughput"]["orders"]))
         say(json.dumps(results["throughput"], indent=1))
+        say(f"overload: {args.overload_clients} closed-loop clients for {args.seconds:.0f}s ...")
+        results["overload"] = overload(deployment, args.overload_clients, args.seconds)
+        say(json.dumps(results["overload"], indent=1))
         say(
             f"POST -> stored at {args.rate:.0f} orders/s again, after {args.orders + int(args.rate * args.seconds)} orders ..."
         )
@@ -365,12 +427,23 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.write_text(json.dumps(results, indent=2))
     t, v, e, m = results["throughput"], results["visible"], results["emulator_sqs"], results["moto_sqs"]
+    o = results["overload"]
     rows = [
         ("start -> healthy", f"{results['start_to_healthy_s']:.2f} s", "<= 1 s"),
         ("deploy-local (bootstrap + deploy)", f"{results['deploy_local_s']:.1f} s", ""),
         (f"accepted/s ({t['clients']} clients)", f"{t['accepted_per_s']:.0f}", ">= 500"),
         ("persisted/s", f"{t['persisted_per_s']:.0f}", ">= 500"),
         ("POST p50 / p95", f"{t['post_p50_ms']:.0f} / {t['post_p95_ms']:.0f} ms", ""),
+        (
+            f"overload, {o['clients']} clients: accepted/s (ratio to {t['clients']} clients) / 429s",
+            f"{o['accepted_per_s']:.0f} ({o['accepted_per_s'] / t['accepted_per_s']:.2f}) / {o['statuses'].get('429', 0)}",
+            ">= 0.8",
+        ),
+        (
+            "overload: accepted orders missing from the table / dead-lettered",
+            f"{o['missing_from_table']} / {o['dead_lettered']} of {o['accepted']}",
+            "0 / 0",
+        ),
         (
             "CPU per order: emulator / workers / load generator",
             f"{t['emulator_cpu_ms']:.2f} / {t['workers_cpu_ms']:.2f} / {t['load_generator_cpu_ms']:.2f} ms",
