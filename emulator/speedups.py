@@ -11,6 +11,7 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+from emulator import json_protocol
 from emulator.http import Response, StartResponse, respond
 from emulator.patching import replace
 
@@ -169,6 +170,10 @@ class SdkFastPath:
         from botocore.exceptions import ClientError
 
         request = self.request_class(environ)
+        target, body = environ.get("HTTP_X_AMZ_TARGET", ""), request.get_data()
+        refused = json_protocol.refusal(target, body)
+        if refused is not None:
+            return respond(start_response, refused)
         # What werkzeug's url properties would compute, for the only path this takes ("/").
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}/"
         if environ.get("QUERY_STRING"):
@@ -177,6 +182,11 @@ class SdkFastPath:
             result = dispatch(request, url, dict(request.headers))
         except ClientError as error:  # as moto's Flask view answers it
             result = 400, {}, error.response["Error"]["Message"]
+        except Exception:
+            explained = json_protocol.explain(target, body)
+            if explained is None:
+                raise
+            return respond(start_response, explained)
         status, headers, body = result if len(result) == 3 else (200, {}, result)
         if isinstance(body, str):
             body = body.encode()

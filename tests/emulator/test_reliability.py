@@ -167,3 +167,34 @@ def test_functions_call_back_on_their_own_listener_and_a_busy_function_is_a_429(
     time.sleep(1)
     answer = requests.post(f"{endpoint}/_aws/execute-api/{api}/slow", timeout=30)
     assert (answer.status_code, answer.json()) == (429, {"message": "Too Many Requests"})
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "code"),
+    [
+        ("DynamoDB_20120810.GetItem", b"{nope", "SerializationException"),
+        ("DynamoDB_20120810.GetItem", b"[1]", "SerializationException"),
+        ("DynamoDB_20120810.GetItem", b'{"TableName": 5, "Key": []}', "SerializationException"),
+        ("DynamoDB_20120810.GetItem", b"", "ValidationException"),
+        ("DynamoDB_20120810.Nope", b"{}", "UnknownOperationException"),
+        ("AmazonSQS.SendMessage", b"{nope", "SerializationException"),
+        ("AmazonSQS.Nope", b"{}", "UnknownOperationException"),
+    ],
+)
+def test_malformed_json_api_calls_get_aws_client_errors(
+    emulator: Started, target: str, body: bytes, code: str
+) -> None:
+    service = "dynamodb" if target.startswith("DynamoDB") else "sqs"
+    answer = requests.post(
+        f"{emulator.endpoint}/",
+        data=body,
+        headers={
+            "X-Amz-Target": target,
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20261125/us-east-1/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=x",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 400, answer.text  # a 4xx SDKs do not retry, not moto's 500
+    assert answer.json()["__type"].endswith(f"#{code}"), answer.text
