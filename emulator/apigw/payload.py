@@ -43,7 +43,8 @@ def build_event(
     cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
     domain = headers.get("host", f"{request.api_id}.execute-api.localhost.localstack.cloud").split(":")[0]
     received = request.received_at
-    headers.setdefault("x-forwarded-for", request.source_ip)
+    forwarded = headers.get("x-forwarded-for")  # API Gateway appends the address it saw
+    headers["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
     headers.setdefault("x-forwarded-proto", request.scheme)
     headers.setdefault("x-forwarded-port", request.server_port)
     headers.setdefault("x-amzn-trace-id", f"Root=1-{int(received.timestamp()):08x}-{uuid.uuid4().hex[:24]}")

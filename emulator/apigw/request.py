@@ -48,9 +48,8 @@ class HttpRequest:
             headers=headers,
             raw_query=environ.get("QUERY_STRING", ""),
             body=read_body(environ),
-            source_ip=environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "127.0.0.1"))
-            .split(",")[0]
-            .strip(),
+            # the connection's address, as API Gateway takes it: a client's X-Forwarded-For is not trusted
+            source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
             protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             scheme=environ.get("wsgi.url_scheme", "http"),
             server_port=str(environ.get("SERVER_PORT", "")),

@@ -13,6 +13,13 @@ from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+# Lambda's payload limits: 6 MB for a synchronous invocation, 1 MB for an asynchronous one
+PAYLOAD_LIMITS = {"RequestResponse": 6 * 1024 * 1024, "Event": 1024 * 1024, "DryRun": 6 * 1024 * 1024}
+
+
+def _error(status: int, error_type: str, message: str, key: str = "message") -> Response:
+    body = json.dumps({"Type": "User", key: message}).encode()  # AWS spells it Message for a 404
+    return json_response(status, body, **{"x-amzn-ErrorType": error_type})
 
 
 def function_invoked(environ: dict[str, Any]) -> str | None:
@@ -24,14 +31,27 @@ def function_invoked(environ: dict[str, Any]) -> str | None:
 
 
 def invoke(runtime: LambdaRuntime, environ: dict[str, Any], name: str, region: str) -> Response:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    payload = environ["wsgi.input"].read(length) if length else b"{}"
     invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+    if invocation_type not in PAYLOAD_LIMITS:
+        return _error(
+            400,
+            "InvalidParameterValueException",
+            f"Invalid invocation type {invocation_type!r}: RequestResponse, Event or DryRun",
+        )
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length > PAYLOAD_LIMITS[invocation_type]:
+        limit = PAYLOAD_LIMITS[invocation_type]
+        message = f"Request must be smaller than {limit} bytes for the {invocation_type} invocation type"
+        return _error(413, "RequestEntityTooLargeException", message)
+    payload = environ["wsgi.input"].read(length) if length else b"{}"
+    try:
+        json.loads(payload)
+    except (ValueError, UnicodeDecodeError):  # checked here, so an Event payload is never dropped later
+        return _error(400, "InvalidRequestContentException", "Could not parse request body into json")
     try:
         runtime.function(region, name)
     except FunctionNotFound as error:
-        body = json.dumps({"Type": "User", "Message": str(error)}).encode()
-        return json_response(404, body, **{"x-amzn-ErrorType": "ResourceNotFoundException"})
+        return _error(404, "ResourceNotFoundException", str(error), key="Message")
     if invocation_type == "DryRun":
         return Response(204, {}, b"")
     if invocation_type == "Event":

@@ -198,3 +198,22 @@ def test_malformed_json_api_calls_get_aws_client_errors(
     )
     assert answer.status_code == 400, answer.text  # a 4xx SDKs do not retry, not moto's 500
     assert answer.json()["__type"].endswith(f"#{code}"), answer.text
+
+
+def test_invoke_checks_what_lambda_checks(emulator: Started) -> None:
+    make_function(emulator.endpoint, "echo", "app.echo")
+    url = f"{emulator.endpoint}/2015-03-31/functions/echo/invocations"
+
+    def invoke(payload: bytes, invocation_type: str = "RequestResponse") -> tuple[int, str]:
+        answer = requests.post(
+            url, data=payload, headers={"X-Amz-Invocation-Type": invocation_type}, timeout=30
+        )
+        return answer.status_code, answer.headers.get("x-amzn-ErrorType", "")
+
+    assert invoke(b"{}") == (200, "")
+    assert invoke(b"{}", "Sometimes") == (400, "InvalidParameterValueException")
+    assert invoke(b"\xff\xfe") == (400, "InvalidRequestContentException")
+    assert invoke(b"not json", "Event") == (400, "InvalidRequestContentException")  # refused, not dropped
+    assert invoke(b'"' + b"x" * (1024 * 1024) + b'"', "Event") == (413, "RequestEntityTooLargeException")
+    assert invoke(b'"' + b"x" * (1024 * 1024) + b'"')[0] == 200  # within the 6 MB synchronous limit
+    assert invoke(b'"' + b"x" * (6 * 1024 * 1024) + b'"') == (413, "RequestEntityTooLargeException")

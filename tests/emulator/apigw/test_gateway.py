@@ -207,3 +207,10 @@ def test_each_cookie_goes_out_as_its_own_set_cookie_header() -> None:
     assert list(body) == [b"x"]
     assert [v for k, v in sent if k == "Set-Cookie"] == ["a=1", "b=2"]
     assert ("Content-Length", "1") in sent
+
+
+def test_the_source_ip_is_the_connection_s_not_a_forwarded_claim() -> None:
+    env = environ(X_FORWARDED_FOR="6.6.6.6")
+    event = build_event(HttpRequest.from_environ(env, "a", "/orders"), "0", DEFAULT, "/orders", "k", {})
+    assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["x-forwarded-for"] == "6.6.6.6, 127.0.0.1"
