@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import logging.handlers
 import os
 import signal
 import sys
@@ -42,10 +43,19 @@ def main(argv: list[str] | None = None) -> int:
         help="workers per function without reserved concurrency (default 4)",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
+    parser.add_argument(
+        "--log-max-bytes", type=int, default=10 * 1024 * 1024, help="rotate the log file at this size"
+    )
     args = parser.parse_args(argv)
 
+    handler: logging.Handler = (
+        logging.handlers.RotatingFileHandler(args.log_file, maxBytes=args.log_max_bytes, backupCount=3)
+        if args.log_file
+        else logging.StreamHandler(sys.stdout)
+    )
     logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", handlers=[handler]
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

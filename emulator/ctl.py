@@ -91,12 +91,24 @@ def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | No
 def spawn(
     port: int, host: str = "127.0.0.1", log_path: Path = LOG_FILE, extra_args: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `python -m emulator` in its own session, output appended to `log_path`."""
+    """Start `python -m emulator` in its own session: its log in `log_path` (rotated at 10 MB),
+    anything else it prints (a crash) appended beside it, in `<log_path>.out`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    with open(log_path.with_name(log_path.name + ".out"), "ab") as out:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "emulator", "--host", host, "--port", str(port), *(extra_args or [])],
-            stdout=log,
+            [
+                sys.executable,
+                "-m",
+                "emulator",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-file",
+                str(log_path),
+                *(extra_args or []),
+            ],
+            stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
@@ -248,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         seconds = wait_healthy(url, args.timeout, process)
     except (RuntimeError, TimeoutError) as error:
         stop_child(process, timeout=2)
-        tail = LOG_FILE.read_text(errors="replace").splitlines()[-15:] if LOG_FILE.exists() else []
+        tail = [
+            line
+            for path in (LOG_FILE, LOG_FILE.with_name(LOG_FILE.name + ".out"))
+            if path.exists()
+            for line in path.read_text(errors="replace").splitlines()[-15:]
+        ]
         print(f"emulator: {error}\n" + "\n".join(tail), file=sys.stderr)
         return 1
     PID_FILE.write_text(json.dumps(_identity(process.pid)))

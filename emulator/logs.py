@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from moto.logs.models import logs_backends
 
 log = logging.getLogger("emulator.logs")
+# Function output and access logs are kept in memory: each stream keeps its newest events only.
+EVENTS_KEPT_PER_STREAM = 10_000
 
 
 def now_ms() -> int:
@@ -90,5 +92,7 @@ class LogSink:
                     {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda line: line[0])
                 ]
                 backend.put_log_events(stream.log_group, stream.name, events)
+                kept = backend.groups[stream.log_group].streams[stream.name].events
+                del kept[: max(0, len(kept) - EVENTS_KEPT_PER_STREAM)]  # oldest first, as retention would
             except Exception:  # logging must never fail a request
                 log.exception("could not write %d log lines to %s", len(lines), stream.log_group)

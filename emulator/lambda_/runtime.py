@@ -108,8 +108,15 @@ class LambdaRuntime:
             self._pools[key] = pool
         if current is not None:
             log.info("%s: new code or configuration, retiring the old workers", spec.name)
-            current.retire()
+            self._retire(current, keep=pool.code_dir)
         return pool
+
+    def _retire(self, pool: FunctionPool, keep: Path | None = None) -> None:
+        """Retire a version's workers, and its extracted code unless the next version shares it
+        (a configuration change), so redeploys leave no code behind."""
+        pool.retire()
+        if pool.code_dir != keep:
+            shutil.rmtree(pool.code_dir, ignore_errors=True)
 
     def prepare_deployed(self) -> None:
         """Init each deployed Python function ahead of its first invocation (as SnapStart does at
@@ -127,7 +134,7 @@ class LambdaRuntime:
             gone = [key for key in self._pools if key not in deployed]
             retired = [self._pools.pop(key) for key in gone]
         for pool in retired:
-            pool.retire()
+            self._retire(pool)
 
     def watch_deployments(self, interval: float = 0.5) -> None:
         def loop() -> None:

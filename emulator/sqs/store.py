@@ -32,6 +32,7 @@ from emulator.patching import replace
 
 _sequence = itertools.count()
 DLQ_SOURCE = "DeadLetterQueueSourceArn"
+DELETED_HANDLES_KEPT = 10_000
 
 
 class MessageStore:
@@ -44,7 +45,9 @@ class MessageStore:
         self._in_flight_heap: list[tuple[float, int, Message]] = []
         self._delayed_heap: list[tuple[float, int, Message]] = []
         self.handles: dict[str, Message] = {}
-        self.deleted_handles: set[str] = set()
+        # receipt handles of deleted messages, so deleting twice succeeds as on AWS; the newest
+        # DELETED_HANDLES_KEPT only, or they would grow with every message ever deleted
+        self.deleted_handles: OrderedDict[str, None] = OrderedDict()
 
     # -- time moves messages between indexes -------------------------------------------------
     def _promote(self, now: float) -> None:
@@ -129,7 +132,9 @@ class MessageStore:
         for handle in message.all_receipt_handles:
             if handle:
                 self.handles.pop(handle, None)
-                self.deleted_handles.add(handle)
+                self.deleted_handles[handle] = None
+        while len(self.deleted_handles) > DELETED_HANDLES_KEPT:
+            self.deleted_handles.popitem(last=False)
 
     def delete(self, receipt_handle: str) -> None:
         with self.changed:

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.ctl import Started, endpoint_on, free_port, health, spawn, stop_child, temporary_emulator
+from emulator.ctl import (
+    Started,
+    endpoint_on,
+    free_port,
+    health,
+    spawn,
+    stop_child,
+    temporary_emulator,
+    wait_healthy,
+)
 from tests.emulator.helpers import code_zip, workers_running_in
 from workspace.targets import local_client
 
@@ -21,6 +30,7 @@ CODE = (
     "def echo(event, context):\n    return {'statusCode': 200, 'body': str(len(event.get('body') or ''))}\n"
     "def sleep(event, context):\n    time.sleep(60)\n"
     "def endpoint(event, context):\n    return os.environ['AWS_ENDPOINT_URL']\n"
+    "def chatty(event, context):\n    for i in range(300):\n        print('line', i, 'x' * 50)\n"
 )
 
 
@@ -217,3 +227,22 @@ def test_invoke_checks_what_lambda_checks(emulator: Started) -> None:
     assert invoke(b'"' + b"x" * (1024 * 1024) + b'"', "Event") == (413, "RequestEntityTooLargeException")
     assert invoke(b'"' + b"x" * (1024 * 1024) + b'"')[0] == 200  # within the 6 MB synchronous limit
     assert invoke(b'"' + b"x" * (6 * 1024 * 1024) + b'"') == (413, "RequestEntityTooLargeException")
+
+
+def test_the_emulator_log_is_rotated(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "emulator.log"
+    process = spawn(port, log_path=log, extra_args=["--work-dir", str(tmp_path), "--log-max-bytes", "4000"])
+    try:
+        endpoint = endpoint_on(port)
+        wait_healthy(endpoint, 30, process)
+        make_function(endpoint, "chatty", "app.chatty")
+        local_client("lambda", endpoint).invoke(FunctionName="chatty")  # ~20 KB of function output
+        deadline = time.monotonic() + 10
+        while not log.with_name("emulator.log.1").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop_child(process)
+    assert log.with_name("emulator.log.1").exists()
+    assert log.stat().st_size < 4000 + 20_000  # the current file starts afresh at the limit
+    assert not log.with_name("emulator.log.4").exists()  # three old files at most

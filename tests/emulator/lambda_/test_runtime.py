@@ -12,9 +12,11 @@ import boto3
 import moto
 import pytest
 
+from emulator import logs as logs_module
 from emulator.lambda_ import pool as lambda_pool
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import LambdaRuntime
+from emulator.logs import LogStream
 from tests.emulator.helpers import code_zip
 
 ACCOUNT = "123456789012"  # moto's default inside mock_aws
@@ -224,6 +226,14 @@ def test_new_configuration_gets_new_workers(aws: Any, runtime: LambdaRuntime) ->
     _, result = invoke(runtime, "echo")
     assert result["env"]["GREETING"] == "v2"
     assert result["invocations"] == 1  # a new worker
+    [code_dir] = (runtime.work_dir / "echo").iterdir()  # the same code: one folder, kept
+
+    aws.update_function_code(
+        FunctionName="echo", ZipFile=code_zip({"app.py": "def env(e, c):\n    return 'v3'\n"})
+    )
+    assert invoke(runtime, "echo") == (True, "v3")
+    assert [p for p in (runtime.work_dir / "echo").iterdir()] != [code_dir]  # new code, and the old gone
+    assert len(list((runtime.work_dir / "echo").iterdir())) == 1
 
 
 @pytest.mark.parametrize(
@@ -278,3 +288,17 @@ def test_deployed_functions_are_initialised_before_their_first_invocation(
     aws.delete_function(FunctionName="counter")
     runtime.prepare_deployed()
     assert runtime._pools == {}  # its pool (and template) retired
+
+
+def test_each_log_stream_keeps_its_newest_events(
+    aws: Any, runtime: LambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs_module, "EVENTS_KEPT_PER_STREAM", 3)
+    stream = LogStream(ACCOUNT, "us-east-1", "/bounded", "s", "bounded")
+    now = int(time.time() * 1000)
+    runtime.sink.write(stream, [(now + i, f"line {i}") for i in range(5)])
+    runtime.sink.flush()
+    events = boto3.client("logs", region_name="us-east-1").get_log_events(
+        logGroupName="/bounded", logStreamName="s"
+    )
+    assert [e["message"] for e in events["events"]] == ["line 2", "line 3", "line 4"]

@@ -8,7 +8,10 @@ from typing import Any
 
 import boto3
 import moto
+import moto.sqs.models
 import pytest
+
+from emulator.sqs import store
 
 
 @pytest.fixture
@@ -165,3 +168,18 @@ def test_fifo_queues_keep_moto_behaviour(sqs: Any) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g")  # deduplicated
     sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g")
     assert [m["Body"] for m in receive(sqs, url)] == ["a", "b"]
+
+
+def test_deleted_receipt_handles_are_remembered_but_bounded(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "DELETED_HANDLES_KEPT", 5)
+    url = make_queue(sqs)
+    for i in range(8):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    handles = [m["ReceiptHandle"] for m in receive(sqs, url, 8)]
+    for handle in handles:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])  # twice: fine, as on AWS
+    queue_store = store.store_of(moto.sqs.models.sqs_backends["123456789012"]["us-east-1"].queues["q"])
+    assert queue_store is not None and len(queue_store.deleted_handles) == 5
