@@ -13,6 +13,7 @@ from typing import Any
 os.environ.setdefault("MOTO_ACCOUNT_ID", "000000000000")
 
 from moto.moto_server.werkzeug_app import create_backend_app
+from waitress import wasyncore
 from waitress.server import create_server
 
 from emulator import guard, patches
@@ -203,10 +204,15 @@ class Emulator:
         return self
 
     def stop(self, timeout: float = 4.0) -> None:
-        """Stop serving, stop polling, kill every worker. Unfinished batches return to their queues."""
+        """Stop accepting at once, stop polling, kill every worker, finish what is in flight.
+        Unfinished batches return to their queues."""
         deadline = time.monotonic() + timeout
         if self._server is not None:
             self.app.ready = False
+            for server in (self._server, self._internal):
+                # only the listening socket (waitress's close() also stops the loop that sends
+                # the answers still in flight): new connections are refused from now on
+                wasyncore.dispatcher.close(server)
             self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1.5))
             self.runtime.close()  # kills workers, so requests waiting on them end now
             for server in (self._server, self._internal):

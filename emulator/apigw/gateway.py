@@ -22,7 +22,7 @@ from emulator.apigw.request import HttpRequest
 from emulator.apigw.routes import Route, TokenBucket, select_route
 from emulator.http import Response
 from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime, RuntimeClosed
 from emulator.logs import LogStream, now_ms
 
 log = logging.getLogger("emulator.apigw")
@@ -214,6 +214,8 @@ class HttpApiGateway:
 
         try:
             result = self.runtime.invoke(region, function, json.dumps(event).encode(), WORKER_WAIT_SECONDS)
+        except RuntimeClosed:  # the emulator is stopping
+            return api_error(503, "Service Unavailable"), outcome(error="Shutting down")
         except FunctionNotFound:
             log.error("route %s: integration function %s does not exist", route.key, function)
             return api_error(500, "Internal Server Error"), outcome(error="Function not found")

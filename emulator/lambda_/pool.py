@@ -46,6 +46,9 @@ class FunctionPool:
             if self.retired:
                 raise RuntimeError(f"{self.spec.name}: this version was retired")
             if self.template is None or not self.template.alive:
+                if self.template is not None:
+                    log.warning("%s: its template process is gone; starting a new one", self.spec.name)
+                    self.template.kill()  # reap it
                 self.template = Template(self.spec, self.code_dir, self.endpoint_url, self.sink)
             return self.template
 
@@ -73,9 +76,16 @@ class FunctionPool:
 
     def _new_worker(self) -> Worker:
         if FORK_WORKERS:
-            template = self._template()
-            if template.forks:
-                return Worker.forked(template, self.spec, self.sink)
+            for attempt in (1, 2):  # a template that hung or died is replaced once
+                template = self._template()
+                if not template.forks:
+                    break
+                try:
+                    return Worker.forked(template, self.spec, self.sink)
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
+                    log.warning("%s: its template did not fork a worker; replacing it", self.spec.name)
         return Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
 
     def _acquire(self, wait_seconds: float) -> Worker | None:

@@ -28,6 +28,7 @@ from emulator.lambda_.worker import END_MARK
 from emulator.logs import LogSink, now_ms
 
 WORKER_START_TIMEOUT = 30.0
+FORK_TIMEOUT = 5.0
 
 
 def start_worker_process(
@@ -77,9 +78,12 @@ class Template:
         except TimeoutError:
             mode = b""
         if mode not in (b"fork", b"spawn"):
+            code = self.process.poll()
             self.kill()
-            raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
-        ours.settimeout(None)
+            if code is not None:  # init failed and the process is gone: say so, not "did not start"
+                raise RuntimeError(f"the init of {spec.name} exited with code {code}; see its log")
+            raise RuntimeError(f"the init of {spec.name} did not finish within {WORKER_START_TIMEOUT:.0f}s")
+        ours.settimeout(FORK_TIMEOUT)  # a hung template must never block an invocation for long
         self.forks = mode == b"fork"
 
     def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
@@ -92,10 +96,15 @@ class Template:
         return self.process.poll() is None
 
     def fork(self, stream: str) -> tuple[int, list[int]]:
-        """A new worker's pid and its request, response and output fds."""
+        """A new worker's pid and its request, response and output fds; a template that does not
+        answer within FORK_TIMEOUT (hung, stopped) is killed, so the pool starts a new one."""
         with self._lock:
-            self.control.send(stream.encode())
-            message, fds, _, _ = socket.recv_fds(self.control, 64, 3)
+            try:
+                self.control.send(stream.encode())
+                message, fds, _, _ = socket.recv_fds(self.control, 64, 3)
+            except OSError as error:  # TimeoutError included
+                self.kill()
+                raise RuntimeError(f"the template did not fork a worker ({error or 'timed out'})") from error
         if len(fds) != 3:
             raise RuntimeError("the template did not fork a worker")
         return int(message), fds
@@ -104,7 +113,7 @@ class Template:
         self.control.close()
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait(timeout=5)
+        self.process.wait(timeout=5)  # reaped: no zombie left behind
 
 
 def _lines(output: Any) -> Iterator[str]:

@@ -31,6 +31,10 @@ class FunctionNotFound(LookupError):
     pass
 
 
+class RuntimeClosed(RuntimeError):
+    """The emulator is stopping: no new invocations."""
+
+
 def _runs_here(fn: LambdaFunction) -> bool:
     """Only Python functions run here; one without a declared runtime is tried as Python."""
     return not fn.run_time or fn.run_time.startswith("python")
@@ -100,7 +104,7 @@ class LambdaRuntime:
         key = (region, spec.name)
         with self._lock:
             if self._closed:
-                raise RuntimeError("the Lambda runtime is shutting down")
+                raise RuntimeClosed("the Lambda runtime is shutting down")
             current = self._pools.get(key)
             if current is not None and current.spec == spec:
                 return current

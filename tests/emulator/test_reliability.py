@@ -127,8 +127,18 @@ def test_stopping_with_work_in_flight_exits_within_five_seconds(emulator: Starte
     time.sleep(0.5)  # each inside its 60 s sleep
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
+    answers = []
+    while process.poll() is None and time.monotonic() - started < 10:
+        try:  # from the signal on, new requests are refused, not answered with a 500
+            answers.append(requests.get(f"{endpoint}/_localstack/health", timeout=2).status_code)
+        except requests.ConnectionError:
+            break
+        time.sleep(0.05)
+    refused_after = time.monotonic() - started
     process.wait(timeout=10)
     assert time.monotonic() - started < 5
+    assert refused_after < 1.0 and 500 not in answers, (refused_after, answers)
+    assert "Traceback" not in (tmp_path / "emulator.log").read_text()
     if Path("/proc/self/cwd").exists():
         assert workers_running_in(tmp_path / "functions") == [], "no worker outlives the emulator"
 

@@ -1,6 +1,9 @@
 """The Lambda runtime against functions created in moto (in-process), running in real workers."""
 
+import contextlib
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -302,3 +305,30 @@ def test_each_log_stream_keeps_its_newest_events(
         logGroupName="/bounded", logStreamName="s"
     )
     assert [e["message"] for e in events["events"]] == ["line 2", "line 3", "line 4"]
+
+
+def test_a_hung_template_is_replaced_instead_of_blocking_invocations(
+    aws: Any, runtime: LambdaRuntime
+) -> None:
+    aws.create("hung", "app.env")
+    assert invoke(runtime, "hung")[0]
+    pool = runtime.pool("us-east-1", "hung")
+    if not (lambda_pool.FORK_WORKERS and pool.template is not None and pool.template.forks):
+        pytest.skip("workers fork from a template on Linux only")
+    for worker in pool.idle:  # the next invocation needs a new worker, forked from the template
+        worker.kill()
+    pool.idle.clear()
+    hung = pool.template
+    os.kill(hung.process.pid, signal.SIGSTOP)
+    try:
+        answers: list[tuple[bool, Any]] = []
+        caller = threading.Thread(target=lambda: answers.append(invoke(runtime, "hung")), daemon=True)
+        caller.start()
+        caller.join(timeout=30)  # bounded by the fork timeout (5 s), not forever
+        assert answers, "the invocation is still waiting on the hung template"
+        [(ok, result)] = answers
+        assert ok and result["invocations"] == 1  # a worker of a fresh template
+        assert pool.template is not hung and hung.process.poll() is not None  # killed and reaped
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(hung.process.pid, signal.SIGKILL)
