@@ -8,6 +8,7 @@ PYTHON ?= python3
 CDK := $(CURDIR)/node_modules/.bin/cdk
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+MINISTACK_STAMP := .venv-ministack/.installed
 CDK_OUT := cdk/cdk.out
 
 EMULATOR ?= embedded
@@ -19,13 +20,19 @@ EMULATOR ?= embedded
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-setup: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and install Python and npm dependencies (idempotent)
+setup: $(PY_STAMP) $(NPM_STAMP) $(MINISTACK_STAMP) ## Create .venv (and .venv-ministack) and install Python and npm dependencies (idempotent)
 
 $(PY_STAMP): pyproject.toml
 	@echo "==> Python deps into $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[functions,cdk,emulator,workspace,e2e,load,dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+$(MINISTACK_STAMP): workspace/ministack-requirements.txt
+	@echo "==> ministack into .venv-ministack (it pins botocore, so it has a venv of its own)"
+	@test -x .venv-ministack/bin/python || $(PYTHON) -m venv .venv-ministack
+	@.venv-ministack/bin/python -m pip install --quiet --disable-pip-version-check -r workspace/ministack-requirements.txt 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -62,7 +69,7 @@ local-reset: setup ## Wipe the running local target's state (every stack, queue,
 deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
 
-e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | localstack | floci | aws (E2E_AWS=1)
+e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)
 	E2E_TARGET=$(or $(E2E_TARGET),embedded) $(VENV)/bin/pytest e2e -rs
 
 dlq-redrive: setup ## Move every OrdersDlq message back to OrdersQueue (local; AWS=1 for the AWS stack)
@@ -97,8 +104,9 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff format --check functions cdk emulator workspace e2e load tests
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
-test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, and the e2e suite on embedded
+test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the e2e suite on embedded, then the e2e suite on ministack
 	$(VENV)/bin/pytest
+	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs
 
 unit: setup ## Tests only, no lint
 	$(VENV)/bin/pytest

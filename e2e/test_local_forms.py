@@ -10,16 +10,24 @@ import requests
 from workspace.targets import Deployment
 
 
-def test_host_header_form_of_the_api(deployment: Deployment) -> None:
+@pytest.mark.parametrize(
+    "domain",
+    [
+        pytest.param("localhost.localstack.cloud", marks=pytest.mark.needs("localstack_host_form")),
+        "localhost",
+    ],
+)
+def test_host_header_form_of_the_api(deployment: Deployment, domain: str) -> None:
     if deployment.endpoint is None:
-        pytest.skip("the {apiId}.execute-api.localhost.localstack.cloud form exists only on local targets")
+        pytest.skip("the {apiId}.execute-api.<domain> form exists only on local targets")
     port = deployment.endpoint.rsplit(":", 1)[1]
-    host = f"{deployment.outputs.api_id}.execute-api.localhost.localstack.cloud:{port}"
+    host = f"{deployment.outputs.api_id}.execute-api.{domain}:{port}"
     response = requests.get(f"{deployment.endpoint}/orders/not-a-uuid", headers={"Host": host}, timeout=30)
     assert response.status_code == 400
     assert response.json()["message"] == "orderId must be a UUID"
 
 
+@pytest.mark.needs("invoke_log_tail")
 def test_lambda_invoke_api_runs_the_deployed_function(deployment: Deployment) -> None:
     event = {
         "version": "2.0",

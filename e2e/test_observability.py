@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from e2e.conftest import RecordingSession
 from e2e.waiting import eventually
 from workspace.targets import Deployment
@@ -46,6 +48,7 @@ def test_logs_are_json_lines_with_the_order_id(http: RecordingSession, deploymen
     assert "function_request_id" in processed[0]
 
 
+@pytest.mark.needs("access_logs")
 def test_api_access_logs_have_a_json_line_per_request(http: RecordingSession, deployment: Deployment) -> None:
     created = http.post(f"{deployment.api_url}/orders", json={"amount": 4.25, "currency": "EUR"})
     missing = http.get(f"{deployment.api_url}/orders/00000000-0000-4000-8000-000000000000")

@@ -75,12 +75,30 @@ def health(url: str, timeout: float = 1.0) -> dict[str, object] | None:
         return None
 
 
+NEEDED_SERVICES = ("cloudformation", "lambda", "sqs", "dynamodb", "logs", "iam", "s3", "apigateway")
+
+
+def ready(status: dict[str, object] | None) -> bool:
+    """Whether a target's health answer (HTTP 200) says it can take the stack. LocalStack, Floci
+    and ministack send `services` ("running", or "available" for one loaded on first use) and no
+    `ready` key; the embedded emulator answers 503 until ready, then 200 with both."""
+    if not status or status.get("ready") is False:
+        return False
+    services = status.get("services")
+    if not isinstance(services, dict):
+        return bool(status.get("ready"))
+    states = {name.lower(): str(state) for name, state in services.items()}
+    return all(
+        any(s in ("running", "available") for n, s in states.items() if n.startswith(needed))
+        for needed in NEEDED_SERVICES
+    )
+
+
 def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> float:
     """Seconds until the emulator at `url` answered ready; raises if it exits or times out."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        status = health(url, timeout=0.5)
-        if status and status.get("ready"):
+        if ready(health(url, timeout=0.5)):
             return time.monotonic() - started
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"emulator exited with code {process.returncode} before it was ready")

@@ -20,6 +20,7 @@ from emulator.ctl import (
     temporary_emulator,
     wait_healthy,
 )
+from emulator.ctl import ready as ctl_ready
 from tests.emulator.helpers import code_zip, workers_running_in
 from workspace.targets import local_client
 
@@ -256,3 +257,63 @@ def test_the_emulator_log_is_rotated(tmp_path: Path) -> None:
     assert log.with_name("emulator.log.1").exists()
     assert log.stat().st_size < 4000 + 20_000  # the current file starts afresh at the limit
     assert not log.with_name("emulator.log.4").exists()  # three old files at most
+
+
+@pytest.mark.parametrize(
+    ("payload", "ready"),
+    [
+        # LocalStack (/_localstack/health): services and their states, no "ready" key
+        (
+            {
+                "services": {
+                    s: "running"
+                    for s in (
+                        "cloudformation",
+                        "lambda",
+                        "sqs",
+                        "dynamodb",
+                        "logs",
+                        "iam",
+                        "s3",
+                        "apigateway",
+                    )
+                }
+                | {"sns": "available"},
+                "edition": "community",
+                "version": "4.10.0",
+            },
+            True,
+        ),
+        # Floci adds original_edition; services it loads on first use are "available"
+        (
+            {
+                "services": {
+                    s: "available"
+                    for s in (
+                        "cloudformation",
+                        "lambda",
+                        "sqs",
+                        "dynamodb",
+                        "logs",
+                        "iam",
+                        "s3",
+                        "apigateway",
+                    )
+                },
+                "edition": "community",
+                "original_edition": "floci",
+                "version": "1.7.2",
+            },
+            True,
+        ),
+        (
+            {"services": {"sqs": "running", "lambda": "running"}, "version": "4.10.0"},
+            False,
+        ),  # no CloudFormation
+        ({"services": {"cloudformation": "error", "lambda": "running"}}, False),
+        ({"ready": False, "services": {"sqs": "starting"}}, False),  # the embedded emulator, starting
+        (None, False),
+    ],
+)
+def test_readiness_reads_every_target_s_health_answer(payload: dict[str, object] | None, ready: bool) -> None:
+    assert ctl_ready(payload) is ready
