@@ -123,7 +123,7 @@ def spawn(
                 "--port",
                 str(port),
                 "--log-file",
-                str(log_path),
+                str(log_path.resolve()),  # the emulator runs in the repository, not in our cwd
                 *(extra_args or []),
             ],
             stdout=out,
