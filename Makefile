@@ -46,9 +46,11 @@ up: setup ## Everything local in one go: emulator, deploy, one smoke order; prin
 	@$(PY) -m workspace smoke
 	@$(PY) -m workspace url
 
-local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered): EMULATOR=embedded (default, no Docker) | localstack | floci
+local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered): EMULATOR=embedded (default, no Docker) | ministack | localstack | floci
 ifeq ($(EMULATOR),embedded)
 	@$(PY) -m emulator.ctl start
+else ifeq ($(EMULATOR),ministack)
+	@$(PY) -m workspace.ministack start
 else ifneq ($(filter $(EMULATOR),localstack floci),)
 	@docker info >/dev/null 2>&1 || { echo "EMULATOR=$(EMULATOR) needs a running Docker engine (docker info failed); EMULATOR=embedded needs none" >&2; exit 2; }
 	@if [ "$(EMULATOR)" = localstack ] && [ -z "$$LOCALSTACK_AUTH_TOKEN" ]; then echo "EMULATOR=localstack needs LOCALSTACK_AUTH_TOKEN (and a paid plan for HTTP APIs)" >&2; exit 2; fi
@@ -56,11 +58,12 @@ else ifneq ($(filter $(EMULATOR),localstack floci),)
 	@$(PY) -m emulator.ctl remember
 	@echo "$(EMULATOR): ready on http://localhost:$(or $(EMULATOR_PORT),4566)"
 else
-	@echo "EMULATOR must be embedded, localstack or floci (got $(EMULATOR))" >&2; exit 2
+	@echo "EMULATOR must be embedded, ministack, localstack or floci (got $(EMULATOR))" >&2; exit 2
 endif
 
 local-down: ## Stop the local AWS and everything it started (embedded, and compose targets when Docker runs)
 	@$(if $(wildcard $(PY)),$(PY) -m emulator.ctl stop,echo "emulator: not running")
+	@rm -rf .local/ministack/tmp
 	@if docker info >/dev/null 2>&1; then docker compose --profile localstack --profile floci down; fi
 
 local-reset: setup ## Wipe the running local target's state (every stack, queue, table) and .local/outputs.json

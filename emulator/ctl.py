@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +210,49 @@ def _running_pid() -> int | None:
     return pid if current == recorded else None
 
 
+def start(
+    port: int, launch: Callable[[], subprocess.Popen[bytes]], timeout: float = 30.0, name: str = "emulator"
+) -> int:
+    """`make local-up`: start a local target in the background with `launch`, wait until it is
+    ready, record its identity and remember its endpoint; an exit code."""
+    url = endpoint_on(port)
+    pid = _running_pid()
+    if pid is not None:
+        running = remembered() or url
+        if running != url and os.environ.get("EMULATOR_PORT"):
+            print(
+                f"{name}: already running on {running} (pid {pid}); `make local-down` first to start it on {url}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{name}: already running on {running} (pid {pid}); `make local-down` stops it")
+        return 0
+    if health(url):
+        print(
+            f"{name}: something else already answers on {url}; stop it or choose another EMULATOR_PORT",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{name}: starting on {url} (log: {LOG_FILE}) ...", flush=True)
+    process = launch()
+    try:
+        seconds = wait_healthy(url, timeout, process)
+    except (RuntimeError, TimeoutError) as error:
+        stop_child(process, timeout=2)
+        tail = [
+            line
+            for path in (LOG_FILE, LOG_FILE.with_name(LOG_FILE.name + ".out"))
+            if path.exists()
+            for line in path.read_text(errors="replace").splitlines()[-15:]
+        ]
+        print(f"{name}: {error}\n" + "\n".join(tail), file=sys.stderr)
+        return 1
+    PID_FILE.write_text(json.dumps(_identity(process.pid)))
+    remember(url)
+    print(f"{name}: ready on {url} in {seconds:.2f}s (pid {process.pid})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator.ctl", description=__doc__)
     parser.add_argument("command", choices=["start", "stop", "status", "remember", "forget"])
@@ -254,42 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: stopped (pid {pid})")
         return 0
 
-    url = endpoint_on(args.port)
-    if pid is not None:
-        running = remembered() or url
-        if running != url and os.environ.get("EMULATOR_PORT"):
-            print(
-                f"emulator: already running on {running} (pid {pid}); `make local-down` first to start it on {url}",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"emulator: already running on {running} (pid {pid}); `make local-down` stops it")
-        return 0
-    if health(url):
-        print(
-            f"emulator: something else already answers on {url}; stop it or choose another EMULATOR_PORT",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"emulator: starting on {url} (log: {LOG_FILE}) ...", flush=True)
     # its work dir beside its pid file: two emulators never unpack into (or clean) the same folder
-    process = spawn(args.port, args.host, extra_args=["--work-dir", str((STATE_DIR / "emulator").resolve())])
-    try:
-        seconds = wait_healthy(url, args.timeout, process)
-    except (RuntimeError, TimeoutError) as error:
-        stop_child(process, timeout=2)
-        tail = [
-            line
-            for path in (LOG_FILE, LOG_FILE.with_name(LOG_FILE.name + ".out"))
-            if path.exists()
-            for line in path.read_text(errors="replace").splitlines()[-15:]
-        ]
-        print(f"emulator: {error}\n" + "\n".join(tail), file=sys.stderr)
-        return 1
-    PID_FILE.write_text(json.dumps(_identity(process.pid)))
-    remember(url)
-    print(f"emulator: ready on {url} in {seconds:.2f}s (pid {process.pid})")
-    return 0
+    work_dir = str((STATE_DIR / "emulator").resolve())
+    return start(
+        args.port, lambda: spawn(args.port, args.host, extra_args=["--work-dir", work_dir]), args.timeout
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """ministack (PyPI, MIT) as a local target, the independent second emulator the e2e suite runs
 against: installed into a venv of its own (it pins botocore exactly, so it cannot share .venv),
-started on a free loopback port, stopped with every temporary folder it made."""
+bound to 127.0.0.1, its temporary folders (function code) kept under a folder of the run's.
 
+    python -m workspace.ministack start   # `make local-up EMULATOR=ministack`; `make local-down` stops it
+"""
+
+import argparse
 import os
 import shutil
 import subprocess
@@ -10,7 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from emulator.ctl import endpoint_on, free_port, stop_child, wait_healthy
+from emulator.ctl import (
+    DEFAULT_PORT,
+    LOG_FILE,
+    STATE_DIR,
+    endpoint_on,
+    free_port,
+    start,
+    stop_child,
+    wait_healthy,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv-ministack"
@@ -27,23 +40,22 @@ def install() -> Path:
     return EXECUTABLE
 
 
-@contextmanager
-def temporary_ministack(work: Path, timeout: float = 60.0) -> Iterator[str]:
-    """ministack on a free port of 127.0.0.1 (its default binds every interface), its state and
-    temporary folders (its Lambda code, `ministack-lambda-*`) under `work`, stopped on exit."""
+def launch(port: int, work: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """ministack on `port` of 127.0.0.1 (its default binds every interface), its state and its
+    temporary folders (`ministack-lambda-*`, the functions' code) under `work`, a fresh `tmp`."""
     executable = install()
-    port = free_port()
-    scratch = work / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = work.resolve() / "tmp"
+    shutil.rmtree(scratch, ignore_errors=True)  # an earlier run's, left by a crash
+    scratch.mkdir(parents=True)
     env = {
         **os.environ,
         "GATEWAY_PORT": str(port),
         "BIND_HOST": "127.0.0.1",
         "MINISTACK_HOST": "localhost",
-        "TMPDIR": str(scratch),  # where it unpacks functions: removed with the run
+        "TMPDIR": str(scratch),
     }
-    with open(work / "ministack.log", "ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - the pinned ministack in its own venv
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(  # noqa: S603 - the pinned ministack in its own venv
             [str(executable)],
             cwd=work,
             env=env,
@@ -52,9 +64,31 @@ def temporary_ministack(work: Path, timeout: float = 60.0) -> Iterator[str]:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+
+@contextmanager
+def temporary_ministack(work: Path, timeout: float = 60.0) -> Iterator[str]:
+    """ministack on a free port for one run (tests, e2e), stopped and its folders removed on exit."""
+    port = free_port()
+    work.mkdir(parents=True, exist_ok=True)
+    process = launch(port, work, work / "ministack.log")
     try:
         wait_healthy(endpoint_on(port), timeout, process)
         yield endpoint_on(port)
     finally:
         stop_child(process)
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(work / "tmp", ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workspace.ministack", description=__doc__)
+    parser.add_argument("command", choices=["start"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT") or DEFAULT_PORT))
+    args = parser.parse_args(argv)
+    work = STATE_DIR / "ministack"
+    work.mkdir(parents=True, exist_ok=True)
+    return start(args.port, lambda: launch(args.port, work, LOG_FILE), timeout=60, name="ministack")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import moto
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from emulator.ctl import free_port, temporary_emulator
 from workspace.commands import log_events
@@ -229,3 +230,27 @@ def test_a_stale_pid_file_is_never_trusted_nor_signalled(tmp_path: Path) -> None
     finally:
         unrelated.kill()
         unrelated.wait()
+
+
+def test_local_up_with_ministack_then_local_down(tmp_path: Path) -> None:
+    port = str(free_port())
+    started = run(tmp_path, "-m", "workspace.ministack", "start", EMULATOR_PORT=port)
+    try:
+        assert started.returncode == 0 and f"ministack: ready on http://localhost:{port}" in started.stdout, (
+            started.stdout + started.stderr
+        )
+        assert (tmp_path / ".local" / "endpoint").read_text().strip() == f"http://localhost:{port}"
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=f"http://localhost:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        assert "QueueUrl" in sqs.create_queue(QueueName="on-ministack")
+    finally:
+        stopped = run(tmp_path, "-m", "emulator.ctl", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not (tmp_path / ".local" / "endpoint").exists()
+    with pytest.raises(EndpointConnectionError):
+        sqs.list_queues()
