@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from emulator.ctl import temporary_emulator, wait_healthy
 from workspace.ministack import temporary_ministack
@@ -23,7 +24,12 @@ from workspace.targets import Deployment, aws_deployment, docker_available, loca
 
 TARGET = os.environ.get("E2E_TARGET", "embedded")
 TARGETS = ("embedded", "ministack", "localstack", "floci", "aws")
-IMAGES = {"localstack": "localstack/localstack-pro:4.10.0", "floci": "floci/floci:1.5.11"}
+COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+
+
+def image(target: str) -> str:
+    """The image docker-compose.yml pins for a container target: the one place images are named."""
+    return str(yaml.safe_load(COMPOSE.read_text())["services"][target]["image"])
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -80,7 +86,7 @@ def _container(target: str, work: Path) -> Iterator[Deployment]:
         )
     from testcontainers.core.container import DockerContainer
 
-    container = DockerContainer(IMAGES[target]).with_exposed_ports(4566)
+    container = DockerContainer(image(target)).with_exposed_ports(4566)
     container = container.with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw")
     if target == "localstack":
         token = os.environ.get("LOCALSTACK_AUTH_TOKEN")

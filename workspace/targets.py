@@ -128,6 +128,8 @@ def _cdklocal_env(endpoint: str, region: str) -> dict[str, str]:
         **os.environ,
         **local_env(endpoint, region),
         "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+        # cdklocal 3.x drops AWS_* variables it is not told to keep (its README): the region too
+        "AWS_ENVAR_ALLOWLIST": "AWS_REGION,AWS_DEFAULT_REGION",
     }
     major = node_major()
     if major is not None and major < RECOMMENDED_NODE:

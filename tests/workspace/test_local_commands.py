@@ -254,3 +254,13 @@ def test_local_up_with_ministack_then_local_down(tmp_path: Path) -> None:
     assert not (tmp_path / ".local" / "endpoint").exists()
     with pytest.raises(EndpointConnectionError):
         sqs.list_queues()
+
+
+def test_cdklocal_keeps_the_region_it_is_given() -> None:
+    """cdklocal 3.x removes AWS_* variables unless AWS_ENVAR_ALLOWLIST names them (its README), so
+    without the list every deploy would silently go to us-east-1."""
+    from workspace.targets import _cdklocal_env
+
+    env = _cdklocal_env("http://localhost:4566", "eu-central-1")
+    assert {"AWS_REGION", "AWS_DEFAULT_REGION"} <= set(env["AWS_ENVAR_ALLOWLIST"].split(","))
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-central-1"
