@@ -75,19 +75,21 @@ def make_function(endpoint: str, name: str, handler: str) -> str:
     return str(fn["FunctionArn"])
 
 
+def make_api(endpoint: str, route_key: str, function_arn: str) -> str:
+    """An HTTP API with one route to a function; its base URL."""
+    v2 = local_client("apigatewayv2", endpoint)
+    api = v2.create_api(Name=route_key, ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(
+        ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    v2.create_route(ApiId=api, RouteKey=route_key, Target=f"integrations/{integration}")
+    v2.create_stage(ApiId=api, StageName="$default")
+    return f"{endpoint}/_aws/execute-api/{api}"
+
+
 def test_malformed_requests_get_4xx_and_the_emulator_stays_up(emulator: Started) -> None:
     endpoint, process = emulator.endpoint, emulator.process
-    v2 = local_client("apigatewayv2", endpoint)
-    api = v2.create_api(Name="abuse", ProtocolType="HTTP")["ApiId"]
-    integration = v2.create_integration(
-        ApiId=api,
-        IntegrationType="AWS_PROXY",
-        IntegrationUri=make_function(endpoint, "echo", "app.echo"),
-        PayloadFormatVersion="2.0",
-    )["IntegrationId"]
-    v2.create_route(ApiId=api, RouteKey="POST /echo", Target=f"integrations/{integration}")
-    v2.create_stage(ApiId=api, StageName="$default")
-    base = f"{endpoint}/_aws/execute-api/{api}"
+    base = make_api(endpoint, "POST /echo", make_function(endpoint, "echo", "app.echo"))
 
     assert (
         requests.post(
@@ -173,20 +175,11 @@ def test_functions_call_back_on_their_own_listener_and_a_busy_function_is_a_429(
         f":{endpoint.rsplit(':', 1)[-1]}"
     )
 
-    v2 = local_client("apigatewayv2", endpoint)
-    api = v2.create_api(Name="busy", ProtocolType="HTTP")["ApiId"]
-    integration = v2.create_integration(
-        ApiId=api,
-        IntegrationType="AWS_PROXY",
-        IntegrationUri=make_function(endpoint, "slow", "app.sleep"),
-        PayloadFormatVersion="2.0",
-    )["IntegrationId"]
-    v2.create_route(ApiId=api, RouteKey="POST /slow", Target=f"integrations/{integration}")
-    v2.create_stage(ApiId=api, StageName="$default")
+    base = make_api(endpoint, "POST /slow", make_function(endpoint, "slow", "app.sleep"))
     fn.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=1)
     fn.invoke(FunctionName="slow", InvocationType="Event", Payload=b"{}")  # holds the one worker 60 s
     time.sleep(1)
-    answer = requests.post(f"{endpoint}/_aws/execute-api/{api}/slow", timeout=30)
+    answer = requests.post(f"{base}/slow", timeout=30)
     assert (answer.status_code, answer.json()) == (429, {"message": "Too Many Requests"})
 
 
