@@ -55,10 +55,10 @@ def refusal(environ: dict[str, Any]) -> Response | None:
     if host and not allowed_host(host):
         return _forbidden(f"Host {host!r} is not a loopback name (EMULATOR_ALLOWED_HOSTS adds more)")
     origin = environ.get("HTTP_ORIGIN")
-    if origin and origin != "null" and not allowed_origin(origin):
-        return _forbidden(f"Origin {origin!r} is not allowed (EXTRA_CORS_ALLOWED_ORIGINS adds more)")
     if origin == "null":
         return _forbidden("Origin 'null' (a sandboxed page or a file) is not allowed")
+    if origin and not allowed_origin(origin):
+        return _forbidden(f"Origin {origin!r} is not allowed (EXTRA_CORS_ALLOWED_ORIGINS adds more)")
     if (
         environ.get("PATH_INFO", "").startswith("/moto-api/")
         and environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD", "OPTIONS")

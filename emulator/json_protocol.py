@@ -53,5 +53,7 @@ def explain(target: str, body: bytes) -> Response | None:
     report = ParamValidator().validate(document, shape)
     if not report.has_errors():
         return None
-    code = "SerializationException" if "Invalid type" in report.generate_report() else "ValidationException"
-    return client_error(code, report.generate_report().replace("\n", " "))
+    text = report.generate_report()
+    return client_error(
+        "SerializationException" if "Invalid type" in text else "ValidationException", text.replace("\n", " ")
+    )

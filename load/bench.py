@@ -42,6 +42,17 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def run_clients(client: Any, clients: int) -> float:
+    """`clients` threads each running `client` to its end; the seconds they took together."""
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
 def throughput(deployment: Deployment, clients: int, orders: int) -> dict[str, float]:
     api = deployment.api_url
     latencies: list[float] = []
@@ -62,12 +73,7 @@ def throughput(deployment: Deployment, clients: int, orders: int) -> dict[str, f
 
     before = stored_orders(deployment)
     started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    accepted_in = time.perf_counter() - started
+    accepted_in = run_clients(client, clients)
     total = per_client * clients
     # Counting scans the whole table, which is heavy in moto, so it waits for the queue to be empty.
     while deployment.messages_in_queue() or stored_orders(deployment) - before < total:
@@ -110,13 +116,7 @@ def overload(deployment: Deployment, clients: int, seconds: float) -> dict[str, 
         connection.close()
 
     dlq_before = _visible(deployment, deployment.outputs.dlq_url)
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_clients(client, clients)
     deadline = time.perf_counter() + 120
     while deployment.messages_in_queue() and time.perf_counter() < deadline:
         time.sleep(0.2)

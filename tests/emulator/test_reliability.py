@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from emulator.ctl import (
+    NEEDED_SERVICES,
     Started,
     endpoint_on,
     free_port,
@@ -258,20 +259,7 @@ def test_the_emulator_log_is_rotated(tmp_path: Path) -> None:
         # LocalStack (/_localstack/health): services and their states, no "ready" key
         (
             {
-                "services": {
-                    s: "running"
-                    for s in (
-                        "cloudformation",
-                        "lambda",
-                        "sqs",
-                        "dynamodb",
-                        "logs",
-                        "iam",
-                        "s3",
-                        "apigateway",
-                    )
-                }
-                | {"sns": "available"},
+                "services": {s: "running" for s in NEEDED_SERVICES} | {"sns": "available"},
                 "edition": "community",
                 "version": "4.10.0",
             },
@@ -280,19 +268,7 @@ def test_the_emulator_log_is_rotated(tmp_path: Path) -> None:
         # Floci adds original_edition; services it loads on first use are "available"
         (
             {
-                "services": {
-                    s: "available"
-                    for s in (
-                        "cloudformation",
-                        "lambda",
-                        "sqs",
-                        "dynamodb",
-                        "logs",
-                        "iam",
-                        "s3",
-                        "apigateway",
-                    )
-                },
+                "services": {s: "available" for s in NEEDED_SERVICES},
                 "edition": "community",
                 "original_edition": "floci",
                 "version": "1.7.2",
