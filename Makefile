@@ -53,7 +53,7 @@ else ifeq ($(EMULATOR),ministack)
 	@$(PY) -m workspace.ministack start
 else ifneq ($(filter $(EMULATOR),localstack floci),)
 	@docker info >/dev/null 2>&1 || { echo "EMULATOR=$(EMULATOR) needs a running Docker engine (docker info failed); EMULATOR=embedded needs none" >&2; exit 2; }
-	@if [ "$(EMULATOR)" = localstack ] && [ -z "$$LOCALSTACK_AUTH_TOKEN" ]; then echo "EMULATOR=localstack needs LOCALSTACK_AUTH_TOKEN (and a paid plan for HTTP APIs)" >&2; exit 2; fi
+	@if [ "$(EMULATOR)" = localstack ] && [ -z "$$LOCALSTACK_AUTH_TOKEN" ]; then echo "EMULATOR=localstack needs an account token: export LOCALSTACK_AUTH_TOKEN=<token from app.localstack.cloud> (HTTP APIs need a paid plan)" >&2; exit 2; fi
 	docker compose --profile $(EMULATOR) up -d --wait
 	@$(PY) -m emulator.ctl remember
 	@echo "$(EMULATOR): ready on http://localhost:$(or $(EMULATOR_PORT),4566)"

@@ -2,8 +2,9 @@
 
 embedded    a session emulator on a free port (or EMULATOR_URL, an emulator already running)
 ministack   ministack (PyPI) from its own venv on a free port, no Docker
-localstack  a testcontainers LocalStack (LOCALSTACK_AUTH_TOKEN) or LOCAL_ENDPOINT, a running one
-floci       a testcontainers Floci or LOCAL_ENDPOINT
+localstack  docker-compose.yml's localstack service through testcontainers (LOCALSTACK_AUTH_TOKEN),
+            or LOCAL_ENDPOINT, one already running
+floci       docker-compose.yml's floci service through testcontainers, or LOCAL_ENDPOINT
 aws         the outputs of a stack already deployed with `make deploy` (opt-in: E2E_AWS=1)
 
 Container targets skip, with the reason, when no Docker engine answers.
@@ -16,20 +17,14 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
-from emulator.ctl import temporary_emulator, wait_healthy
+from emulator.ctl import free_port, temporary_emulator, wait_healthy
 from workspace.ministack import temporary_ministack
 from workspace.targets import Deployment, aws_deployment, docker_available, local_deployment
 
 TARGET = os.environ.get("E2E_TARGET", "embedded")
 TARGETS = ("embedded", "ministack", "localstack", "floci", "aws")
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
-
-
-def image(target: str) -> str:
-    """The image docker-compose.yml pins for a container target: the one place images are named."""
-    return str(yaml.safe_load(COMPOSE.read_text())["services"][target]["image"])
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -50,6 +45,16 @@ LACKS = {
         "({api}.execute-api.localhost), not LocalStack's localhost.localstack.cloud",
     },
 }
+
+
+def lacks_table() -> str:
+    """LACKS as the Markdown table README shows (tests/test_compose.py keeps the two the same)."""
+    rows = [
+        f"| `{target}` | {name} | {reason} |"
+        for target, lacking in LACKS.items()
+        for name, reason in lacking.items()
+    ]
+    return "\n".join(["| target | skipped capability | why |", "|---|---|---|", *rows])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,21 +89,22 @@ def _container(target: str, work: Path) -> Iterator[Deployment]:
         pytest.skip(
             f"E2E_TARGET={target}: no Docker engine answers (docker info failed); start Docker or set LOCAL_ENDPOINT"
         )
-    from testcontainers.core.container import DockerContainer
+    if target == "localstack" and not os.environ.get("LOCALSTACK_AUTH_TOKEN"):
+        pytest.skip(
+            "E2E_TARGET=localstack: LOCALSTACK_AUTH_TOKEN is not set (HTTP APIs need a paid LocalStack plan)"
+        )
+    from testcontainers.compose import DockerCompose
 
-    container = DockerContainer(image(target)).with_exposed_ports(4566)
-    container = container.with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw")
-    if target == "localstack":
-        token = os.environ.get("LOCALSTACK_AUTH_TOKEN")
-        if not token:
-            pytest.skip(
-                "E2E_TARGET=localstack: LOCALSTACK_AUTH_TOKEN is not set (HTTP APIs need a paid LocalStack plan)"
-            )
-        container = container.with_env("LOCALSTACK_AUTH_TOKEN", token)
-    with container:
-        endpoint = f"http://localhost:{container.get_exposed_port(4566)}"
-        wait_healthy(endpoint, timeout=120)
-        yield local_deployment(target, endpoint, work)
+    # docker-compose.yml's own service (the one place images are named) on a free port, in a
+    # project of its own so a target the user started with `make local-up` is left alone
+    port = free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EMULATOR_PORT", str(port))
+        env.setenv("COMPOSE_PROJECT_NAME", f"orders-pipeline-e2e-{os.getpid()}")
+        with DockerCompose(COMPOSE.parent, compose_file_name=COMPOSE.name, profiles=[target], wait=True):
+            endpoint = f"http://127.0.0.1:{port}"
+            wait_healthy(endpoint, timeout=120)
+            yield local_deployment(target, endpoint, work)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from typing import Any
 
 from orders.keys import order_key
 
+from emulator.ctl import health
+
 REPO = Path(__file__).resolve().parents[1]
 CDK_DIR = REPO / "cdk"
 CDKLOCAL = REPO / "node_modules" / ".bin" / "cdklocal"
@@ -71,9 +73,19 @@ def local_env(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
     }
 
 
+def default_stage_segment(status: dict[str, object] | None) -> str:
+    """What follows the API id in the path form to reach the $default stage on the target whose
+    health answer this is. LocalStack's form (`/_aws/execute-api/{apiId}/{path}`, which the embedded
+    emulator and ministack serve too) leaves the stage out; Floci requires it
+    (`/_aws/execute-api/{apiId}/{stageName}/...`) and names itself in `original_edition`."""
+    edition = str((status or {}).get("original_edition", ""))
+    return "/$default" if edition.startswith("floci") else ""
+
+
 def local_api_url(endpoint: str, api_id: str) -> str:
-    """LocalStack's path form of an HTTP API's $default stage, served by every local target."""
-    return f"{endpoint.rstrip('/')}/_aws/execute-api/{api_id}"
+    """The path form of an HTTP API's $default stage on the local target at `endpoint`."""
+    endpoint = endpoint.rstrip("/")
+    return f"{endpoint}/_aws/execute-api/{api_id}{default_stage_segment(health(endpoint))}"
 
 
 def _run_cdklocal(args: list[str], env: dict[str, str], log: Path | None) -> None:

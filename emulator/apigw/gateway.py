@@ -1,7 +1,7 @@
 """The HTTP API gateway: serves the APIs CloudFormation created in moto.
 
 Served at LocalStack's two URL forms:
-  http://localhost:4566/_aws/execute-api/{apiId}/{path}
+  http://localhost:4566/_aws/execute-api/{apiId}/{path}   (also .../{apiId}/$default/{path}, Floci's)
   http://{apiId}.execute-api.localhost.localstack.cloud:4566/{path}
 A first path segment naming a non-default stage selects that stage, else `$default`.
 Lambda proxy integrations get payload format 2.0 events and AWS's response mapping; every
@@ -42,6 +42,9 @@ def addressed_api(environ: dict[str, Any]) -> tuple[str, str] | None:
     path = environ.get("PATH_INFO", "")
     if path.startswith(PATH_PREFIX):
         api_id, _, rest = path[len(PATH_PREFIX) :].partition("/")
+        # Floci's path form names the stage, $default included; accept it so one URL serves both
+        if rest == "$default" or rest.startswith("$default/"):
+            rest = rest[len("$default/") :]
         return api_id, "/" + rest
     host = HOST_PATTERN.match(environ.get("HTTP_HOST", "").lower())
     if host:

@@ -189,6 +189,9 @@ def test_token_bucket_allows_the_burst_then_the_rate() -> None:
 
 def test_apis_addressed_by_path_and_host() -> None:
     assert addressed_api({"PATH_INFO": "/_aws/execute-api/abc/orders/1"}) == ("abc", "/orders/1")
+    assert addressed_api({"PATH_INFO": "/_aws/execute-api/abc/$default/orders/1"}) == ("abc", "/orders/1")
+    assert addressed_api({"PATH_INFO": "/_aws/execute-api/abc/$default"}) == ("abc", "/")
+    assert addressed_api({"PATH_INFO": "/_aws/execute-api/abc/$defaults"}) == ("abc", "/$defaults")
     assert addressed_api(
         {"PATH_INFO": "/orders", "HTTP_HOST": "abc.execute-api.localhost.localstack.cloud:4566"}
     ) == (
