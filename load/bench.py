@@ -3,9 +3,11 @@
 Measures, on this machine, in one run:
   start -> healthy, `deploy-local` time, accepted/s and persisted/s at fixed concurrency with POST
   p50/p95 and the CPU each order costs the emulator, its Lambda workers and the load generator,
-  POST -> stored p50/p95 at a fixed request rate (each order then read once through GET), and
-  SQS drain rates with 100 vs 10,000 queued messages, for the emulator and, as the baseline,
-  plain moto server. Writes .local/bench.json.
+  POST -> stored p50/p95 at a fixed request rate (then up to 200 of them read one at a time through GET), and
+  a 20,000-order memory soak and the stop time at that heap, the same round trips and throughput
+  on ministack (ratios), and SQS drain rates with 100 vs 10,000 queued messages, for the emulator
+  and, as the baseline, plain moto server (which cannot run the stack: its Lambda needs Docker).
+  Writes .local/bench.json.
 """
 
 import argparse
@@ -27,10 +29,12 @@ import urllib3
 from orders.keys import order_key
 
 from emulator.ctl import free_port, stop_child, temporary_emulator
+from workspace.ministack import temporary_ministack
 from workspace.targets import Deployment, deploy_local, local_api_url, local_client
 
 ORDER = '{"amount": 10.5, "currency": "EUR"}'
 JSON = {"content-type": "application/json"}
+GETS_TIMED = 200
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -184,14 +188,15 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
     One observer looks every 10 ms for all orders not yet seen, with one BatchGetItem per 100
     (what GET /orders/{id} reads). Polling each order through GET every 100 ms instead cost up
     to three GETs per order (~5 ms of CPU each, function included): on 2 cores that load alone
-    could tip the machine into overload, and the benchmark then measured itself. Each order is
-    read once through GET /orders/{id} afterwards, which must answer 200."""
+    could tip the machine into overload, and the benchmark then measured itself. Then up to
+    GETS_TIMED orders are read one at a time through GET /orders/{id}, which must answer 200."""
     api, table = deployment.api_url, deployment.outputs.table_name
     dynamodb = deployment.client("dynamodb")
     http = urllib3.PoolManager(maxsize=64, retries=False, timeout=30)
     sent_at: dict[str, float] = {}
     visible: dict[str, float] = {}
     posts: list[float] = []
+    gets: list[float] = []
     lock = threading.Lock()
     posted = threading.Event()  # every POST answered
     failures: list[Exception] = []
@@ -257,13 +262,13 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
         if failures:
             raise failures[0]
 
-        def get(order_id: str) -> None:
-            response = http.request("GET", f"{api}/orders/{order_id}")
-            if response.status != 200:
-                raise RuntimeError(f"GET of stored order {order_id} answered {response.status}")
-
-        for future in [pool.submit(get, order_id) for order_id in visible]:
-            future.result()
+    # GET one at a time, as a user reads an order: its round trip, not a queue of reads
+    for order_id in list(visible)[:GETS_TIMED]:
+        sent = time.perf_counter()
+        response = http.request("GET", f"{api}/orders/{order_id}")
+        gets.append(time.perf_counter() - sent)
+        if response.status != 200:
+            raise RuntimeError(f"GET of stored order {order_id} answered {response.status}")
     latencies = list(visible.values())
     return {
         "rate_per_s": rate,
@@ -272,6 +277,8 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
         "post_p95_ms": percentile(posts, 0.95) * 1000,
         "visible_p50_ms": percentile(latencies, 0.5) * 1000,
         "visible_p95_ms": percentile(latencies, 0.95) * 1000,
+        "get_p50_ms": percentile(gets, 0.5) * 1000,
+        "get_p95_ms": percentile(gets, 0.95) * 1000,
     }
 
 
@@ -324,6 +331,65 @@ def small_vs_backlog(endpoint: str, backlog: int, budget_s: float) -> dict[str, 
     return result
 
 
+def soak(deployment: Deployment, emulator_pid: int, clients: int, orders: int) -> dict[str, float]:
+    """`orders` more orders, all stored: the emulator's memory before and after, and what each
+    order leaves behind (its item is the user's data and stays; the rest is bounded)."""
+    process = psutil.Process(emulator_pid)
+    before = process.memory_info().rss
+    result = throughput(deployment, clients, orders)
+    after = process.memory_info().rss
+    return {
+        "orders": result["orders"],
+        "rss_before_mb": before / 2**20,
+        "rss_after_mb": after / 2**20,
+        "kb_per_order": (after - before) / 1024 / result["orders"],
+        "accepted_per_s": result["accepted_per_s"],
+    }
+
+
+def round_trips(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any]:
+    """The measures every target gets in the same run: POST -> stored and GET at a fixed rate,
+    then closed-loop throughput, after the same warm-up."""
+    throughput(deployment, 4, 40)
+    return {
+        "visible": visible_latency(deployment, args.rate, args.seconds),
+        "throughput": throughput(deployment, args.clients, args.orders),
+    }
+
+
+def peer_rows(
+    name: str,
+    visible: dict[str, float],
+    load: dict[str, float],
+    peer_visible: dict[str, float],
+    peer_load: dict[str, float],
+) -> list[tuple[str, str, str]]:
+    """Embedded against a peer, same run, same measures: value / peer's value (ratio, > 1 = we are better)."""
+
+    def faster(ours: float, theirs: float, unit: str) -> str:
+        return f"{ours:.0f} / {theirs:.0f} {unit} ({theirs / ours:.1f}x)"
+
+    def more(ours: float, theirs: float, unit: str) -> str:
+        return f"{ours:.0f} / {theirs:.0f} {unit} ({ours / theirs:.1f}x)"
+
+    return [
+        (f"vs {name}: POST p50", faster(visible["post_p50_ms"], peer_visible["post_p50_ms"], "ms"), ""),
+        (f"vs {name}: GET p50", faster(visible["get_p50_ms"], peer_visible["get_p50_ms"], "ms"), ""),
+        (
+            f"vs {name}: POST -> stored p50",
+            faster(visible["visible_p50_ms"], peer_visible["visible_p50_ms"], "ms"),
+            "",
+        ),
+        (
+            f"vs {name}: POST -> stored p95",
+            faster(visible["visible_p95_ms"], peer_visible["visible_p95_ms"], "ms"),
+            "",
+        ),
+        (f"vs {name}: accepted/s", more(load["accepted_per_s"], peer_load["accepted_per_s"], "/s"), ""),
+        (f"vs {name}: persisted/s", more(load["persisted_per_s"], peer_load["persisted_per_s"], "/s"), ""),
+    ]
+
+
 def plain_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
     moto_server = Path(sys.executable).with_name("moto_server")
     with open(log, "ab") as handle:
@@ -365,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--overload-clients", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--soak", type=int, default=20_000, help="orders in the memory soak")
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument(
         "--budget", type=float, default=30.0, help="seconds per SQS phase (plain moto is slow)"
@@ -413,8 +480,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["visible_after_load"] = visible_latency(deployment, args.rate, args.seconds)
         say(json.dumps(results["visible_after_load"], indent=1))
+        say(f"soak: {args.soak} more orders from {args.clients} clients, memory before and after ...")
+        results["soak"] = soak(deployment, emulator.process.pid, args.clients, args.soak)
+        say(json.dumps(results["soak"], indent=1))
         say("SQS drain on the emulator ...")
         results["emulator_sqs"] = small_vs_backlog(endpoint, args.backlog, args.budget)
+        heap_mb = psutil.Process(emulator.process.pid).memory_info().rss / 2**20
+        stopping = time.perf_counter()
+        stop_child(emulator.process)
+        results["stop"] = {"rss_mb": heap_mb, "seconds": time.perf_counter() - stopping}
+        say(json.dumps(results["stop"], indent=1))
+
+    say("ministack: the same deploy, round trips and throughput ...")
+    with temporary_ministack(work / "ministack") as endpoint:
+        outputs = deploy_local(endpoint, work / "ministack-outputs.json", log=work / "ministack-deploy.log")
+        peer = Deployment("ministack", outputs, local_api_url(endpoint, outputs.api_id), endpoint)
+        results["ministack"] = round_trips(peer, args)
+        say(json.dumps(results["ministack"], indent=1))
 
     port = free_port()
     moto = plain_moto(port, work / "moto.log")
@@ -427,7 +509,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.write_text(json.dumps(results, indent=2))
     t, v, e, m = results["throughput"], results["visible"], results["emulator_sqs"], results["moto_sqs"]
-    o = results["overload"]
+    o, k = results["overload"], results["soak"]
+    peer_v, peer_t = results["ministack"]["visible"], results["ministack"]["throughput"]
     rows = [
         ("start -> healthy", f"{results['start_to_healthy_s']:.2f} s", "<= 1 s"),
         ("deploy-local (bootstrap + deploy)", f"{results['deploy_local_s']:.1f} s", ""),
@@ -470,6 +553,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{e['small']['drain_per_s']:.0f} / {e['large']['drain_per_s']:.0f} msg/s",
             "",
         ),
+        (
+            f"soak: emulator memory before / after {k['orders']} more orders (per order)",
+            f"{k['rss_before_mb']:.0f} / {k['rss_after_mb']:.0f} MB ({k['kb_per_order']:.1f} KB)",
+            "",
+        ),
+        (
+            "stop at the largest heap",
+            f"{results['stop']['seconds']:.2f} s at {results['stop']['rss_mb']:.0f} MB",
+            "<= 5 s",
+        ),
+        *peer_rows("ministack", v, t, peer_v, peer_t),
+        ("same round trips on plain moto", "n/a: moto runs Lambda functions only in Docker", ""),
         ("backlog drain ratio (emulator)", f"{e['drain_ratio']:.2f}", ">= 0.9"),
         ("SendMessage/s at backlog (emulator)", f"{e['large']['send_per_s_at_backlog']:.0f}", ""),
         (
