@@ -20,6 +20,7 @@ from emulator import guard, patches
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.http import Response, StartResponse, json_response, respond
 from emulator.lambda_ import invoke
+from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.speedups import REGION_IN_AUTH, CachingDispatcher, SdkFastPath
 from emulator.sqs.event_source import EventSourceManager
@@ -60,6 +61,7 @@ class EmulatorApp:
         self.fast_path = SdkFastPath()
         self.http_api = HttpApiGateway(account_id, runtime)
         self.runtime = runtime
+        self.events = AsyncInvoker(runtime)
         self.default_region = default_region
         self.ready = False
         self.started_at = time.time()
@@ -93,7 +95,7 @@ class EmulatorApp:
             return response
         function = invoke.function_invoked(environ)
         if function is not None:
-            return invoke.invoke(self.runtime, environ, function, self._region(environ))
+            return invoke.invoke(self.runtime, self.events, environ, function, self._region(environ))
         return None
 
     @staticmethod

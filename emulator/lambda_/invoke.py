@@ -4,11 +4,11 @@ as every other invocation."""
 import base64
 import json
 import re
-import threading
 from typing import Any
 from urllib.parse import unquote
 
 from emulator.http import Response, json_response
+from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 
@@ -30,7 +30,9 @@ def function_invoked(environ: dict[str, Any]) -> str | None:
     return unquote(match.group("name"))  # percent-encoded in the path
 
 
-def invoke(runtime: LambdaRuntime, environ: dict[str, Any], name: str, region: str) -> Response:
+def invoke(
+    runtime: LambdaRuntime, events: AsyncInvoker, environ: dict[str, Any], name: str, region: str
+) -> Response:
     invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
     if invocation_type not in PAYLOAD_LIMITS:
         return _error(
@@ -55,8 +57,8 @@ def invoke(runtime: LambdaRuntime, environ: dict[str, Any], name: str, region: s
     if invocation_type == "DryRun":
         return Response(204, {}, b"")
     if invocation_type == "Event":
-        threading.Thread(target=runtime.invoke, args=(region, name, payload), daemon=True).start()
-        return Response(202, {}, b"")
+        request_id = events.submit(region, name, payload)
+        return Response(202, {"x-amzn-RequestId": request_id}, b"")
     try:
         result = runtime.invoke(region, name, payload)
     except Throttled as error:

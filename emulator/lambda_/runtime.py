@@ -152,11 +152,16 @@ class LambdaRuntime:
         threading.Thread(target=loop, name="lambda-deployments", daemon=True).start()
 
     def invoke(
-        self, region: str, name_or_arn: str, event: bytes, wait_seconds: float | None = None
+        self,
+        region: str,
+        name_or_arn: str,
+        event: bytes,
+        wait_seconds: float | None = None,
+        request_id: str | None = None,  # an asynchronous event keeps its id across retries
     ) -> InvokeResult:
         pool = self.pool(region, name_or_arn)
-        request_id = str(uuid.uuid4())
-        return pool.invoke(event, request_id, wait_seconds if wait_seconds is not None else pool.spec.timeout)
+        wait = wait_seconds if wait_seconds is not None else pool.spec.timeout
+        return pool.invoke(event, request_id or str(uuid.uuid4()), wait)
 
     def close(self) -> None:
         with self._lock:
