@@ -22,6 +22,7 @@ from emulator.http import Response, StartResponse, json_response, respond
 from emulator.lambda_ import invoke
 from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.runtime import LambdaRuntime
+from emulator.s3 import unsigned
 from emulator.speedups import REGION_IN_AUTH, CachingDispatcher, SdkFastPath
 from emulator.sqs.event_source import EventSourceManager
 
@@ -60,6 +61,7 @@ class EmulatorApp:
         self.moto = CachingDispatcher(_create_app)
         self.fast_path = SdkFastPath()
         self.http_api = HttpApiGateway(account_id, runtime)
+        self.account_id = account_id
         self.runtime = runtime
         self.events = AsyncInvoker(runtime)
         self.default_region = default_region
@@ -96,7 +98,7 @@ class EmulatorApp:
         function = invoke.function_invoked(environ)
         if function is not None:
             return invoke.invoke(self.runtime, self.events, environ, function, self._region(environ))
-        return None
+        return unsigned.stray(environ, self.account_id)
 
     @staticmethod
     def _unsupported(environ: dict[str, Any], message: str) -> Response:

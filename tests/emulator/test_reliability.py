@@ -286,3 +286,20 @@ def test_the_emulator_log_is_rotated(tmp_path: Path) -> None:
 )
 def test_readiness_reads_every_target_s_health_answer(payload: dict[str, object] | None, ready: bool) -> None:
     assert ctl_ready(payload) is ready
+
+
+def test_an_unsigned_request_for_nothing_gets_a_hint_not_s3_s_no_such_bucket(emulator: Started) -> None:
+    endpoint = emulator.endpoint
+    answer = requests.get(f"{endpoint}/orders", timeout=10)  # a mistyped API URL
+    assert answer.status_code == 404 and answer.headers["Content-Type"] == "application/json"
+    assert "/_aws/execute-api/" in answer.json()["message"] and "make url" in answer.json()["message"]
+    # S3 itself is untouched: signed, presigned and anonymous reads of a bucket that exists
+    s3 = local_client("s3", endpoint)
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key="index.html", Body=b"<h1>hi</h1>", ACL="public-read")
+    s3.put_object(Bucket="site", Key="private", Body=b"secret")
+    assert requests.get(f"{endpoint}/site/index.html", timeout=10).content == b"<h1>hi</h1>"
+    assert requests.get(f"{endpoint}/site/private", timeout=10).status_code == 403  # S3's answer
+    presigned = s3.generate_presigned_url("get_object", Params={"Bucket": "site", "Key": "index.html"})
+    assert requests.get(presigned, timeout=10).content == b"<h1>hi</h1>"
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["site"]
