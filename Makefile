@@ -15,7 +15,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local smoke env logs bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local smoke env logs mail alarms bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -69,7 +69,7 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 local-reset: setup ## Wipe the running local target's state (every stack, queue, table) and .local/outputs.json
 	@$(PY) -m workspace reset
 
-deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target; outputs in .local/outputs.json
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target, alarms to ALARM_EMAIL (default oncall@example.com, confirmed); outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)
@@ -95,6 +95,12 @@ smoke: setup ## One order through POST and GET on the local deployment
 
 env: setup ## Print `export` lines for the AWS CLI/SDKs and awslocal against the local target: eval "$(make -s env)"
 	@$(PY) -m workspace env
+
+mail: setup ## The local mailbox (alarm emails and other SNS email), newest first; SHOW=n prints message n
+	@$(PY) -m workspace mail $(if $(SHOW),--show $(SHOW))
+
+alarms: setup ## Each alarm's state, since when and why (ALARM first)
+	@$(PY) -m workspace alarms
 
 logs: setup ## Follow a function's log: FUNCTION=create|process|get|access (default process) LINES=20 FOLLOW=0 to stop
 	@$(PY) -m workspace logs --function $(or $(FUNCTION),process) --lines $(or $(LINES),20) $(if $(filter 0,$(FOLLOW)),--no-follow)

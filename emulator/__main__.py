@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+from emulator.ctl import MAILBOX
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -43,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         default=4,
         help="workers per function without reserved concurrency (default 4)",
     )
+    parser.add_argument(
+        "--mailbox",
+        type=Path,
+        default=MAILBOX,
+        help="where SNS email subscriptions receive their messages (default .local/mailbox)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
     parser.add_argument(
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from emulator.server import Emulator
 
-    emulator = Emulator(args.host, args.port, args.work_dir, args.region, args.concurrency)
+    emulator = Emulator(args.host, args.port, args.work_dir, args.region, args.concurrency, args.mailbox)
     try:
         emulator.start()
     except OSError as error:

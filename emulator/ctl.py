@@ -27,6 +27,7 @@ STATE_DIR = Path(".local")
 PID_FILE = STATE_DIR / "emulator.pid"
 LOG_FILE = STATE_DIR / "emulator.log"
 ENDPOINT_FILE = STATE_DIR / "endpoint"
+MAILBOX = STATE_DIR / "mailbox"  # where SNS email subscriptions get their messages
 DEFAULT_PORT = 4566
 
 
@@ -167,6 +168,7 @@ class Started:
     endpoint: str
     process: subprocess.Popen[bytes]
     ready_after_s: float
+    mailbox: Path | None = None  # where its SNS email subscriptions get their messages
 
 
 @contextmanager
@@ -174,9 +176,14 @@ def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
     """An emulator of its own on a free port (log and function code under `work`), stopped on exit."""
     port = free_port()
     endpoint = endpoint_on(port)
-    process = spawn(port, log_path=work / "emulator.log", extra_args=["--work-dir", str(work / "functions")])
+    mailbox = work / "mailbox"
+    process = spawn(
+        port,
+        log_path=work / "emulator.log",
+        extra_args=["--work-dir", str(work / "functions"), "--mailbox", str(mailbox)],
+    )
     try:
-        yield Started(endpoint, process, wait_healthy(endpoint, timeout, process))
+        yield Started(endpoint, process, wait_healthy(endpoint, timeout, process), mailbox)
     finally:
         stop_child(process)
 

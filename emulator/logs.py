@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from moto.logs.models import logs_backends
 
+from emulator.cloudwatch import emf
+from emulator.cloudwatch.metrics import RECORDER
+
 log = logging.getLogger("emulator.logs")
 # Function output and access logs are kept in memory: each stream keeps its newest events only.
 EVENTS_KEPT_PER_STREAM = 10_000
@@ -82,6 +85,7 @@ class LogSink:
             streams.setdefault(stream, []).extend(lines)
         for stream, lines in streams.items():
             log.info("[%s] %s", stream.label, f"\n[{stream.label}] ".join(text for _, text in lines))
+            _extract_metrics(stream, lines)
             try:
                 backend = logs_backends[stream.account_id][stream.region]
                 if stream.log_group not in backend.groups:
@@ -96,3 +100,21 @@ class LogSink:
                 del kept[: max(0, len(kept) - EVENTS_KEPT_PER_STREAM)]  # oldest first, as retention would
             except Exception:  # logging must never fail a request
                 log.exception("could not write %d log lines to %s", len(lines), stream.log_group)
+
+
+def _extract_metrics(stream: LogStream, lines: list[tuple[int, str]]) -> None:
+    """Embedded metric format lines become metrics, as CloudWatch Logs extracts them."""
+    for timestamp, text in lines:
+        if not emf.looks_like_emf(text):
+            continue
+        try:
+            found = emf.metrics_of(text)
+        except emf.NotEmf as error:
+            log.warning("[%s] an embedded-metric-format line gave no metrics: %s", stream.label, error)
+            continue
+        for metric in found:
+            for value in metric.values:
+                RECORDER.record(
+                    stream.account_id, stream.region, metric.namespace, metric.name, value,
+                    metric.unit, metric.dimensions, (metric.timestamp_ms or timestamp) / 1000,
+                )  # fmt: skip

@@ -9,6 +9,7 @@ from emulator import patching, speedups
 from emulator.cloudwatch import alarms
 from emulator.lambda_ import patches as lambda_patches
 from emulator.s3 import policies
+from emulator.sns import delivery
 from emulator.sqs import store
 
 _installed = False
@@ -27,6 +28,8 @@ def install() -> None:
     store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
     policies.store_but_do_not_enforce_bucket_policies()
     alarms.alarms_start_in_insufficient_data()
+    alarms.alarm_history_as_aws_keeps_it()  # state changes recorded; DescribeAlarmHistory
+    delivery.install()  # SNS: email to the mailbox (confirmed first), Lambda, loopback http(s)
     _installed = True
 
 

@@ -18,13 +18,17 @@ from waitress.server import create_server
 
 from emulator import guard, patches
 from emulator.apigw.gateway import HttpApiGateway
+from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
+from emulator.ctl import MAILBOX
 from emulator.http import Response, StartResponse, json_response, respond
 from emulator.lambda_ import invoke
 from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.s3 import unsigned
+from emulator.sns import delivery
 from emulator.speedups import REGION_IN_AUTH, CachingDispatcher, SdkFastPath
 from emulator.sqs.event_source import EventSourceManager
+from emulator.sqs.store import sample_queue_metrics
 
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
@@ -98,7 +102,7 @@ class EmulatorApp:
         function = invoke.function_invoked(environ)
         if function is not None:
             return invoke.invoke(self.runtime, self.events, environ, function, self._region(environ))
-        return unsigned.stray(environ, self.account_id)
+        return delivery.link(environ) or unsigned.stray(environ, self.account_id)
 
     @staticmethod
     def _unsupported(environ: dict[str, Any], message: str) -> Response:
@@ -148,8 +152,10 @@ class Emulator:
         work_dir: Path = Path(".local/emulator"),
         region: str = "us-east-1",
         concurrency: int = 4,
+        mailbox: Path = MAILBOX,
     ) -> None:
         patches.install()
+        self.mailbox = mailbox.resolve()
         self.account_id = os.environ["MOTO_ACCOUNT_ID"]
         self.host, self.port = host, port
         self.work_dir = work_dir.resolve()
@@ -191,6 +197,7 @@ class Emulator:
             self.account_id, self.work_dir / "functions", internal_url, self.concurrency
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region)
+        delivery.configure(self.mailbox, self.url, self.app.events.submit)
         self.event_sources = EventSourceManager(self.account_id, self.runtime)
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()
@@ -198,6 +205,7 @@ class Emulator:
         self.runtime.watch_deployments()
         self.app.ready = True
         threading.Thread(target=patches.load_cloudformation, name="load-cloudformation", daemon=True).start()
+        threading.Thread(target=self._watch_metrics, name="cloudwatch", daemon=True).start()
         log.info(
             "emulator ready on %s (functions call back on %s; account %s, region %s)",
             self.url,
@@ -206,6 +214,17 @@ class Emulator:
             self.region,
         )
         return self
+
+    def _watch_metrics(self) -> None:
+        """SQS's gauges sampled and every metric alarm evaluated, every EVALUATE_SECONDS."""
+        alarms = AlarmEvaluator(self.account_id)
+        while self.app.ready:
+            try:
+                sample_queue_metrics(self.account_id)
+                alarms.evaluate_all()
+            except Exception:
+                log.exception("sampling metrics or evaluating alarms failed")
+            time.sleep(EVALUATE_SECONDS)
 
     def stop(self, timeout: float = 4.0) -> None:
         """Stop accepting at once, stop polling, kill every worker, finish what is in flight.

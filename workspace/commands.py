@@ -1,5 +1,6 @@
-"""`python -m workspace deploy|smoke|url|env|logs|reset`: the commands behind `make up`, `make deploy-local`,
-`make smoke`, `make env` and `make logs`, against the local target.
+"""`python -m workspace deploy|smoke|url|env|logs|reset|mail|alarms`: the commands behind `make up`,
+`make deploy-local`, `make smoke`, `make env`, `make logs`, `make mail` and `make alarms`, against the
+local target.
 
 Each finds the endpoint as `emulator.ctl.local_endpoint()` does (EMULATOR_PORT or LOCAL_ENDPOINT
 when set, else the one `make local-up` remembered) and, when what it needs is missing, says so in
@@ -8,6 +9,7 @@ one line with the command that fixes it.
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -19,6 +21,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.ctl import health, local_endpoint
+from workspace import mail
 from workspace.targets import (
     STACK,
     Outputs,
@@ -181,6 +184,22 @@ def follow_logs(endpoint: str, function: str, lines: int, follow: bool) -> None:
         print(event["message"].rstrip("\n"), flush=True)
 
 
+def deploy(endpoint: str) -> str:
+    """Deploy the stack with the alarm topic subscribed to ALARM_EMAIL, and confirm that address
+    through the link mailed to it, as its owner would, so alarms reach the mailbox from the start."""
+    require_running(endpoint)
+    address = os.environ.get("ALARM_EMAIL") or mail.DEFAULT_ALARM_EMAIL
+    outputs = deploy_local(endpoint, OUTPUTS, log=Path(".local/deploy.log"), context={"alarmEmail": address})
+    sns = local_client("sns", endpoint)
+    deadline = time.monotonic() + 5  # the confirmation message is written as the stack subscribes
+    while True:
+        outcome = mail.confirm_subscription(sns, outputs.alarm_topic_arn, address)
+        if "no confirmation message" not in outcome or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return f"alarm email: {outcome}; `make mail` lists the mailbox"
+
+
 def reset(endpoint: str) -> str:
     """Wipe the running local target's state (every stack and its data), and the outputs that
     described them."""
@@ -194,11 +213,14 @@ def reset(endpoint: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workspace", description=__doc__)
-    parser.add_argument("command", choices=["deploy", "smoke", "url", "env", "logs", "reset"])
+    parser.add_argument(
+        "command", choices=["deploy", "smoke", "url", "env", "logs", "reset", "mail", "alarms"]
+    )
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
     parser.add_argument("--function", default="process", help="logs: create | process | get | access")
     parser.add_argument("--lines", type=int, default=20, help="logs: how many of the last lines first")
     parser.add_argument("--no-follow", dest="follow", action="store_false", help="logs: print and stop")
+    parser.add_argument("--show", type=int, default=0, help="mail: print message N of the listing")
     args = parser.parse_args(argv)
     endpoint = args.endpoint or local_endpoint()
     command = {"deploy": "deploy-local", "reset": "local-reset"}.get(
@@ -206,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # as `make` names it
     try:
         if args.command == "deploy":
-            require_running(endpoint)
-            deploy_local(endpoint, OUTPUTS, log=Path(".local/deploy.log"))
+            print(f"deploy-local: {deploy(endpoint)}")
         elif args.command == "smoke":
             print(f"smoke: {smoke(endpoint)}")
         elif args.command == "url":
@@ -216,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(env_lines(endpoint)))
         elif args.command == "reset":
             print(f"local-reset: {reset(endpoint)}")
+        elif args.command == "mail":
+            print(mail.show(args.show) if args.show else mail.listing())
+        elif args.command == "alarms":
+            require_deployment(endpoint)
+            print("\n".join(mail.alarm_lines(local_client("cloudwatch", endpoint))))
         else:
             follow_logs(endpoint, args.function, args.lines, args.follow)
     except KeyboardInterrupt:

@@ -231,6 +231,7 @@ class Deployment:
     api_url: str
     endpoint: str | None = None  # the local edge endpoint; None on AWS
     region: str = "us-east-1"
+    mailbox: Path | None = None  # where the target's SNS email lands, where it has a local mailbox
 
     def client(self, service: str) -> Any:
         if self.endpoint is not None:
@@ -311,8 +312,10 @@ def aws_deployment(region: str | None = None) -> Deployment:
     return Deployment("aws", outputs, outputs.api_url.rstrip("/"), None, client.meta.region_name)
 
 
-def local_deployment(target: str, endpoint: str, work: Path, region: str = "us-east-1") -> Deployment:
+def local_deployment(
+    target: str, endpoint: str, work: Path, region: str = "us-east-1", mailbox: Path | None = None
+) -> Deployment:
     outputs = deploy_local(
         endpoint, work / "outputs.json", region=region, log=work / "deploy.log", progress=lambda _: None
     )
-    return Deployment(target, outputs, local_api_url(endpoint, outputs.api_id), endpoint, region)
+    return Deployment(target, outputs, local_api_url(endpoint, outputs.api_id), endpoint, region, mailbox)

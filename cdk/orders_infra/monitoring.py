@@ -12,6 +12,7 @@ from orders_infra.api import OrdersApi
 from orders_infra.functions import OrdersFunction
 from orders_infra.settings import Settings
 
+ONE_MINUTE = cdk.Duration.minutes(1)
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
 
@@ -47,20 +48,20 @@ class OrdersMonitoring(Construct):
             name = fn.node.id
             self._alarm(
                 f"{name}Errors",
-                fn.function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                fn.function.metric_errors(period=settings.alarm_period or FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"{name} raised errors (for ProcessOrder: whole-batch failures)",
             )
             self._alarm(
                 f"{name}Throttles",
-                fn.function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
+                fn.function.metric_throttles(period=settings.alarm_period or FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"{name} was throttled",
             )
         self._alarm(
             "QueueOldestMessageAge",
             queue.metric_approximate_age_of_oldest_message(
-                period=cdk.Duration.minutes(1), statistic="Maximum"
+                period=settings.alarm_period or ONE_MINUTE, statistic="Maximum"
             ),
             settings.oldest_message_alarm_seconds,
             "Orders wait too long in OrdersQueue: the consumer is failing or falling behind",
@@ -68,7 +69,7 @@ class OrdersMonitoring(Construct):
         self._alarm(
             "DlqNotEmpty",
             dlq.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(1), statistic="Maximum"
+                period=settings.alarm_period or ONE_MINUTE, statistic="Maximum"
             ),
             1,
             "Messages reached OrdersDlq: see docs/runbook.md",
@@ -139,5 +140,7 @@ class OrdersMonitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
+        # told when it goes off and when it is over, so nobody is left wondering
         alarm.add_alarm_action(actions.SnsAction(self.topic))
+        alarm.add_ok_action(actions.SnsAction(self.topic))
         self.alarms.append(alarm)

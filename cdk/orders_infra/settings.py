@@ -22,6 +22,7 @@ class Settings:
     batching_window: cdk.Duration
     max_receive_count: int
     oldest_message_alarm_seconds: int
+    alarm_period: cdk.Duration | None  # None: each alarm's own period (AWS); locally one short period
     log_retention: logs.RetentionDays
     api_rate_limit: int
     api_burst_limit: int
@@ -48,6 +49,9 @@ class Settings:
             batching_window=cdk.Duration.seconds(0 if local else 1),
             max_receive_count=5,
             oldest_message_alarm_seconds=60 if local else 300,
+            # Locally alarms look at 10-second periods, so a poison message's DLQ alarm (and its
+            # email) arrives within about 30 s instead of minutes; AWS keeps 1 and 5 minutes.
+            alarm_period=cdk.Duration.seconds(10) if local else None,
             log_retention=logs.RetentionDays.ONE_WEEK if local else logs.RetentionDays.ONE_MONTH,
             # Locally the default leaves room for load tests; set the context to try throttling.
             api_rate_limit=int(node.try_get_context("apiRateLimit") or (5000 if local else 100)),

@@ -20,6 +20,7 @@ from moto.apigatewayv2.models import apigatewayv2_backends
 from emulator.apigw.payload import Stage, api_error, build_event, map_response
 from emulator.apigw.request import HttpRequest
 from emulator.apigw.routes import Route, TokenBucket, select_route
+from emulator.cloudwatch.metrics import RECORDER
 from emulator.http import Response
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime, RuntimeClosed
@@ -143,7 +144,24 @@ class HttpApiGateway:
         if stage.access_log_settings:
             values = access_values(request, stage.name, path, outcome, response)
             self._write_access_log(region, api_id, stage.access_log_settings, values)
+        self._record_metrics(region, stage.name, request, response, outcome)
         return response
+
+    def _record_metrics(
+        self, region: str, stage: str, request: HttpRequest, response: Response, outcome: Outcome
+    ) -> None:
+        """AWS/ApiGateway's metrics for HTTP APIs, per ApiId and per ApiId and Stage, as AWS publishes them."""
+        values = [
+            ("Count", 1.0, "Count"),
+            ("4xx", float(400 <= response.status < 500), "Count"),
+            ("5xx", float(response.status >= 500), "Count"),
+            ("Latency", (time.monotonic() - request.started) * 1000, "Milliseconds"),
+        ]
+        if outcome.integration_latency_ms is not None:
+            values.append(("IntegrationLatency", float(outcome.integration_latency_ms), "Milliseconds"))
+        for dimensions in ({"ApiId": request.api_id}, {"ApiId": request.api_id, "Stage": stage}):
+            for name, value, unit in values:
+                RECORDER.record(self.account_id, region, "AWS/ApiGateway", name, value, unit, dimensions)
 
     def _find_api(self, api_id: str) -> tuple[str, Any] | None:
         for region, backend in apigatewayv2_backends[self.account_id].items():

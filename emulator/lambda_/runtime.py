@@ -20,11 +20,18 @@ from pathlib import Path
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 
-from emulator.lambda_.pool import FunctionPool
+from emulator.cloudwatch.metrics import RECORDER
+from emulator.lambda_.pool import FunctionPool, Throttled
 from emulator.lambda_.spec import FunctionSpec, InvokeResult
 from emulator.logs import LogSink
 
 log = logging.getLogger("emulator.lambda")
+
+
+def _metric(spec: FunctionSpec, name: str, value: float, unit: str = "Count") -> None:
+    RECORDER.record(
+        spec.account_id, spec.region, "AWS/Lambda", name, value, unit, {"FunctionName": spec.name}
+    )
 
 
 class FunctionNotFound(LookupError):
@@ -160,8 +167,20 @@ class LambdaRuntime:
         request_id: str | None = None,  # an asynchronous event keeps its id across retries
     ) -> InvokeResult:
         pool = self.pool(region, name_or_arn)
-        wait = wait_seconds if wait_seconds is not None else pool.spec.timeout
-        return pool.invoke(event, request_id or str(uuid.uuid4()), wait)
+        spec = pool.spec
+        wait = wait_seconds if wait_seconds is not None else spec.timeout
+        started = time.perf_counter()
+        try:
+            result = pool.invoke(event, request_id or str(uuid.uuid4()), wait)
+        except Throttled:
+            _metric(spec, "Throttles", 1)
+            raise
+        # AWS/Lambda's metrics, as Lambda publishes them per function
+        _metric(spec, "Invocations", 1)
+        _metric(spec, "Errors", 0 if result.ok else 1)
+        _metric(spec, "Duration", (time.perf_counter() - started) * 1000, "Milliseconds")
+        _metric(spec, "ConcurrentExecutions", pool.busy + 1)  # the others in flight, and this one
+        return result
 
     def close(self) -> None:
         with self._lock:

@@ -25,9 +25,10 @@ from typing import Any
 from moto.core.utils import unix_time_millis
 from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
-from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
+from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes, sqs_backends
 from moto.sqs.responses import SQSResponse
 
+from emulator.cloudwatch.metrics import RECORDER
 from emulator.patching import replace
 
 _sequence = itertools.count()
@@ -144,6 +145,7 @@ class MessageStore:
                     return  # deleting twice is fine, as on AWS
                 raise ReceiptHandleIsInvalid()
             self._forget(message)
+        queue_metric(self.queue, "NumberOfMessagesDeleted", 1)
 
     def change_visibility(self, receipt_handle: str, visibility_timeout: int) -> None:
         with self.changed:
@@ -192,6 +194,33 @@ class MessageStore:
         with self.changed:
             self._promote(unix_time_millis())
             return len(self.ready), len(self.in_flight), len(self.delayed)
+
+    def oldest_age_seconds(self) -> float:
+        """ApproximateAgeOfOldestMessage: the oldest message not deleted, in flight included."""
+        with self.changed:
+            sent: list[float] = [
+                m.sent_timestamp or 0 for m in (*self.ready.values(), *self.in_flight.values())
+            ]
+        known = [t for t in sent if t]
+        return max(0.0, (unix_time_millis() - min(known)) / 1000) if known else 0.0
+
+
+def queue_metric(queue: Queue, name: str, value: float, unit: str = "Count") -> None:
+    RECORDER.record(queue.account_id, queue.region, "AWS/SQS", name, value, unit, {"QueueName": queue.name})
+
+
+def sample_queue_metrics(account_id: str) -> None:
+    """The queue gauges SQS publishes every minute (locally every SAMPLE_SECONDS)."""
+    for backend in list(sqs_backends[account_id].values()):
+        for queue in list(backend.queues.values()):
+            store = store_of(queue)
+            if store is None:
+                continue
+            visible, in_flight, delayed = store.counts()
+            queue_metric(queue, "ApproximateNumberOfMessagesVisible", visible)
+            queue_metric(queue, "ApproximateNumberOfMessagesNotVisible", in_flight)
+            queue_metric(queue, "ApproximateNumberOfMessagesDelayed", delayed)
+            queue_metric(queue, "ApproximateAgeOfOldestMessage", store.oldest_age_seconds(), "Seconds")
 
 
 def store_of(queue: Queue) -> MessageStore | None:
@@ -285,6 +314,10 @@ def install() -> None:
             received = store.receive(count, visibility_timeout, message_attribute_names or [])
             remaining = deadline - time.monotonic()
             if received or remaining <= 0:
+                if received:
+                    queue_metric(queue, "NumberOfMessagesReceived", len(received))
+                else:
+                    queue_metric(queue, "NumberOfEmptyReceives", 1)
                 return received
             store.wait(min(remaining, 1.0))
 
@@ -338,3 +371,14 @@ def install() -> None:
             store.purge()
 
     replace(SQSBackend, "purge_queue", purge_queue)
+
+    original_send = SQSBackend.send_message
+
+    @functools.wraps(original_send)
+    def send_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Message:
+        """NumberOfMessagesSent counts what is sent (a batch too), not what is moved to a DLQ."""
+        message = original_send(self, queue_name, *args, **kwargs)
+        queue_metric(self.get_queue(queue_name), "NumberOfMessagesSent", 1)
+        return message
+
+    replace(SQSBackend, "send_message", send_message)

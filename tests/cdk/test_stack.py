@@ -213,6 +213,7 @@ def test_alarms_all_notify_the_topic(aws: Template) -> None:
     alarms = aws.find_resources("AWS::CloudWatch::Alarm").values()
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}], "told when it is over too"
         assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
     metrics = sorted((a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms)
     assert metrics == sorted(
@@ -225,6 +226,22 @@ def test_alarms_all_notify_the_topic(aws: Template) -> None:
     )
     assert dlq_alarm["Properties"]["Threshold"] == 1
     assert dlq_alarm["Properties"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_alarm_periods_are_aws_s_on_aws_and_ten_seconds_locally(aws: Template, local: Template) -> None:
+    periods = {
+        a["Properties"]["MetricName"]: a["Properties"]["Period"]
+        for a in aws.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert periods == {
+        "Errors": 300,
+        "Throttles": 300,
+        "ApproximateAgeOfOldestMessage": 60,
+        "ApproximateNumberOfMessagesVisible": 60,
+    }
+    assert {a["Properties"]["Period"] for a in local.find_resources("AWS::CloudWatch::Alarm").values()} == {
+        10
+    }
 
 
 def test_alarm_email_subscribes_when_set() -> None:

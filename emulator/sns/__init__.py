@@ -1,0 +1,1 @@
+"""SNS: delivery to every kind of subscription (email to a local mailbox, with confirmation)."""
