@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         default=MAILBOX,
         help="where SNS email subscriptions receive their messages (default .local/mailbox)",
     )
+    parser.add_argument(
+        "--iam",
+        choices=["enforce", "audit", "off"],
+        default=os.environ.get("EMULATOR_IAM", "enforce"),
+        help="functions' calls against their roles' policies: enforce (default), audit (log what would be "
+        "denied), off",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
     parser.add_argument(
@@ -70,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from emulator.server import Emulator
 
-    emulator = Emulator(args.host, args.port, args.work_dir, args.region, args.concurrency, args.mailbox)
+    emulator = Emulator(
+        args.host, args.port, args.work_dir, args.region, args.concurrency, args.mailbox, args.iam
+    )
     try:
         emulator.start()
     except OSError as error:

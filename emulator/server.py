@@ -21,6 +21,7 @@ from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
 from emulator.ctl import MAILBOX
 from emulator.http import Response, StartResponse, json_response, respond
+from emulator.iam.enforcement import Authorizer
 from emulator.lambda_ import invoke
 from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.runtime import LambdaRuntime
@@ -61,7 +62,10 @@ def _create_app(service: Any) -> Any:
 
 
 class EmulatorApp:
-    def __init__(self, account_id: str, runtime: LambdaRuntime, default_region: str) -> None:
+    def __init__(
+        self, account_id: str, runtime: LambdaRuntime, default_region: str, iam: str = "enforce"
+    ) -> None:
+        self.iam = Authorizer(iam)
         self.moto = CachingDispatcher(_create_app)
         self.fast_path = SdkFastPath()
         self.http_api = HttpApiGateway(account_id, runtime)
@@ -74,7 +78,7 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        refused = guard.refusal(environ)
+        refused = guard.refusal(environ) or self.iam.refusal(environ)
         if refused is not None:
             return respond(start_response, refused)
         try:
@@ -153,8 +157,10 @@ class Emulator:
         region: str = "us-east-1",
         concurrency: int = 4,
         mailbox: Path = MAILBOX,
+        iam: str = "enforce",
     ) -> None:
         patches.install()
+        self.iam = iam
         self.mailbox = mailbox.resolve()
         self.account_id = os.environ["MOTO_ACCOUNT_ID"]
         self.host, self.port = host, port
@@ -196,7 +202,7 @@ class Emulator:
         self.runtime = LambdaRuntime(
             self.account_id, self.work_dir / "functions", internal_url, self.concurrency
         )
-        self.app = EmulatorApp(self.account_id, self.runtime, self.region)
+        self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
         delivery.configure(self.mailbox, self.url, self.app.events.submit)
         self.event_sources = EventSourceManager(self.account_id, self.runtime)
         for name, server in (("http", self._server), ("http-functions", self._internal)):

@@ -51,6 +51,14 @@ def record_handler(record: SQSRecord) -> None:
         logger.info("Order already processed", extra={"orderId": order.order_id})
         metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)
         return
+    except Exception:
+        # Fails only this record (retried, then the DLQ). The batch processor keeps the reason to
+        # itself, so it goes to the log, where an operator looks first: a missing grant
+        # (AccessDeniedException), throttling, an outage.
+        logger.exception(
+            "Order not stored", extra={"orderId": order.order_id, "messageId": record.message_id}
+        )
+        raise
     logger.info("Order processed", extra={"orderId": order.order_id})
     metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=1)
 

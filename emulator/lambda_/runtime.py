@@ -85,6 +85,7 @@ class LambdaRuntime:
             environment=tuple(sorted((fn.environment_vars or {}).items())),
             log_group=logging_config.get("LogGroup") or f"/aws/lambda/{fn.function_name}",
             concurrency=self.concurrency(fn),
+            role=str(fn.role),
         )
 
     def concurrency(self, fn: LambdaFunction) -> int:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from emulator.iam.credentials import STORE
 from emulator.logs import LogStream
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
@@ -42,6 +43,7 @@ class FunctionSpec:
     environment: tuple[tuple[str, str], ...]
     log_group: str
     concurrency: int
+    role: str  # the execution role: the worker runs with its temporary credentials
 
     def log_stream(self, stream: str) -> LogStream:
         return LogStream(self.account_id, self.region, self.log_group, stream, self.name)
@@ -66,6 +68,7 @@ def new_stream() -> str:
 
 
 def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: str) -> dict[str, str]:
+    credentials = STORE.issue(spec.account_id, spec.region, spec.role, spec.name)
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
@@ -84,9 +87,10 @@ def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: s
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.declared_runtime}",
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_SESSION_TOKEN": "test",
+        # the execution role's temporary credentials, as Lambda hands them out (never the user's)
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token,
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",

@@ -177,9 +177,18 @@ def test_a_storage_error_fails_only_that_record(aws: Aws, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(process_order.table, "put_item", flaky_put)
     event = sqs_event(first, second)
-    result = process_order.handler(event, FakeContext())
+    logged = Records()
+    logging.getLogger(process_order.logger.name).addHandler(logged)
+    try:
+        result = process_order.handler(event, FakeContext())
+    finally:
+        logging.getLogger(process_order.logger.name).removeHandler(logged)
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert [item["orderId"] for item in aws.table.scan()["Items"]] == [json.loads(second)["orderId"]]
+    # why it failed is in the log (the batch processor keeps it to itself)
+    [failure] = [r for r in logged.records if r.getMessage() == "Order not stored"]
+    assert getattr(failure, "orderId", None) == json.loads(first)["orderId"]
+    assert failure.exc_info is not None and str(failure.exc_info[1]) == "throttled"
 
 
 @pytest.mark.parametrize("order_id", ["not-a-uuid", "123", "6f1c2a8e3b7d4c2e9a510d2f4b6c8e10", "' OR 1=1 --"])

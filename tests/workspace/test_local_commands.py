@@ -264,3 +264,24 @@ def test_cdklocal_keeps_the_region_it_is_given() -> None:
     env = _cdklocal_env("http://localhost:4566", "eu-central-1")
     assert {"AWS_REGION", "AWS_DEFAULT_REGION"} <= set(env["AWS_ENVAR_ALLOWLIST"].split(","))
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-central-1"
+
+
+@pytest.mark.integration
+def test_deploy_local_subscribes_the_alarm_address_and_confirms_it_through_the_mailed_link(
+    tmp_path: Path,
+) -> None:
+    with temporary_emulator(tmp_path / ".local") as emulator:  # its mailbox: <scratch>/.local/mailbox
+        deploy = ["-m", "workspace", "deploy"]
+        first = run(tmp_path, *deploy, LOCAL_ENDPOINT=emulator.endpoint, ALARM_EMAIL="me@example.com")
+        assert first.returncode == 0, first.stderr
+        assert "alarm email: me@example.com confirmed through the link in" in first.stdout
+        listing = run(tmp_path, "-m", "workspace", "mail")
+        assert re.search(
+            r"1\s+\S+ \S+\s+me@example.com\s+AWS Notification - Subscription Confirmation", listing.stdout
+        )
+        assert "ConfirmSubscription" in run(tmp_path, "-m", "workspace", "mail", "--show", "1").stdout
+        again = run(tmp_path, *deploy, LOCAL_ENDPOINT=emulator.endpoint, ALARM_EMAIL="me@example.com")
+        assert "alarm email: me@example.com is subscribed and confirmed" in again.stdout, again.stderr
+        alarms = run(tmp_path, "-m", "workspace", "alarms", LOCAL_ENDPOINT=emulator.endpoint)
+        assert "DlqNotEmpty" in alarms.stdout, alarms.stderr
+    assert "no message 9" in run(tmp_path, "-m", "workspace", "mail", "--show", "9").stderr

@@ -1,0 +1,221 @@
+"""Calls made with a function's credentials are authorized against its role's identity policies
+(inline and attached managed), as AWS authorizes them; everything else (the user's own calls:
+tests, the CDK CLI, awslocal) stays allowed, as the account's root is on AWS.
+
+Checked: the DynamoDB and SQS APIs (JSON protocol), with the resources AWS checks (the table or
+its index, the queue) and the condition keys the stack uses (`dynamodb:LeadingKeys`, plus
+`aws:SecureTransport`, true on the loopback endpoint, which is treated as secure: it never
+leaves the machine). Other calls made with function credentials are allowed and logged once,
+as not checked locally.
+
+Modes (`--iam`): enforce (default) answers AWS's AccessDeniedException; audit logs what would be
+denied and lets it through; off checks nothing.
+"""
+
+import io
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.http import Response, json_response
+from emulator.iam.credentials import STORE, Principal
+from emulator.iam.policy import Decision, Request, UnsupportedCondition, decide
+
+log = logging.getLogger("emulator.iam")
+
+MODES = ("enforce", "audit", "off")
+CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/")
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as IAM sees it: each request it makes (a batch touches several resources)."""
+
+    service: str  # dynamodb | sqs
+    requests: tuple[Request, ...]
+
+
+def _value(attribute: dict[str, Any]) -> str:
+    """A DynamoDB attribute value as IAM compares it ({"S": "a"} -> "a")."""
+    return str(next(iter(attribute.values()))) if attribute else ""
+
+
+def _leading_keys(account: str, region: str, table: str, keys: list[dict[str, Any]]) -> tuple[str, ...]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    found = dynamodb_backends[account][region].tables.get(table)
+    if found is None:
+        return ()
+    return tuple(_value(key[found.hash_key_attr]) for key in keys if found.hash_key_attr in key)
+
+
+def dynamodb_call(account: str, region: str, operation: str, body: dict[str, Any]) -> Call:
+    def arn(table: str, index: str | None = None) -> str:
+        base = f"arn:aws:dynamodb:{region}:{account}:table/{table}"
+        return f"{base}/index/{index}" if index else base
+
+    def request(action: str, table: str, keys: list[dict[str, Any]], index: str | None = None) -> Request:
+        context: dict[str, tuple[str, ...]] = {"aws:securetransport": ("true",)}
+        leading = _leading_keys(account, region, table, keys)
+        if leading:
+            context["dynamodb:leadingkeys"] = leading
+        return Request(f"dynamodb:{action}", arn(table, index), context)
+
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        requests = []
+        for table, entries in (body.get("RequestItems") or {}).items():
+            if operation == "BatchGetItem":
+                keys = list(entries.get("Keys", []))
+            else:
+                keys = [
+                    e.get("PutRequest", {}).get("Item") or e.get("DeleteRequest", {}).get("Key") or {}
+                    for e in entries
+                ]
+            requests.append(request(operation, table, keys))
+        return Call("dynamodb", tuple(requests))
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        requests = []
+        for item in body.get("TransactItems", []):
+            for kind, detail in item.items():
+                keys = [detail.get("Item") or detail.get("Key") or {}]
+                requests.append(request(TRANSACT_ACTIONS.get(kind, kind), detail.get("TableName", ""), keys))
+        return Call("dynamodb", tuple(requests))
+    table = str(body.get("TableName", "*"))
+    keys = [body[k] for k in ("Key", "Item") if isinstance(body.get(k), dict)]
+    return Call("dynamodb", (request(operation, table, keys, body.get("IndexName")),))
+
+
+def sqs_call(account: str, region: str, operation: str, body: dict[str, Any]) -> Call:
+    name = str(body.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1] or str(body.get("QueueName", ""))
+    resource = f"arn:aws:sqs:{region}:{account}:{name}" if name else "*"
+    return Call("sqs", (Request(f"sqs:{operation}", resource, {"aws:securetransport": ("true",)}),))
+
+
+def describe(environ: dict[str, Any], principal: Principal, region: str, body: bytes) -> Call | None:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    prefix, _, operation = target.partition(".")
+    builder = {"DynamoDB_20120810": dynamodb_call, "AmazonSQS": sqs_call}.get(prefix)
+    if builder is None:
+        return None
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return None  # malformed: the JSON protocol check answers it
+    return builder(principal.account_id, region, operation, parsed if isinstance(parsed, dict) else {})
+
+
+def message(principal: Principal, request: Request, decision: Decision) -> str:
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision.explicit_deny
+        else f"because no identity-based policy allows the {request.action} action"
+    )
+    return (
+        f"User: {principal.arn} is not authorized to perform: {request.action} "
+        f"on resource: {request.resource} {why}"
+    )
+
+
+def access_denied(service: str, text: str) -> Response:
+    body = json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException", "message": text}).encode()
+    headers = {"x-amzn-query-error": "AccessDenied;Sender"} if service == "sqs" else {}
+    return json_response(400, body, **headers)
+
+
+class Authorizer:
+    def __init__(self, mode: str = "enforce") -> None:
+        if mode not in MODES:
+            raise ValueError(f"--iam must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self._cache: dict[tuple[Any, ...], Decision] = {}
+        self._lock = threading.Lock()
+        self._unchecked: set[str] = set()
+
+    def refusal(self, environ: dict[str, Any]) -> Response | None:
+        """AWS's AccessDeniedException for a call its function's role may not make, else None."""
+        if self.mode == "off":
+            return None
+        found = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        principal = STORE.principal(found.group(1)) if found else None
+        if principal is None or found is None:
+            return None  # not a function's credentials: the user's own call
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # for whoever answers the call
+        call = describe(environ, principal, found.group(2), body)
+        if call is None:
+            self._note_unchecked(environ, principal)
+            return None
+        for request in call.requests:
+            decision = self.decision(principal, request)
+            if decision.allowed:
+                continue
+            text = message(principal, request, decision)
+            if self.mode == "audit":
+                log.warning("IAM audit, would deny: %s", text)
+                continue
+            log.info("IAM denied: %s", text)
+            return access_denied(call.service, text)
+        return None
+
+    def decision(self, principal: Principal, request: Request) -> Decision:
+        documents = policies_of(principal)
+        key = (
+            principal.role_arn,
+            request.action,
+            request.resource,
+            tuple(sorted(request.context.items())),
+            documents,
+        )
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            decision = decide(documents, request)
+        except UnsupportedCondition as error:
+            log.warning("IAM: %s; %s is denied", error, request.action)
+            decision = Decision(allowed=False)
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = decision
+        return decision
+
+    def _note_unchecked(self, environ: dict[str, Any], principal: Principal) -> None:
+        what = (
+            environ.get("HTTP_X_AMZ_TARGET") or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        )
+        if what not in self._unchecked:
+            self._unchecked.add(what)
+            log.info("IAM: %s by %s is not checked locally (only DynamoDB and SQS are)", what, principal.arn)
+
+
+def policies_of(principal: Principal) -> tuple[str, ...]:
+    """The role's identity policies now: inline, then the default version of each attached one.
+    (The documents are the cache key: a changed policy is a new key.)"""
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[principal.account_id]["aws"].get_role_by_arn(principal.role_arn)
+    except Exception:  # the role is gone: nothing allows anything
+        return ()
+    inline = tuple(role.policies.values())
+    managed = tuple(
+        version.document
+        for policy in role.managed_policies.values()
+        for version in policy.versions
+        if version.version_id == policy.default_version_id
+    )
+    return inline + managed

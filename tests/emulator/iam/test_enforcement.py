@@ -1,0 +1,145 @@
+"""Functions call AWS with their role's credentials, and the emulator authorizes those calls as
+AWS does; the user's own calls stay allowed."""
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.ctl import Started, endpoint_on, free_port, spawn, stop_child, wait_healthy
+from tests.emulator.helpers import code_zip
+from workspace.targets import local_client
+
+pytestmark = pytest.mark.integration
+
+CODE = """
+import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    client = boto3.client(event["service"])
+    try:
+        answer = getattr(client, event["call"])(**event["args"])
+        answer.pop("ResponseMetadata", None)
+        return {"ok": True, "answer": answer}
+    except ClientError as error:
+        return {"ok": False, "code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+"""
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/Orders"
+
+
+def start(tmp_path: Path, mode: str) -> Started:
+    port = free_port()
+    process = spawn(
+        port, log_path=tmp_path / "emulator.log", extra_args=["--work-dir", str(tmp_path), "--iam", mode]
+    )
+    return Started(endpoint_on(port), process, wait_healthy(endpoint_on(port), 30, process))
+
+
+@pytest.fixture(params=["enforce", "audit"])
+def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Started]:
+    started = start(tmp_path, request.param)
+    try:
+        yield started
+    finally:
+        stop_child(started.process)
+
+
+def setup(endpoint: str, statements: list[dict[str, Any]]) -> Any:
+    dynamodb = local_client("dynamodb", endpoint)
+    dynamodb.create_table(
+        TableName="Orders",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="Orders", Item={"PK": {"S": "ORDER#1"}})
+    iam = local_client("iam", endpoint)
+    role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName="reader",
+        PolicyName="grants",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    fn = local_client("lambda", endpoint)
+    fn.create_function(
+        FunctionName="reader", Runtime="python3.12", Role=role, Handler="app.handler",
+        Code={"ZipFile": code_zip({"app.py": CODE})}, Timeout=30,
+    )  # fmt: skip
+    return fn
+
+
+def call(fn: Any, service: str, name: str, **args: Any) -> dict[str, Any]:
+    payload = json.dumps({"service": service, "call": name, "args": args})
+    return json.loads(fn.invoke(FunctionName="reader", Payload=payload)["Payload"].read())  # type: ignore[no-any-return]
+
+
+def test_a_call_the_role_does_not_allow_is_denied_with_aws_s_message(emulator: Started) -> None:
+    fn = setup(emulator.endpoint, [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN}])
+    key = {"PK": {"S": "ORDER#1"}}
+    assert call(fn, "dynamodb", "get_item", TableName="Orders", Key=key)["answer"]["Item"] == key
+    deleted = call(fn, "dynamodb", "delete_item", TableName="Orders", Key=key)
+    log = (Path(str(emulator.process.args[emulator.process.args.index("--log-file") + 1]))).read_text()  # type: ignore[index, union-attr]
+    expected = (
+        "User: arn:aws:sts::000000000000:assumed-role/reader/reader is not authorized to perform: "
+        f"dynamodb:DeleteItem on resource: {TABLE_ARN} because no identity-based policy allows the "
+        "dynamodb:DeleteItem action"
+    )
+    if "--iam" in emulator.process.args and emulator.process.args[-1] == "audit":  # type: ignore[index, operator]
+        assert deleted["ok"], "audit lets the call through"
+        assert f"IAM audit, would deny: {expected}" in log
+    else:
+        assert deleted == {"ok": False, "code": "AccessDeniedException", "message": expected}
+        # the user's own calls are the account root's: allowed
+        local_client("dynamodb", emulator.endpoint).delete_item(TableName="Orders", Key=key)
+
+
+def test_functions_run_as_their_role_and_an_explicit_deny_wins(tmp_path: Path) -> None:
+    started = start(tmp_path, "enforce")
+    try:
+        fn = setup(
+            started.endpoint,
+            [
+                {"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"},
+                {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"},
+            ],
+        )
+        identity = call(fn, "sts", "get_caller_identity")["answer"]
+        assert identity["Arn"] == "arn:aws:sts::000000000000:assumed-role/reader/reader"
+        url = local_client("sqs", started.endpoint).create_queue(QueueName="jobs")["QueueUrl"]
+        sent = call(fn, "sqs", "send_message", QueueUrl=url, MessageBody="x")
+        assert sent["ok"] is False and sent["code"] in ("AccessDenied", "AccessDeniedException")
+        assert sent["message"].endswith(
+            "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs with an explicit deny in an "
+            "identity-based policy"
+        )
+        assert call(fn, "sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["All"])["ok"]
+    finally:
+        stop_child(started.process)
+
+
+def test_a_changed_policy_applies_to_the_next_call(tmp_path: Path) -> None:
+    started = start(tmp_path, "enforce")
+    try:
+        fn = setup(
+            started.endpoint, [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN}]
+        )
+        key = {"PK": {"S": "ORDER#1"}}
+        assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is False
+        local_client("iam", started.endpoint).put_role_policy(
+            RoleName="reader",
+            PolicyName="grants",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "dynamodb:*Item", "Resource": TABLE_ARN}],
+                }
+            ),
+        )
+        time.sleep(0.1)
+        assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is True
+    finally:
+        stop_child(started.process)
