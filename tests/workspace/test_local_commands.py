@@ -284,4 +284,4 @@ def test_deploy_local_subscribes_the_alarm_address_and_confirms_it_through_the_m
         assert "alarm email: me@example.com is subscribed and confirmed" in again.stdout, again.stderr
         alarms = run(tmp_path, "-m", "workspace", "alarms", LOCAL_ENDPOINT=emulator.endpoint)
         assert "DlqNotEmpty" in alarms.stdout, alarms.stderr
-    assert "no message 9" in run(tmp_path, "-m", "workspace", "mail", "--show", "9").stderr
+    assert "no message 999" in run(tmp_path, "-m", "workspace", "mail", "--show", "999").stderr
