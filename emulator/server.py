@@ -33,6 +33,7 @@ from emulator.sqs.store import sample_queue_metrics
 
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
+IAM_REPORT_PATH = "/_emulator/iam/report"
 REQUEST_THREADS = 128
 # The functions' own SDK calls arrive on a listener of their own, so they never queue behind the
 # API requests that wait for those very functions (under overload that wait made ProcessOrder time
@@ -68,7 +69,7 @@ class EmulatorApp:
         self.iam = Authorizer(iam)
         self.moto = CachingDispatcher(_create_app)
         self.fast_path = SdkFastPath()
-        self.http_api = HttpApiGateway(account_id, runtime)
+        self.http_api = HttpApiGateway(account_id, runtime, self.iam)
         self.account_id = account_id
         self.runtime = runtime
         self.events = AsyncInvoker(runtime)
@@ -100,6 +101,8 @@ class EmulatorApp:
         """The project's own answer, or None for moto's."""
         if path in HEALTH_PATHS:
             return self._health()
+        if path == IAM_REPORT_PATH:  # `make iam-report`: what each function's role was used for
+            return json_response(200, json.dumps(self.iam.report()).encode())
         response = self.http_api.handle(environ)
         if response is not None:
             return response
@@ -204,7 +207,7 @@ class Emulator:
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
         delivery.configure(self.mailbox, self.url, self.app.events.submit)
-        self.event_sources = EventSourceManager(self.account_id, self.runtime)
+        self.event_sources = EventSourceManager(self.account_id, self.runtime, self.app.iam)
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()
         self.event_sources.start()

@@ -200,6 +200,45 @@ def deploy(endpoint: str) -> str:
     return f"alarm email: {outcome}; `make mail` lists the mailbox"
 
 
+def iam_report(endpoint: str) -> list[str]:
+    """Per function of the stack: the actions its role was used for, and the granted actions it
+    never used (candidates to remove), so least privilege is measured, not assumed."""
+    require_deployment(endpoint)
+    used = requests.get(f"{endpoint}/_emulator/iam/report", timeout=10).json()
+    iam, functions = local_client("iam", endpoint), local_client("lambda", endpoint)
+    lines = []
+    for module in ("create_order", "process_order", "get_order"):
+        name = next(
+            f["FunctionName"]
+            for f in functions.list_functions()["Functions"]
+            if f["Handler"] == f"{module}.handler" and f["FunctionName"].startswith(STACK)
+        )
+        role = functions.get_function(FunctionName=name)["Configuration"]["Role"].rsplit("/", 1)[-1]
+        granted = sorted(
+            {
+                action
+                for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]
+                for statement in iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"][
+                    "Statement"
+                ]
+                if statement["Effect"] == "Allow"
+                for action in (
+                    [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                )
+            }
+        )
+        mine = [u for u in used if u["function"] == name]
+        actions = {u["action"] for u in mine}
+        lines.append(f"{module} ({name})")
+        lines += [f"  used     {u['action']:<28} {u['count']:>6}x  {u['resource']}" for u in mine] or [
+            "  used     nothing yet"
+        ]
+        # only the services the emulator checks can be judged; logs and X-Ray are written for it
+        unused = [a for a in granted if a not in actions and a.split(":")[0] in ("dynamodb", "sqs")]
+        lines += [f"  unused   {a}" for a in unused]
+    return lines
+
+
 def reset(endpoint: str) -> str:
     """Wipe the running local target's state (every stack and its data), and the outputs that
     described them."""
@@ -214,7 +253,7 @@ def reset(endpoint: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workspace", description=__doc__)
     parser.add_argument(
-        "command", choices=["deploy", "smoke", "url", "env", "logs", "reset", "mail", "alarms"]
+        "command", choices=["deploy", "smoke", "url", "env", "logs", "reset", "mail", "alarms", "iam-report"]
     )
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
     parser.add_argument("--function", default="process", help="logs: create | process | get | access")
@@ -239,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"local-reset: {reset(endpoint)}")
         elif args.command == "mail":
             print(mail.show(args.show) if args.show else mail.listing())
+        elif args.command == "iam-report":
+            print("\n".join(iam_report(endpoint)))
         elif args.command == "alarms":
             require_deployment(endpoint)
             print("\n".join(mail.alarm_lines(local_client("cloudwatch", endpoint))))

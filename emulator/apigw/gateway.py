@@ -22,6 +22,7 @@ from emulator.apigw.request import HttpRequest
 from emulator.apigw.routes import Route, TokenBucket, select_route
 from emulator.cloudwatch.metrics import RECORDER
 from emulator.http import Response
+from emulator.iam.enforcement import Authorizer
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime, RuntimeClosed
 from emulator.logs import LogStream, now_ms
@@ -111,8 +112,9 @@ def _function_from_uri(uri: str) -> str:
 
 
 class HttpApiGateway:
-    def __init__(self, account_id: str, runtime: LambdaRuntime) -> None:
+    def __init__(self, account_id: str, runtime: LambdaRuntime, authorizer: Authorizer) -> None:
         self.account_id = account_id
+        self.authorizer = authorizer
         self.runtime = runtime
         self._buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
 
@@ -162,6 +164,20 @@ class HttpApiGateway:
         for dimensions in ({"ApiId": request.api_id}, {"ApiId": request.api_id, "Stage": stage}):
             for name, value, unit in values:
                 RECORDER.record(self.account_id, region, "AWS/ApiGateway", name, value, unit, dimensions)
+
+    def _may_not_invoke(
+        self, region: str, function: str, request: HttpRequest, stage: str, route_key: str
+    ) -> str | None:
+        """Why API Gateway may not invoke `function` for this route (its resource policy), or None."""
+        try:
+            fn = self.runtime.function(region, function)
+        except FunctionNotFound:
+            return None  # answered where the invocation fails
+        path = route_key.split(" ", 1)[1] if " " in route_key else f"/{route_key}"
+        source_arn = (
+            f"arn:aws:execute-api:{region}:{self.account_id}:{request.api_id}/{stage}/{request.method}{path}"
+        )
+        return self.authorizer.invocation_refusal(fn, "apigateway.amazonaws.com", source_arn)
 
     def _find_api(self, api_id: str) -> tuple[str, Any] | None:
         for region, backend in apigatewayv2_backends[self.account_id].items():
@@ -228,6 +244,12 @@ class HttpApiGateway:
         )
         function = _function_from_uri(integration.integration_uri)
         invoked = time.monotonic()
+        refused = self._may_not_invoke(region, function, request, stage.name, route.key)
+        if refused is not None:  # API Gateway's answer when the function's resource policy says no
+            log.error("route %s: %s", route.key, refused)
+            return api_error(500, "Internal Server Error"), Outcome(
+                route.key, "-", "Invalid permissions on Lambda function"
+            )
 
         def outcome(status: str = "-", error: str = "-") -> Outcome:
             latency = int((time.monotonic() - invoked) * 1000)

@@ -8,6 +8,11 @@ its index, the queue) and the condition keys the stack uses (`dynamodb:LeadingKe
 leaves the machine). Other calls made with function credentials are allowed and logged once,
 as not checked locally.
 
+Also what AWS checks when a service acts for a function: API Gateway may invoke it only if the
+function's resource policy allows apigateway.amazonaws.com for that API (`invocation_refusal`),
+and an event source mapping polls only what the function's role may receive and delete
+(`role_refusal`). Every authorized call is counted for the access report (`report`).
+
 Modes (`--iam`): enforce (default) answers AWS's AccessDeniedException; audit logs what would be
 denied and lets it through; off checks nothing.
 """
@@ -141,6 +146,7 @@ class Authorizer:
         self._cache: dict[tuple[Any, ...], Decision] = {}
         self._lock = threading.Lock()
         self._unchecked: set[str] = set()
+        self._used: dict[tuple[str, str, str, str], int] = {}  # (role, function, action, resource) -> calls
 
     def refusal(self, environ: dict[str, Any]) -> Response | None:
         """AWS's AccessDeniedException for a call its function's role may not make, else None."""
@@ -160,6 +166,7 @@ class Authorizer:
         for request in call.requests:
             decision = self.decision(principal, request)
             if decision.allowed:
+                self._count(principal, request)
                 continue
             text = message(principal, request, decision)
             if self.mode == "audit":
@@ -168,6 +175,54 @@ class Authorizer:
             log.info("IAM denied: %s", text)
             return access_denied(call.service, text)
         return None
+
+    def role_refusal(self, principal: Principal, requests: list[Request]) -> str | None:
+        """Why the role may not make these requests (for what the emulator does on a function's
+        behalf, such as polling its queue), or None; audit mode logs it and answers None."""
+        if self.mode == "off":
+            return None
+        for request in requests:
+            decision = self.decision(principal, request)
+            if decision.allowed:
+                self._count(principal, request)
+                continue
+            text = message(principal, request, decision)
+            if self.mode == "audit":
+                log.warning("IAM audit, would deny: %s", text)
+                continue
+            return text
+        return None
+
+    def invocation_refusal(self, fn: Any, service: str, source_arn: str) -> str | None:
+        """Why `service` may not invoke `fn` on behalf of `source_arn` (its resource policy has
+        no statement for it), or None; checked as AWS checks a service's call to Invoke."""
+        if self.mode == "off":
+            return None
+        allowing = [s for s in fn.policy.statements if _principal_is(s.get("Principal"), service)]
+        context: dict[str, tuple[str, ...]] = {
+            "aws:sourcearn": (source_arn,),
+            "aws:sourceaccount": (source_arn.split(":")[4],),
+        }
+        for resource in (fn.function_arn, f"{fn.function_arn}:$LATEST"):  # moto qualifies CFN's
+            if decide([{"Statement": allowing}], Request("lambda:InvokeFunction", resource, context)).allowed:
+                return None
+        text = (
+            f"{service} is not authorized to perform: lambda:InvokeFunction on resource: {fn.function_arn} "
+            f"for {source_arn}: the function's resource policy has no statement that allows it"
+        )
+        if self.mode == "audit":
+            log.warning("IAM audit, would deny: %s", text)
+            return None
+        return text
+
+    def report(self) -> list[dict[str, Any]]:
+        """Every authorized call so far: role, function, action, resource, count."""
+        with self._lock:
+            used = dict(self._used)
+        return [
+            {"role": role, "function": function, "action": action, "resource": resource, "count": count}
+            for (role, function, action, resource), count in sorted(used.items())
+        ]
 
     def decision(self, principal: Principal, request: Request) -> Decision:
         documents = policies_of(principal)
@@ -193,6 +248,11 @@ class Authorizer:
             self._cache[key] = decision
         return decision
 
+    def _count(self, principal: Principal, request: Request) -> None:
+        key = (principal.role_arn, principal.session, request.action, request.resource)
+        with self._lock:
+            self._used[key] = self._used.get(key, 0) + 1
+
     def _note_unchecked(self, environ: dict[str, Any], principal: Principal) -> None:
         what = (
             environ.get("HTTP_X_AMZ_TARGET") or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
@@ -200,6 +260,13 @@ class Authorizer:
         if what not in self._unchecked:
             self._unchecked.add(what)
             log.info("IAM: %s by %s is not checked locally (only DynamoDB and SQS are)", what, principal.arn)
+
+
+def _principal_is(principal: Any, service: str) -> bool:
+    if principal == "*":
+        return True
+    services = principal.get("Service", []) if isinstance(principal, dict) else []
+    return service in ([services] if isinstance(services, str) else services)
 
 
 def policies_of(principal: Principal) -> tuple[str, ...]:

@@ -13,6 +13,9 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping, lambda_backends
 from moto.sqs.models import Message, sqs_backends
 
+from emulator.iam.credentials import Principal
+from emulator.iam.enforcement import Authorizer
+from emulator.iam.policy import Request
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 from emulator.sqs.store import DLQ_SOURCE
@@ -94,9 +97,13 @@ def failed_message_ids(result_payload: bytes, batch_ids: set[str]) -> set[str] |
 class SqsPoller:
     """Polls one queue for one mapping with 1..concurrency threads, more while the backlog lasts."""
 
-    def __init__(self, esm: EventSourceMapping, runtime: LambdaRuntime, max_pollers: int) -> None:
+    def __init__(
+        self, esm: EventSourceMapping, runtime: LambdaRuntime, max_pollers: int, authorizer: Authorizer
+    ) -> None:
         self.esm = esm
         self.runtime = runtime
+        self.authorizer = authorizer
+        self.refused: str | None = None  # why the function's role may not poll, while it may not
         self.max_pollers = max(1, max_pollers)
         self.active = 1
         self.stopping = threading.Event()
@@ -167,7 +174,28 @@ class SqsPoller:
             queue.wait_for_messages(min(remaining, IDLE_WAIT))
         return batch
 
+    def may_not_poll(self) -> str | None:
+        """Lambda polls with the function's role: it must be allowed to receive and delete."""
+        if self.authorizer.mode == "off":
+            return None
+        fn = self.runtime.function(self.region, self.esm.function_arn)
+        principal = Principal(self.esm.account_id, str(fn.role), fn.function_name)
+        context: dict[str, tuple[str, ...]] = {"aws:securetransport": ("true",)}
+        needed = [
+            Request(f"sqs:{action}", self.esm.event_source_arn, context)
+            for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
+        ]
+        return self.authorizer.role_refusal(principal, needed)
+
     def poll_once(self) -> int:
+        refused = self.may_not_poll()
+        if refused != self.refused:  # said once when it starts, once when it ends
+            log.error("%s: not polled: %s", self.queue_name, refused) if refused else log.info(
+                "%s: polled again, the role allows it now", self.queue_name
+            )
+            self.refused = refused
+        if refused:
+            return 0
         batch = self.receive_batch()
         if not batch:
             self._scale(full_batch=False)
@@ -215,7 +243,10 @@ class SqsPoller:
 class EventSourceManager:
     """Keeps one poller per enabled SQS mapping, following creates, updates and deletes."""
 
-    def __init__(self, account_id: str, runtime: LambdaRuntime, scan_interval: float = 0.5) -> None:
+    def __init__(
+        self, account_id: str, runtime: LambdaRuntime, authorizer: Authorizer, scan_interval: float = 0.5
+    ) -> None:
+        self.authorizer = authorizer
         self.account_id = account_id
         self.runtime = runtime
         self.scan_interval = scan_interval
@@ -254,7 +285,7 @@ class EventSourceManager:
                     esm.function_arn,
                     concurrency,
                 )
-                self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency).start()
+                self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency, self.authorizer).start()
 
     def _concurrency(self, esm: EventSourceMapping) -> int:
         try:

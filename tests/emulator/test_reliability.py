@@ -85,6 +85,15 @@ def make_api(endpoint: str, route_key: str, function_arn: str) -> str:
     )["IntegrationId"]
     v2.create_route(ApiId=api, RouteKey=route_key, Target=f"integrations/{integration}")
     v2.create_stage(ApiId=api, StageName="$default")
+    local_client(
+        "lambda", endpoint
+    ).add_permission(  # API Gateway may invoke only what the resource policy allows
+        FunctionName=function_arn,
+        StatementId=f"api-{api}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:000000000000:{api}/*",
+    )
     return f"{endpoint}/_aws/execute-api/{api}"
 
 

@@ -284,4 +284,14 @@ def test_deploy_local_subscribes_the_alarm_address_and_confirms_it_through_the_m
         assert "alarm email: me@example.com is subscribed and confirmed" in again.stdout, again.stderr
         alarms = run(tmp_path, "-m", "workspace", "alarms", LOCAL_ENDPOINT=emulator.endpoint)
         assert "DlqNotEmpty" in alarms.stdout, alarms.stderr
+        assert run(tmp_path, "-m", "workspace", "smoke", LOCAL_ENDPOINT=emulator.endpoint).returncode == 0
+        report = run(tmp_path, "-m", "workspace", "iam-report", LOCAL_ENDPOINT=emulator.endpoint).stdout
+        sections = dict(re.findall(r"^(\w+) \(.*\)\n((?:  .*\n?)*)", report, re.M))
+        assert re.search(r"used\s+sqs:SendMessage\s+1x", sections["create_order"]), report
+        assert "unused   dynamodb:PutItem" in sections["create_order"]  # idempotency: only with the header
+        assert re.search(r"used\s+dynamodb:PutItem\s+1x", sections["process_order"]), report
+        assert re.search(r"used\s+sqs:ReceiveMessage", sections["process_order"]), (
+            "the mapping polls as the role"
+        )
+        assert re.search(r"used\s+dynamodb:GetItem\s+\d+x", sections["get_order"]), report
     assert "no message 999" in run(tmp_path, "-m", "workspace", "mail", "--show", "999").stderr

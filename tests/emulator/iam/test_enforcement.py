@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from emulator.ctl import Started, endpoint_on, free_port, spawn, stop_child, wait_healthy
 from tests.emulator.helpers import code_zip
@@ -16,10 +17,13 @@ from workspace.targets import local_client
 pytestmark = pytest.mark.integration
 
 CODE = """
+import json
 import boto3
 from botocore.exceptions import ClientError
 
 def handler(event, context):
+    if "requestContext" in event:  # through an HTTP API: the call is the request's body
+        event = json.loads(event["body"])
     client = boto3.client(event["service"])
     try:
         answer = getattr(client, event["call"])(**event["args"])
@@ -141,5 +145,64 @@ def test_a_changed_policy_applies_to_the_next_call(tmp_path: Path) -> None:
         )
         time.sleep(0.1)
         assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is True
+    finally:
+        stop_child(started.process)
+
+
+def test_api_gateway_may_invoke_only_what_the_function_s_resource_policy_allows(tmp_path: Path) -> None:
+    started = start(tmp_path, "enforce")
+    try:
+        fn = setup(
+            started.endpoint, [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]
+        )
+        v2 = local_client("apigatewayv2", started.endpoint)
+        api = v2.create_api(Name="a", ProtocolType="HTTP")["ApiId"]
+        arn = fn.get_function(FunctionName="reader")["Configuration"]["FunctionArn"]
+        integration = v2.create_integration(
+            ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=arn, PayloadFormatVersion="2.0"
+        )["IntegrationId"]
+        v2.create_route(ApiId=api, RouteKey="POST /read", Target=f"integrations/{integration}")
+        v2.create_stage(ApiId=api, StageName="$default")
+        url = f"{started.endpoint}/_aws/execute-api/{api}/read"
+        body = {"service": "sts", "call": "get_caller_identity", "args": {}}
+        refused = requests.post(url, json=body, timeout=30)
+        assert (refused.status_code, refused.json()) == (500, {"message": "Internal Server Error"})
+        fn.add_permission(
+            FunctionName="reader", StatementId="other-api", Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com", SourceArn="arn:aws:execute-api:us-east-1:000000000000:other/*",
+        )  # fmt: skip
+        assert requests.post(url, json=body, timeout=30).status_code == 500, "another API's permission"
+        fn.add_permission(
+            FunctionName="reader", StatementId="this-route", Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:us-east-1:000000000000:{api}/*/*/read",
+        )  # fmt: skip
+        assert requests.post(url, json=body, timeout=30).status_code == 200
+        report = requests.get(f"{started.endpoint}/_emulator/iam/report", timeout=10).json()
+        assert report == []  # sts is not a checked service, so nothing is counted
+    finally:
+        stop_child(started.process)
+
+
+def test_a_mapping_polls_only_what_the_role_may_receive(tmp_path: Path) -> None:
+    started = start(tmp_path, "enforce")
+    try:
+        fn = setup(started.endpoint, [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}])
+        sqs = local_client("sqs", started.endpoint)
+        url = sqs.create_queue(QueueName="work")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        fn.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="reader", BatchSize=1)
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps({"service": "sts", "call": "get_caller_identity", "args": {}}),
+        )
+        log = tmp_path / "emulator.log"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and "work: not polled" not in log.read_text():
+            time.sleep(0.2)
+        assert "not authorized to perform: sqs:ReceiveMessage on resource: " + queue_arn in log.read_text()
+        visible = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert visible["Attributes"]["ApproximateNumberOfMessages"] == "1", "the message waits, untouched"
     finally:
         stop_child(started.process)

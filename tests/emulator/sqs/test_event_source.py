@@ -13,6 +13,7 @@ import boto3
 import moto
 import pytest
 
+from emulator.iam.enforcement import Authorizer
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 from emulator.lambda_.spec import InvokeResult
@@ -71,7 +72,7 @@ class Setup:
         return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
 
     def poller(self, runtime: Any) -> SqsPoller:
-        return SqsPoller(self.esm, runtime, max_pollers=1)  # not started: poll_once is driven by hand
+        return SqsPoller(self.esm, runtime, max_pollers=1, authorizer=Authorizer("off"))  # driven by hand
 
 
 @pytest.fixture
@@ -209,7 +210,7 @@ def test_an_undelivered_batch_returns_whole(setup: Setup, refusal: Exception) ->
 
 def test_the_manager_follows_mappings(setup: Setup) -> None:
     runtime = FakeRuntime()
-    manager = EventSourceManager("123456789012", runtime)  # type: ignore[arg-type]
+    manager = EventSourceManager("123456789012", runtime, Authorizer("off"))  # type: ignore[arg-type]
     manager.sync()
     [poller] = manager.pollers.values()
     setup.send("x")
