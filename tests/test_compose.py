@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from e2e.conftest import lacks_table
+from emulator.ctl import NEEDED_SERVICES
 from workspace.targets import default_stage_segment
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
@@ -111,21 +112,18 @@ def test_every_target_has_a_healthcheck_for_up_wait() -> None:
 # Health answers as each target publishes them (read in their sources): LocalStack's
 # /_localstack/health, Floci's EmulatorInfoController (also under /_localstack), ministack's app.py.
 LOCALSTACK_HEALTH = {
-    "services": {s: "running" for s in ("cloudformation", "lambda", "sqs", "dynamodb", "logs", "iam", "s3")}
-    | {"apigateway": "available"},
+    "services": {s: "running" for s in NEEDED_SERVICES},
     "edition": "pro",
     "version": "2026.09.0",
 }
 FLOCI_HEALTH = {
-    "services": {s: "running" for s in ("cloudformation", "lambda", "sqs", "dynamodb", "logs", "iam", "s3")}
-    | {"apigateway": "running"},
+    "services": {s: "running" for s in NEEDED_SERVICES},
     "edition": "community",
     "original_edition": "floci-always-free",
     "version": "1.7.0",
 }
 MINISTACK_HEALTH = {
-    "services": {s: "available" for s in ("cloudformation", "lambda", "sqs", "dynamodb", "logs", "iam", "s3")}
-    | {"apigateway": "available"},
+    "services": {s: "available" for s in NEEDED_SERVICES},
     "edition": "light",
     "version": "1.5.33",
 }

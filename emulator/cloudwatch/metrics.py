@@ -134,10 +134,6 @@ class MetricRecorder:
             found = self._series.get(series, {})
             return [b for s, b in found.items() if start <= s < end]
 
-    def series(self) -> list[Series]:
-        with self._lock:
-            return list(self._series)
-
     def prune(self, now: float) -> None:
         self._pruned_at = now
         oldest = now - KEPT_SECONDS
@@ -178,11 +174,6 @@ class MetricRecorder:
         )
         self._lists[(series.account, series.region)].append(datum)
         return datum
-
-    def reset(self) -> None:
-        with self._lock:
-            self._series.clear()
-            self._lists.clear()
 
 
 def _backend(account: str, region: str) -> Any:

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,22 +164,16 @@ class Authorizer:
         if call is None:
             self._note_unchecked(environ, principal)
             return None
-        for request in call.requests:
-            decision = self.decision(principal, request)
-            if decision.allowed:
-                self._count(principal, request)
-                continue
-            text = message(principal, request, decision)
-            if self.mode == "audit":
-                log.warning("IAM audit, would deny: %s", text)
-                continue
-            log.info("IAM denied: %s", text)
-            return access_denied(call.service, text)
-        return None
+        refused = self.role_refusal(principal, call.requests)
+        if refused is None:
+            return None
+        log.info("IAM denied: %s", refused)
+        return access_denied(call.service, refused)
 
-    def role_refusal(self, principal: Principal, requests: list[Request]) -> str | None:
-        """Why the role may not make these requests (for what the emulator does on a function's
-        behalf, such as polling its queue), or None; audit mode logs it and answers None."""
+    def role_refusal(self, principal: Principal, requests: Iterable[Request]) -> str | None:
+        """Why the role may not make these requests (a call made with its credentials, or what
+        the emulator does on the function's behalf, such as polling its queue), or None; audit
+        mode logs it and answers None. Allowed requests are counted for the report."""
         if self.mode == "off":
             return None
         for request in requests:
