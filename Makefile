@@ -15,7 +15,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local smoke env logs mail alarms iam-report bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local smoke url env logs mail alarms iam-report bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ up: setup ## Everything local in one go: emulator, deploy, one smoke order; prin
 	@$(MAKE) --no-print-directory local-up
 	@$(MAKE) --no-print-directory deploy-local
 	@$(PY) -m workspace smoke
-	@$(PY) -m workspace url
+	@$(MAKE) --no-print-directory url
 
 local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered): EMULATOR=embedded (default, no Docker) | ministack | localstack | floci
 ifeq ($(EMULATOR),embedded)
@@ -92,6 +92,9 @@ bench: setup ## Benchmark the emulator against plain moto (prints a table, write
 
 smoke: setup ## One order through POST and GET on the local deployment
 	@$(PY) -m workspace smoke
+
+url: setup ## The local API's URL and ready curl lines (what `make up` prints last)
+	@$(PY) -m workspace url
 
 env: setup ## Print `export` lines for the AWS CLI/SDKs and awslocal against the local target: eval "$(make -s env)"
 	@$(PY) -m workspace env

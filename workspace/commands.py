@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(mail.alarm_lines(local_client("cloudwatch", endpoint))))
         else:
             follow_logs(endpoint, args.function, args.lines, args.follow)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or piped into `head`: nothing to report
         return 0
     except RuntimeError as error:
         print(f"{command}: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ clicks for the alarm address, as a person would.
 
 import email
 import email.message
+import email.policy
 import email.utils
 import re
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class Mail:
 
     @staticmethod
     def read(path: Path) -> "Mail":
-        message = email.message_from_bytes(path.read_bytes())
+        message = parsed(path)
         return Mail(
             path,
             path.parent.name,
@@ -39,9 +40,14 @@ class Mail:
         )
 
     def body(self) -> str:
-        message = email.message_from_bytes(self.path.read_bytes())
-        payload = message.get_payload(decode=True)
-        return payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+        return str(parsed(self.path).get_content())
+
+
+def parsed(path: Path) -> email.message.EmailMessage:
+    """A message as a mail client reads it: headers unfolded, the body decoded."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    return message
 
 
 def mails(mailbox: Path = MAILBOX, address: str | None = None) -> list[Mail]:

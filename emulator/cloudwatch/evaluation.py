@@ -177,8 +177,15 @@ class AlarmEvaluator:
         points: list[Datapoint], alarm: Any, words: str, threshold: float, enough: int, state: str, old: str
     ) -> str:
         present = [p for p in points if p.value is not None]
-        if not present:
+        if not present and state == "INSUFFICIENT_DATA":
             return f"Insufficient Data: {len(points)} datapoints were unknown."
+        if not present:  # decided by TreatMissingData alone
+            n, s = len(points), "s" if len(points) > 1 else ""
+            treated = "Breaching" if alarm.treat_missing_data == "breaching" else "NonBreaching"
+            return (
+                f"Threshold Crossed: no datapoints were received for {n} period{s} and {n} missing "
+                f"datapoint{s} {'were' if n > 1 else 'was'} treated as [{treated}]."
+            )
         listed = ", ".join(
             f"{p.value} ({datetime.fromtimestamp(p.start, UTC).strftime('%d/%m/%y %H:%M:%S')})"
             for p in reversed(present)

@@ -179,6 +179,10 @@ def test_an_alarm_goes_off_is_told_and_recovers() -> None:
     clock.now += 10  # a period with no data: notBreaching
     evaluate.evaluate_all()
     assert dlq.state_value == "OK" and sent[-1][1].startswith('OK: "DlqNotEmpty"')
+    assert dlq.state_reason == (
+        "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was "
+        "treated as [NonBreaching]."
+    )
     history = [json.loads(item["HistoryData"]) for item in dlq.history]
     assert [(h["oldState"]["stateValue"], h["newState"]["stateValue"]) for h in history] == [
         ("ALARM", "OK"),
