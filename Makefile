@@ -69,7 +69,7 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 local-reset: setup ## Wipe the running local target's state (every stack, queue, table) and .local/outputs.json
 	@$(PY) -m workspace reset
 
-deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target, alarms to ALARM_EMAIL (default oncall@example.com, confirmed); outputs in .local/outputs.json
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target, alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)

@@ -25,6 +25,7 @@ def install() -> None:
     speedups.draw_random_strings_at_once()
     speedups.serialize_plain_json_results_directly()
     lambda_patches.keep_logging_config()
+    lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here
     store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
     policies.store_but_do_not_enforce_bucket_policies()
     alarms.alarms_start_in_insufficient_data()

@@ -189,7 +189,10 @@ def deploy(endpoint: str) -> str:
     through the link mailed to it, as its owner would, so alarms reach the mailbox from the start."""
     require_running(endpoint)
     address = os.environ.get("ALARM_EMAIL") or mail.DEFAULT_ALARM_EMAIL
-    outputs = deploy_local(endpoint, OUTPUTS, log=Path(".local/deploy.log"), context={"alarmEmail": address})
+    context = {"alarmEmail": address}
+    if os.environ.get("HOT_RELOAD") == "1":  # the functions run from functions/, saved changes live
+        context["hotReload"] = "true"
+    outputs = deploy_local(endpoint, OUTPUTS, log=Path(".local/deploy.log"), context=context)
     sns = local_client("sns", endpoint)
     deadline = time.monotonic() + 5  # the confirmation message is written as the stack subscribes
     while True:
@@ -197,7 +200,12 @@ def deploy(endpoint: str) -> str:
         if "no confirmation message" not in outcome or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    return f"alarm email: {outcome}; `make mail` lists the mailbox"
+    reload = (
+        "; hot reload: saved changes under functions/ run at the next request"
+        if "hotReload" in context
+        else ""
+    )
+    return f"alarm email: {outcome}; `make mail` lists the mailbox{reload}"
 
 
 def iam_report(endpoint: str) -> list[str]:

@@ -9,6 +9,8 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Lambda Python; the code also runs on the local 3.11
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
@@ -66,3 +68,13 @@ def functions_code() -> lambda_.Code:
             local=PipLocalBundling(),  # type: ignore[arg-type]  # jsii hands the options struct over positionally
         ),
     )
+
+
+HOT_RELOAD_BUCKET = "hot-reload"  # LocalStack's convention, which the embedded emulator and Floci follow
+
+
+def hot_reload_code(scope: Construct) -> lambda_.Code:
+    """The functions straight from functions/ on this machine: the local target runs them from
+    there and picks up every saved change (third-party packages come from the Python that runs them)."""
+    bucket = s3.Bucket.from_bucket_name(scope, "HotReloadBucket", HOT_RELOAD_BUCKET)
+    return lambda_.Code.from_bucket(bucket, str(FUNCTIONS_DIR))

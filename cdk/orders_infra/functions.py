@@ -4,7 +4,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from orders_infra.bundling import RUNTIME, functions_code
+from orders_infra.bundling import RUNTIME, functions_code, hot_reload_code
 from orders_infra.settings import Settings
 
 POWERTOOLS_ENV = {
@@ -72,7 +72,7 @@ class OrdersFunctions(Construct):
         idempotency_partition: str,
     ) -> None:
         super().__init__(scope, id)
-        code = functions_code()
+        code = hot_reload_code(self) if settings.hot_reload else functions_code()
         self.create = OrdersFunction(
             self, "CreateOrder", settings=settings, code=code, handler="create_order.handler",
             description="POST /orders: validate and enqueue", timeout=settings.api_timeout,

@@ -23,6 +23,7 @@ class Settings:
     max_receive_count: int
     oldest_message_alarm_seconds: int
     alarm_period: cdk.Duration | None  # None: each alarm's own period (AWS); locally one short period
+    hot_reload: bool  # locally: functions run straight from functions/ (LocalStack's hot-reload bucket)
     log_retention: logs.RetentionDays
     api_rate_limit: int
     api_burst_limit: int
@@ -36,6 +37,9 @@ class Settings:
         if target not in TARGETS:
             raise ValueError(f"context target must be one of {', '.join(TARGETS)}, got {target!r}")
         local = target == "local"
+        hot_reload = str(node.try_get_context("hotReload") or "").lower() in ("1", "true")
+        if hot_reload and not local:
+            raise ValueError("context hotReload is for the local target only (-c target=local)")
         process_timeout = 2 if local else 30
         return Settings(
             target=target,
@@ -52,6 +56,7 @@ class Settings:
             # Locally alarms look at 10-second periods, so a poison message's DLQ alarm (and its
             # email) arrives within about 30 s instead of minutes; AWS keeps 1 and 5 minutes.
             alarm_period=cdk.Duration.seconds(10) if local else None,
+            hot_reload=hot_reload,
             log_retention=logs.RetentionDays.ONE_WEEK if local else logs.RetentionDays.ONE_MONTH,
             # Locally the default leaves room for load tests; set the context to try throttling.
             api_rate_limit=int(node.try_get_context("apiRateLimit") or (5000 if local else 100)),

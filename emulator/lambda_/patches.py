@@ -1,6 +1,9 @@
-"""Lambda's changes to moto: a function's LoggingConfig is kept (the runtime writes there)."""
+"""Lambda's changes to moto: a function's LoggingConfig is kept (the runtime writes there), and
+code in LocalStack's `hot-reload` bucket is a folder on this machine, not an object in S3."""
 
 import functools
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
@@ -54,3 +57,34 @@ def keep_logging_config() -> None:
     replace(LambdaFunction, "get_configuration", get_configuration)
     replace(LambdaFunction, "create_from_cloudformation_json", classmethod(create))
     replace(LambdaFunction, "update_from_cloudformation_json", classmethod(update))
+
+
+HOT_RELOAD_BUCKET = "hot-reload"
+
+
+def hot_reload_folder(fn: LambdaFunction) -> Path | None:
+    """The folder a hot-reloaded function runs from (its code's S3Key), else None."""
+    code = fn.code or {}
+    return Path(code["S3Key"]) if code.get("S3Bucket") == HOT_RELOAD_BUCKET else None
+
+
+def accept_hot_reload_code() -> None:
+    """Code {S3Bucket: hot-reload, S3Key: <absolute path>} names a folder, as LocalStack reads it:
+    nothing to fetch from S3 (moto would answer NoSuchBucket)."""
+    original = LambdaFunction._set_function_code
+
+    @functools.wraps(original)
+    def set_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> None:
+        if updated_spec.get("S3Bucket") != HOT_RELOAD_BUCKET:
+            return original(self, updated_spec)
+        folder = str(updated_spec["S3Key"])
+        if not Path(folder).is_absolute():
+            raise ValueError(
+                "InvalidParameterValueException",
+                f"hot-reload needs an absolute folder as S3Key, got {folder!r}",
+            )
+        self.code = {**(self.code or {}), "S3Bucket": HOT_RELOAD_BUCKET, "S3Key": folder}
+        self.code_bytes, self.code_size, self.code_digest = b"", 0, ""
+        self.code_sha_256 = hashlib.sha256(folder.encode()).hexdigest()  # a new folder is a new version
+
+    replace(LambdaFunction, "_set_function_code", set_function_code)

@@ -21,6 +21,7 @@ from pathlib import Path
 from moto.awslambda.models import LambdaFunction, lambda_backends
 
 from emulator.cloudwatch.metrics import RECORDER
+from emulator.lambda_.patches import hot_reload_folder
 from emulator.lambda_.pool import FunctionPool, Throttled
 from emulator.lambda_.spec import FunctionSpec, InvokeResult
 from emulator.logs import LogSink
@@ -62,6 +63,8 @@ class LambdaRuntime:
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._watched: set[Path] = set()  # hot-reload folders
+        self._stop_watching = threading.Event()
 
     def function(self, region: str, name_or_arn: str) -> LambdaFunction:
         name = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
@@ -93,6 +96,10 @@ class LambdaRuntime:
         return int(fn.reserved_concurrency or self.default_concurrency)
 
     def _code_dir(self, fn: LambdaFunction) -> Path:
+        folder = hot_reload_folder(fn)
+        if folder is not None:
+            self._watch(folder)
+            return folder
         target = self.work_dir / fn.function_name / fn.code_sha_256.replace("/", "_")[:32]
         if not target.exists():
             staging = target.with_name(target.name + f".{uuid.uuid4().hex[:6]}.tmp")
@@ -127,8 +134,29 @@ class LambdaRuntime:
         """Retire a version's workers, and its extracted code unless the next version shares it
         (a configuration change), so redeploys leave no code behind."""
         pool.retire()
-        if pool.code_dir != keep:
+        if pool.code_dir != keep and pool.code_dir.is_relative_to(self.work_dir):  # never the user's folder
             shutil.rmtree(pool.code_dir, ignore_errors=True)
+
+    def _watch(self, folder: Path) -> None:
+        """Hot reload: when a .py file under `folder` is saved, the versions running from it are
+        retired, and the next invocation (or the deployment watcher, within 0.5 s) starts from
+        the new code."""
+        if folder in self._watched:  # (pool() calls this holding self._lock)
+            return
+        self._watched.add(folder)
+
+        def loop() -> None:
+            from watchfiles import PythonFilter, watch
+
+            for changes in watch(folder, watch_filter=PythonFilter(), stop_event=self._stop_watching):
+                with self._lock:
+                    stale = [key for key, pool in self._pools.items() if pool.code_dir == folder]
+                    retired = [self._pools.pop(key) for key in stale]
+                for pool in retired:
+                    pool.retire()
+                log.info("%s changed (%d files): %d functions reload", folder, len(changes), len(retired))
+
+        threading.Thread(target=loop, name=f"hot-reload-{folder.name}", daemon=True).start()
 
     def prepare_deployed(self) -> None:
         """Init each deployed Python function ahead of its first invocation (as SnapStart does at
@@ -184,6 +212,7 @@ class LambdaRuntime:
         return result
 
     def close(self) -> None:
+        self._stop_watching.set()
         with self._lock:
             self._closed = True
             pools, self._pools = list(self._pools.values()), {}

@@ -67,8 +67,11 @@ def _init() -> tuple[Any, dict[str, Any] | None]:
     try:
         return _load_handler(), None
     except Exception as error:  # reported on every invocation, as Lambda does
-        print(f"[ERROR] Runtime.ImportModuleError: {error}", file=sys.stderr, flush=True)
-        return None, _error(error, "Runtime.ImportModuleError")
+        kind = (
+            "Runtime.UserCodeSyntaxError" if isinstance(error, SyntaxError) else "Runtime.ImportModuleError"
+        )
+        print(f"[ERROR] {kind}: {error}", file=sys.stderr, flush=True)
+        return None, _error(error, kind)
 
 
 def serve(

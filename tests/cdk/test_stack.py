@@ -1,5 +1,7 @@
 """Assertions on the synthesized OrdersStack template, for both targets, plus cdk-nag."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -370,3 +372,14 @@ def test_the_app_runs_cdk_nag() -> None:
     sqs.Queue(app.node.find_child("OrdersStack"), "Plain")
     with pytest.raises(Exception, match="AwsSolutions-SQS4"):
         app.synth()
+
+
+def test_hot_reload_runs_the_functions_from_this_machine_s_folder(local: Template) -> None:
+    reloaded = synth(target="local", hotReload="true")
+    codes = [r["Properties"]["Code"] for r in reloaded.find_resources("AWS::Lambda::Function").values()]
+    functions_dir = str(Path(__file__).resolve().parents[2] / "functions")
+    assert codes == [{"S3Bucket": "hot-reload", "S3Key": functions_dir}] * 3  # LocalStack's convention
+    assert all("S3Bucket" in r["Properties"]["Code"] and "hot-reload" not in json.dumps(r["Properties"]["Code"])
+               for r in local.find_resources("AWS::Lambda::Function").values())  # fmt: skip
+    with pytest.raises(ValueError, match="local target only"):
+        synth(hotReload="true")
