@@ -29,7 +29,7 @@ from emulator.s3 import unsigned
 from emulator.sns import delivery
 from emulator.speedups import REGION_IN_AUTH, CachingDispatcher, SdkFastPath
 from emulator.sqs.event_source import EventSourceManager
-from emulator.sqs.store import sample_queue_metrics
+from emulator.sqs.metrics import sample_queue_metrics
 
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")

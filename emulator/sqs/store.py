@@ -25,11 +25,11 @@ from typing import Any
 from moto.core.utils import unix_time_millis
 from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
-from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes, sqs_backends
+from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
 from moto.sqs.responses import SQSResponse
 
-from emulator.cloudwatch.metrics import RECORDER
 from emulator.patching import replace
+from emulator.sqs.metrics import queue_metric
 
 _sequence = itertools.count()
 DLQ_SOURCE = "DeadLetterQueueSourceArn"
@@ -203,24 +203,6 @@ class MessageStore:
             ]
         known = [t for t in sent if t]
         return max(0.0, (unix_time_millis() - min(known)) / 1000) if known else 0.0
-
-
-def queue_metric(queue: Queue, name: str, value: float, unit: str = "Count") -> None:
-    RECORDER.record(queue.account_id, queue.region, "AWS/SQS", name, value, unit, {"QueueName": queue.name})
-
-
-def sample_queue_metrics(account_id: str) -> None:
-    """The queue gauges SQS publishes every minute (locally every SAMPLE_SECONDS)."""
-    for backend in list(sqs_backends[account_id].values()):
-        for queue in list(backend.queues.values()):
-            store = store_of(queue)
-            if store is None:
-                continue
-            visible, in_flight, delayed = store.counts()
-            queue_metric(queue, "ApproximateNumberOfMessagesVisible", visible)
-            queue_metric(queue, "ApproximateNumberOfMessagesNotVisible", in_flight)
-            queue_metric(queue, "ApproximateNumberOfMessagesDelayed", delayed)
-            queue_metric(queue, "ApproximateAgeOfOldestMessage", store.oldest_age_seconds(), "Seconds")
 
 
 def store_of(queue: Queue) -> MessageStore | None:
