@@ -4,6 +4,7 @@ AWS does; the user's own calls stay allowed."""
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +36,30 @@ def handler(event, context):
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/Orders"
 
 
-def start(tmp_path: Path, mode: str) -> Started:
+@contextmanager
+def running(tmp_path: Path, mode: str) -> Iterator[Started]:
+    """An emulator with `--iam mode`, its log in tmp_path/emulator.log."""
     port = free_port()
     process = spawn(
         port, log_path=tmp_path / "emulator.log", extra_args=["--work-dir", str(tmp_path), "--iam", mode]
     )
-    return Started(endpoint_on(port), process, wait_healthy(endpoint_on(port), 30, process))
+    try:
+        yield Started(endpoint_on(port), process, wait_healthy(endpoint_on(port), 30, process))
+    finally:
+        stop_child(process)
 
 
 @pytest.fixture(params=["enforce", "audit"])
 def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Started]:
-    started = start(tmp_path, request.param)
-    try:
+    with running(tmp_path, request.param) as started:
         yield started
-    finally:
-        stop_child(started.process)
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Iterator[Started]:
+    """An emulator that enforces."""
+    with running(tmp_path, "enforce") as enforcing:
+        yield enforcing
 
 
 def setup(endpoint: str, statements: list[dict[str, Any]]) -> Any:
@@ -101,108 +111,86 @@ def test_a_call_the_role_does_not_allow_is_denied_with_aws_s_message(emulator: S
         local_client("dynamodb", emulator.endpoint).delete_item(TableName="Orders", Key=key)
 
 
-def test_functions_run_as_their_role_and_an_explicit_deny_wins(tmp_path: Path) -> None:
-    started = start(tmp_path, "enforce")
-    try:
-        fn = setup(
-            started.endpoint,
-            [
-                {"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"},
-                {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"},
-            ],
-        )
-        identity = call(fn, "sts", "get_caller_identity")["answer"]
-        assert identity["Arn"] == "arn:aws:sts::000000000000:assumed-role/reader/reader"
-        url = local_client("sqs", started.endpoint).create_queue(QueueName="jobs")["QueueUrl"]
-        sent = call(fn, "sqs", "send_message", QueueUrl=url, MessageBody="x")
-        assert sent["ok"] is False and sent["code"] in ("AccessDenied", "AccessDeniedException")
-        assert sent["message"].endswith(
-            "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs with an explicit deny in an "
-            "identity-based policy"
-        )
-        assert call(fn, "sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["All"])["ok"]
-    finally:
-        stop_child(started.process)
+def test_functions_run_as_their_role_and_an_explicit_deny_wins(started: Started) -> None:
+    fn = setup(
+        started.endpoint,
+        [
+            {"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"},
+        ],
+    )
+    identity = call(fn, "sts", "get_caller_identity")["answer"]
+    assert identity["Arn"] == "arn:aws:sts::000000000000:assumed-role/reader/reader"
+    url = local_client("sqs", started.endpoint).create_queue(QueueName="jobs")["QueueUrl"]
+    sent = call(fn, "sqs", "send_message", QueueUrl=url, MessageBody="x")
+    assert sent["ok"] is False and sent["code"] in ("AccessDenied", "AccessDeniedException")
+    assert sent["message"].endswith(
+        "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs with an explicit deny in an "
+        "identity-based policy"
+    )
+    assert call(fn, "sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["All"])["ok"]
 
 
-def test_a_changed_policy_applies_to_the_next_call(tmp_path: Path) -> None:
-    started = start(tmp_path, "enforce")
-    try:
-        fn = setup(
-            started.endpoint, [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN}]
-        )
-        key = {"PK": {"S": "ORDER#1"}}
-        assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is False
-        local_client("iam", started.endpoint).put_role_policy(
-            RoleName="reader",
-            PolicyName="grants",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "dynamodb:*Item", "Resource": TABLE_ARN}],
-                }
-            ),
-        )
-        time.sleep(0.1)
-        assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is True
-    finally:
-        stop_child(started.process)
+def test_a_changed_policy_applies_to_the_next_call(started: Started) -> None:
+    fn = setup(started.endpoint, [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN}])
+    key = {"PK": {"S": "ORDER#1"}}
+    assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is False
+    local_client("iam", started.endpoint).put_role_policy(
+        RoleName="reader",
+        PolicyName="grants",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "dynamodb:*Item", "Resource": TABLE_ARN}],
+            }
+        ),
+    )
+    time.sleep(0.1)
+    assert call(fn, "dynamodb", "put_item", TableName="Orders", Item=key)["ok"] is True
 
 
-def test_api_gateway_may_invoke_only_what_the_function_s_resource_policy_allows(tmp_path: Path) -> None:
-    started = start(tmp_path, "enforce")
-    try:
-        fn = setup(
-            started.endpoint, [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]
-        )
-        v2 = local_client("apigatewayv2", started.endpoint)
-        api = v2.create_api(Name="a", ProtocolType="HTTP")["ApiId"]
-        arn = fn.get_function(FunctionName="reader")["Configuration"]["FunctionArn"]
-        integration = v2.create_integration(
-            ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=arn, PayloadFormatVersion="2.0"
-        )["IntegrationId"]
-        v2.create_route(ApiId=api, RouteKey="POST /read", Target=f"integrations/{integration}")
-        v2.create_stage(ApiId=api, StageName="$default")
-        url = f"{started.endpoint}/_aws/execute-api/{api}/read"
-        body = {"service": "sts", "call": "get_caller_identity", "args": {}}
-        refused = requests.post(url, json=body, timeout=30)
-        assert (refused.status_code, refused.json()) == (500, {"message": "Internal Server Error"})
-        fn.add_permission(
-            FunctionName="reader", StatementId="other-api", Action="lambda:InvokeFunction",
-            Principal="apigateway.amazonaws.com", SourceArn="arn:aws:execute-api:us-east-1:000000000000:other/*",
-        )  # fmt: skip
-        assert requests.post(url, json=body, timeout=30).status_code == 500, "another API's permission"
-        fn.add_permission(
-            FunctionName="reader", StatementId="this-route", Action="lambda:InvokeFunction",
-            Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:us-east-1:000000000000:{api}/*/*/read",
-        )  # fmt: skip
-        assert requests.post(url, json=body, timeout=30).status_code == 200
-        report = requests.get(f"{started.endpoint}/_emulator/iam/report", timeout=10).json()
-        assert report == []  # sts is not a checked service, so nothing is counted
-    finally:
-        stop_child(started.process)
+def test_api_gateway_may_invoke_only_what_the_function_s_resource_policy_allows(started: Started) -> None:
+    fn = setup(started.endpoint, [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}])
+    v2 = local_client("apigatewayv2", started.endpoint)
+    api = v2.create_api(Name="a", ProtocolType="HTTP")["ApiId"]
+    arn = fn.get_function(FunctionName="reader")["Configuration"]["FunctionArn"]
+    integration = v2.create_integration(
+        ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    v2.create_route(ApiId=api, RouteKey="POST /read", Target=f"integrations/{integration}")
+    v2.create_stage(ApiId=api, StageName="$default")
+    url = f"{started.endpoint}/_aws/execute-api/{api}/read"
+    body = {"service": "sts", "call": "get_caller_identity", "args": {}}
+    refused = requests.post(url, json=body, timeout=30)
+    assert (refused.status_code, refused.json()) == (500, {"message": "Internal Server Error"})
+    fn.add_permission(
+        FunctionName="reader", StatementId="other-api", Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com", SourceArn="arn:aws:execute-api:us-east-1:000000000000:other/*",
+    )  # fmt: skip
+    assert requests.post(url, json=body, timeout=30).status_code == 500, "another API's permission"
+    fn.add_permission(
+        FunctionName="reader", StatementId="this-route", Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:us-east-1:000000000000:{api}/*/*/read",
+    )  # fmt: skip
+    assert requests.post(url, json=body, timeout=30).status_code == 200
+    report = requests.get(f"{started.endpoint}/_emulator/iam/report", timeout=10).json()
+    assert report == []  # sts is not a checked service, so nothing is counted
 
 
-def test_a_mapping_polls_only_what_the_role_may_receive(tmp_path: Path) -> None:
-    started = start(tmp_path, "enforce")
-    try:
-        fn = setup(started.endpoint, [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}])
-        sqs = local_client("sqs", started.endpoint)
-        url = sqs.create_queue(QueueName="work")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        fn.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="reader", BatchSize=1)
-        sqs.send_message(
-            QueueUrl=url,
-            MessageBody=json.dumps({"service": "sts", "call": "get_caller_identity", "args": {}}),
-        )
-        log = tmp_path / "emulator.log"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and "work: not polled" not in log.read_text():
-            time.sleep(0.2)
-        assert "not authorized to perform: sqs:ReceiveMessage on resource: " + queue_arn in log.read_text()
-        visible = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        assert visible["Attributes"]["ApproximateNumberOfMessages"] == "1", "the message waits, untouched"
-    finally:
-        stop_child(started.process)
+def test_a_mapping_polls_only_what_the_role_may_receive(started: Started, tmp_path: Path) -> None:
+    fn = setup(started.endpoint, [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}])
+    sqs = local_client("sqs", started.endpoint)
+    url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    fn.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="reader", BatchSize=1)
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps({"service": "sts", "call": "get_caller_identity", "args": {}}),
+    )
+    log = tmp_path / "emulator.log"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and "work: not polled" not in log.read_text():
+        time.sleep(0.2)
+    assert "not authorized to perform: sqs:ReceiveMessage on resource: " + queue_arn in log.read_text()
+    visible = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert visible["Attributes"]["ApproximateNumberOfMessages"] == "1", "the message waits, untouched"
