@@ -275,11 +275,17 @@ def test_deploy_local_subscribes_the_alarm_address_and_confirms_it_through_the_m
         first = run(tmp_path, *deploy, LOCAL_ENDPOINT=emulator.endpoint, ALARM_EMAIL="me@example.com")
         assert first.returncode == 0, first.stderr
         assert "alarm email: me@example.com confirmed through the link in" in first.stdout
-        listing = run(tmp_path, "-m", "workspace", "mail")
-        assert re.search(
-            r"1\s+\S+ \S+\s+me@example.com\s+AWS Notification - Subscription Confirmation", listing.stdout
+        listing = run(tmp_path, "-m", "workspace", "mail").stdout
+        # the alarms' first OK emails may already be newer: find the confirmation by its line
+        found = re.search(
+            r"^\s*(\d+)\s+\S+ \S+\s+me@example.com\s+AWS Notification - Subscription Confirmation",
+            listing,
+            re.M,
         )
-        assert "ConfirmSubscription" in run(tmp_path, "-m", "workspace", "mail", "--show", "1").stdout
+        assert found, listing
+        assert (
+            "ConfirmSubscription" in run(tmp_path, "-m", "workspace", "mail", "--show", found.group(1)).stdout
+        )
         again = run(tmp_path, *deploy, LOCAL_ENDPOINT=emulator.endpoint, ALARM_EMAIL="me@example.com")
         assert "alarm email: me@example.com is subscribed and confirmed" in again.stdout, again.stderr
         alarms = run(tmp_path, "-m", "workspace", "alarms", LOCAL_ENDPOINT=emulator.endpoint)
