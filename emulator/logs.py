@@ -42,6 +42,7 @@ class LogSink:
 
     def __init__(self) -> None:
         self._pending: list[tuple[LogStream, list[tuple[int, str]]]] = []
+        self._writing = False
         self._changed = threading.Condition()
         self._closed = False
         self._writer = threading.Thread(target=self._run, name="log-sink", daemon=True)
@@ -56,7 +57,7 @@ class LogSink:
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything written so far is in moto's CloudWatch Logs."""
         with self._changed:
-            self._changed.wait_for(lambda: not self._pending, timeout)
+            self._changed.wait_for(lambda: not self._pending and not self._writing, timeout)
 
     def close(self) -> None:
         with self._changed:
@@ -72,10 +73,12 @@ class LogSink:
                     return
             time.sleep(self.FLUSH_SECONDS)  # let a batch gather
             with self._changed:
-                batch = self._pending
+                # Take the batch away: lines written while it is being written wait for the next one.
+                batch, self._pending = self._pending, []
+                self._writing = True
             self._write(batch)
             with self._changed:
-                del self._pending[: len(batch)]
+                self._writing = False
                 self._changed.notify_all()
 
     @staticmethod
