@@ -161,9 +161,14 @@ class HttpApiGateway:
         ]
         if outcome.integration_latency_ms is not None:
             values.append(("IntegrationLatency", float(outcome.integration_latency_ms), "Milliseconds"))
-        for dimensions in ({"ApiId": request.api_id}, {"ApiId": request.api_id, "Stage": stage}):
-            for name, value, unit in values:
-                RECORDER.record(self.account_id, region, "AWS/ApiGateway", name, value, unit, dimensions)
+        per_api = (("ApiId", request.api_id),)
+        per_stage = (("ApiId", request.api_id), ("Stage", stage))
+        RECORDER.record_all(
+            self.account_id,
+            region,
+            "AWS/ApiGateway",
+            [(name, value, unit, dims) for dims in (per_api, per_stage) for name, value, unit in values],
+        )
 
     def _may_not_invoke(
         self, region: str, function: str, request: HttpRequest, stage: str, route_key: str

@@ -113,18 +113,30 @@ class MetricRecorder:
         dimensions: Mapping[str, str] | Iterable[tuple[str, str]] = (),
         at: float | None = None,
     ) -> None:
-        series = Series(account, region, namespace, name, dimensions_of(dimensions))
+        self.record_all(account, region, namespace, [(name, value, unit, dimensions_of(dimensions))], at)
+
+    def record_all(
+        self,
+        account: str,
+        region: str,
+        namespace: str,
+        values: Iterable[tuple[str, float, str, Dimensions]],
+        at: float | None = None,
+    ) -> None:
+        """Several values of one moment at once (name, value, unit, dimensions): one clock read
+        and one lock for what a request or an invocation publishes."""
         now = self.clock() if at is None else at
         start = now - now % BUCKET_SECONDS
         with self._lock:
-            buckets = self._series.setdefault(series, {})
-            bucket = buckets.get(start)
-            if bucket is not None:
-                bucket.add(value)
-                return
-            self._forget_if_reset(series.account, series.region)
-            buckets = self._series.setdefault(series, {})
-            buckets[start] = Bucket(start, unit, self._new_datum(series, start, unit, value), [value])
+            for name, value, unit, dimensions in values:
+                series = Series(account, region, namespace, name, dimensions)
+                bucket = self._series.get(series, {}).get(start)
+                if bucket is not None:
+                    bucket.add(value)
+                    continue
+                self._forget_if_reset(account, region)
+                buckets = self._series.setdefault(series, {})
+                buckets[start] = Bucket(start, unit, self._new_datum(series, start, unit, value), [value])
         if now - self._pruned_at > 60:
             self.prune(now)
 

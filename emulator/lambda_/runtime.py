@@ -29,9 +29,11 @@ from emulator.logs import LogSink
 log = logging.getLogger("emulator.lambda")
 
 
-def _metric(spec: FunctionSpec, name: str, value: float, unit: str = "Count") -> None:
-    RECORDER.record(
-        spec.account_id, spec.region, "AWS/Lambda", name, value, unit, {"FunctionName": spec.name}
+def _metrics(spec: FunctionSpec, *values: tuple[str, float, str]) -> None:
+    """AWS/Lambda's metrics (name, value, unit), as Lambda publishes them per function."""
+    per_function = (("FunctionName", spec.name),)
+    RECORDER.record_all(
+        spec.account_id, spec.region, "AWS/Lambda", [(*value, per_function) for value in values]
     )
 
 
@@ -202,13 +204,15 @@ class LambdaRuntime:
         try:
             result = pool.invoke(event, request_id or str(uuid.uuid4()), wait)
         except Throttled:
-            _metric(spec, "Throttles", 1)
+            _metrics(spec, ("Throttles", 1, "Count"))
             raise
-        # AWS/Lambda's metrics, as Lambda publishes them per function
-        _metric(spec, "Invocations", 1)
-        _metric(spec, "Errors", 0 if result.ok else 1)
-        _metric(spec, "Duration", (time.perf_counter() - started) * 1000, "Milliseconds")
-        _metric(spec, "ConcurrentExecutions", pool.busy + 1)  # the others in flight, and this one
+        _metrics(
+            spec,
+            ("Invocations", 1, "Count"),
+            ("Errors", 0 if result.ok else 1, "Count"),
+            ("Duration", (time.perf_counter() - started) * 1000, "Milliseconds"),
+            ("ConcurrentExecutions", pool.busy + 1, "Count"),  # the others in flight, and this one
+        )
         return result
 
     def close(self) -> None:

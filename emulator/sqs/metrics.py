@@ -7,7 +7,8 @@ from emulator.cloudwatch.metrics import RECORDER
 
 
 def queue_metric(queue: Queue, name: str, value: float, unit: str = "Count") -> None:
-    RECORDER.record(queue.account_id, queue.region, "AWS/SQS", name, value, unit, {"QueueName": queue.name})
+    per_queue = (("QueueName", queue.name),)
+    RECORDER.record_all(queue.account_id, queue.region, "AWS/SQS", [(name, value, unit, per_queue)])
 
 
 def sample_queue_metrics(account_id: str) -> None:
