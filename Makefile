@@ -46,7 +46,7 @@ up: setup ## Everything local in one go: emulator, deploy, one smoke order; prin
 	@$(PY) -m workspace smoke
 	@$(MAKE) --no-print-directory url
 
-local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered): EMULATOR=embedded (default, no Docker) | ministack | localstack | floci
+local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered; embedded keeps its state in .local/state): EMULATOR=embedded (default, no Docker) | ministack | localstack | floci
 ifeq ($(EMULATOR),embedded)
 	@$(PY) -m emulator.ctl start
 else ifeq ($(EMULATOR),ministack)
@@ -66,10 +66,10 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 	@rm -rf .local/ministack/tmp
 	@if docker info >/dev/null 2>&1; then docker compose --profile localstack --profile floci down; fi
 
-local-reset: setup ## Wipe the running local target's state (every stack, queue, table) and .local/outputs.json
+local-reset: setup ## Start from nothing: wipe the running local target's state (every stack, queue, table), or the saved state in .local/state, and .local/outputs.json
 	@$(PY) -m workspace reset
 
-deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target, alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target (skipped when nothing changed; FORCE=1), alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)

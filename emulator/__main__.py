@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         help="functions' calls against their roles' policies: enforce (default), audit (log what would be "
         "denied), off",
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="keep the state here across restarts (`make local-up`: .local/state); default: none, start clean",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
     parser.add_argument(
@@ -78,7 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     from emulator.server import Emulator
 
     emulator = Emulator(
-        args.host, args.port, args.work_dir, args.region, args.concurrency, args.mailbox, args.iam
+        args.host,
+        args.port,
+        args.work_dir,
+        args.region,
+        args.concurrency,
+        args.mailbox,
+        args.iam,
+        args.state_dir,
     )
     try:
         emulator.start()

@@ -28,6 +28,7 @@ PID_FILE = STATE_DIR / "emulator.pid"
 LOG_FILE = STATE_DIR / "emulator.log"
 ENDPOINT_FILE = STATE_DIR / "endpoint"
 MAILBOX = STATE_DIR / "mailbox"  # where SNS email subscriptions get their messages
+SAVED_STATE = STATE_DIR / "state"  # `make local-up` keeps the emulator's state here across restarts
 DEFAULT_PORT = 4566
 
 
@@ -305,10 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     # its work dir beside its pid file: two emulators never unpack into (or clean) the same folder
-    work_dir = str((STATE_DIR / "emulator").resolve())
-    return start(
-        args.port, lambda: spawn(args.port, args.host, extra_args=["--work-dir", work_dir]), args.timeout
-    )
+    kept = ["--work-dir", str((STATE_DIR / "emulator").resolve()), "--state-dir", str(SAVED_STATE.resolve())]
+    return start(args.port, lambda: spawn(args.port, args.host, extra_args=kept), args.timeout)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from moto.moto_server.werkzeug_app import create_backend_app
 from waitress import wasyncore
 from waitress.server import create_server
 
-from emulator import guard, patches
+from emulator import guard, patches, persistence
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
 from emulator.ctl import MAILBOX
@@ -76,9 +76,12 @@ class EmulatorApp:
         self.default_region = default_region
         self.ready = False
         self.started_at = time.time()
+        self.changed: Callable[[], None] = lambda: None  # told of every request that may change state
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path not in HEALTH_PATHS:
+            self.changed()
         refused = guard.refusal(environ) or self.iam.refusal(environ)
         if refused is not None:
             return respond(start_response, refused)
@@ -161,8 +164,11 @@ class Emulator:
         concurrency: int = 4,
         mailbox: Path = MAILBOX,
         iam: str = "enforce",
+        state_dir: Path | None = None,
     ) -> None:
         patches.install()
+        self.state_file = state_dir.resolve() / persistence.STATE_FILE if state_dir else None
+        self.saver: persistence.Saver | None = None
         self.iam = iam
         self.mailbox = mailbox.resolve()
         self.account_id = os.environ["MOTO_ACCOUNT_ID"]
@@ -208,6 +214,10 @@ class Emulator:
         self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
         delivery.configure(self.mailbox, self.url, self.app.events.submit)
         self.event_sources = EventSourceManager(self.account_id, self.runtime, self.app.iam)
+        if self.state_file is not None:  # before anything polls or answers
+            log.info(persistence.restore(self.state_file, SERVICES))
+            self.saver = persistence.Saver(self.state_file, SERVICES).start()
+            self.app.changed = self.saver.changed
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()
         self.event_sources.start()
@@ -250,6 +260,8 @@ class Emulator:
             for server in (self._server, self._internal):
                 server.task_dispatcher.shutdown(timeout=max(0.1, deadline - time.monotonic()))
                 server.close()
+            if self.saver is not None:
+                self.saver.stop()
         log.info("emulator stopped")
 
     def __enter__(self) -> "Emulator":

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from typing import Any
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from emulator.ctl import health, local_endpoint
+from emulator.ctl import SAVED_STATE, health, local_endpoint
 from workspace import mail
 from workspace.targets import (
     STACK,
@@ -192,7 +193,13 @@ def deploy(endpoint: str) -> str:
     context = {"alarmEmail": address}
     if os.environ.get("HOT_RELOAD") == "1":  # the functions run from functions/, saved changes live
         context["hotReload"] = "true"
-    outputs = deploy_local(endpoint, OUTPUTS, log=Path(".local/deploy.log"), context=context)
+    outputs = deploy_local(
+        endpoint,
+        OUTPUTS,
+        log=Path(".local/deploy.log"),
+        context=context,
+        skip_unchanged=os.environ.get("FORCE") != "1",
+    )
     sns = local_client("sns", endpoint)
     deadline = time.monotonic() + 5  # the confirmation message is written as the stack subscribes
     while True:
@@ -248,13 +255,15 @@ def iam_report(endpoint: str) -> list[str]:
 
 
 def reset(endpoint: str) -> str:
-    """Wipe the running local target's state (every stack and its data), and the outputs that
-    described them."""
-    require_running(endpoint)
+    """Start from nothing: wipe the running local target's state (every stack and its data), or
+    the embedded emulator's saved state when nothing runs, and the outputs that described them."""
+    OUTPUTS.unlink(missing_ok=True)
+    if health(endpoint) is None:
+        shutil.rmtree(SAVED_STATE, ignore_errors=True)
+        return f"nothing runs on {endpoint}; removed the saved state in {SAVED_STATE}: `make up` starts from nothing"
     answer = requests.post(f"{endpoint}/moto-api/reset", json={}, timeout=30)
     if answer.status_code != 200:
         raise RuntimeError(f"{endpoint} refused the reset ({answer.status_code}: {answer.text[:200]})")
-    OUTPUTS.unlink(missing_ok=True)
     return f"{endpoint} reset: every stack and its data are gone; `make deploy-local` deploys again"
 
 

@@ -5,6 +5,7 @@ deployed with cdklocal; `aws` is reached through the outputs of a stack already 
 """
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -163,9 +164,11 @@ def deploy_local(
     log: Path | None = None,
     progress: Any = print,
     context: dict[str, str] | None = None,
+    skip_unchanged: bool = True,
 ) -> Outputs:
     """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local` (plus any other
-    `context` values); returns the outputs."""
+    `context` values); returns the outputs. Skipped when this stack on this endpoint was deployed
+    from the same sources and context (`skip_unchanged`)."""
     env = _cdklocal_env(endpoint, region)
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
     if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" in env:
@@ -177,6 +180,15 @@ def deploy_local(
         progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
         _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}"], env, log)
         progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
+    record = outputs_file.with_name("deployed.json")
+    wanted = {"endpoint": endpoint, "sources": deploy_fingerprint(context or {})}
+    stack_id = _stack_id(env)
+    if skip_unchanged and outputs_file.exists() and _read_json(record) == {**wanted, "stack_id": stack_id}:
+        progress(
+            f"deploy-local: {STACK} on {endpoint} was deployed from these very sources; "
+            "skipped (FORCE=1 deploys anyway)"
+        )
+        return read_outputs(outputs_file)
     started = time.monotonic()
     progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, create) ...")
     _run_cdklocal(
@@ -194,8 +206,49 @@ def deploy_local(
         env,
         log,
     )
+    record.write_text(json.dumps({**wanted, "stack_id": _stack_id(env)}))
     progress(f"deploy-local: deployed in {time.monotonic() - started:.1f}s; outputs in {outputs_file}")
     return read_outputs(outputs_file)
+
+
+# What `cdk synth` reads: the same files and context give the same template.
+DEPLOY_SOURCES = (
+    "cdk/app.py",
+    "cdk/cdk.json",
+    "cdk/orders_infra",
+    "functions",
+    "package-lock.json",
+    "pyproject.toml",
+)
+
+
+def deploy_fingerprint(context: dict[str, str]) -> str:
+    """A digest of the deploy's sources and context. Hot-reloaded functions run from functions/
+    itself, so their code is not part of the template then."""
+    digest = hashlib.sha256(json.dumps(sorted(context.items())).encode())
+    sources = [s for s in DEPLOY_SOURCES if not (s == "functions" and "hotReload" in context)]
+    for source in sources:
+        root = REPO / source
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _stack_id(env: dict[str, str]) -> str | None:
+    client = local_client("cloudformation", env["AWS_ENDPOINT_URL"], env["AWS_DEFAULT_REGION"])
+    try:
+        [stack] = client.describe_stacks(StackName=STACK)["Stacks"]
+    except client.exceptions.ClientError:
+        return None
+    return str(stack["StackId"]) if stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def read_outputs(outputs_file: Path) -> Outputs:

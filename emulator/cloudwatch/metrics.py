@@ -140,6 +140,16 @@ class MetricRecorder:
         if now - self._pruned_at > 60:
             self.prune(now)
 
+    def state(self) -> dict[str, Any]:
+        """What persistence keeps, read without the lock: it is read in a forked child, where
+        another thread's hold on the lock would never end (and where nothing else runs)."""
+        return {"series": self._series, "lists": self._lists}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Buckets saved by `state` with the moto datums restored alongside them."""
+        with self._lock:
+            self._series, self._lists = state["series"], state["lists"]
+
     def buckets(self, series: Series, start: float, end: float) -> list[Bucket]:
         """Buckets of `series` that start in [start, end)."""
         with self._lock:

@@ -175,6 +175,21 @@ class MessageStore:
             self._in_flight_heap.clear()
             self._delayed_heap.clear()
 
+    def restart(self) -> int:
+        """After the emulator restarts from saved state: messages that were in flight are visible
+        again at once (whoever received them is gone), receive counts kept; the heaps get this
+        process's sequence numbers. How many were released."""
+        with self.changed:
+            released = list(self.in_flight.values())
+            for message in released:
+                message.change_visibility(0)
+                self.ready[message.id] = message
+            self.in_flight.clear()
+            self._in_flight_heap.clear()
+            self._delayed_heap = [(m.delayed_until, next(_sequence), m) for m in self.delayed.values()]
+            heapq.heapify(self._delayed_heap)
+        return len(released)
+
     def wait(self, timeout: float) -> bool:
         """Wait until a message may be ready (or `timeout` seconds pass)."""
         with self.changed:
@@ -207,6 +222,15 @@ class MessageStore:
 
 def store_of(queue: Queue) -> MessageStore | None:
     return None if queue.fifo_queue else queue.__dict__.get("_store")
+
+
+def restart_all() -> int:
+    """Every standard queue after a restart from saved state (`MessageStore.restart`)."""
+    from moto.sqs.models import sqs_backends
+
+    queues = (queue for _, _, backend in sqs_backends.iter_backends() for queue in backend.queues.values())  # type: ignore[attr-defined]
+    stores = (store_of(queue) for queue in queues)
+    return sum(store.restart() for store in stores if store is not None)
 
 
 class _NoSynchronousTrigger(dict):

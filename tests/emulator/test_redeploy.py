@@ -29,6 +29,7 @@ def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_p
             log=tmp_path / "deploy.log",
             progress=print,
             context=context,
+            skip_unchanged=False,  # the unchanged deploys are the point: moto's empty change sets
         )
 
     throttle = {"apiRateLimit": "1", "apiBurstLimit": "1"}

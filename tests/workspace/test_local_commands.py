@@ -60,7 +60,6 @@ def write_outputs(folder: Path) -> None:
         ["-m", "workspace", "smoke"],
         ["-m", "workspace", "deploy"],
         ["-m", "workspace", "logs", "--no-follow"],
-        ["-m", "workspace", "reset"],
         ["-m", "workspace.redrive"],
     ],
 )
@@ -204,6 +203,17 @@ def test_local_reset_wipes_the_state_and_the_outputs_it_described(tmp_path: Path
         assert "reset" in result.stdout and "`make deploy-local`" in result.stdout
         assert sqs.list_queues().get("QueueUrls", []) == []
     assert not (tmp_path / ".local" / "outputs.json").exists()
+
+
+def test_local_reset_with_nothing_running_removes_the_saved_state(tmp_path: Path) -> None:
+    write_outputs(tmp_path)
+    saved = tmp_path / ".local" / "state" / "emulator.state"
+    saved.parent.mkdir()
+    saved.write_bytes(b"a stack and its orders")
+    result = run(tmp_path, "-m", "workspace", "reset", EMULATOR_PORT=str(free_port()))
+    assert result.returncode == 0, result.stderr
+    assert "removed the saved state" in result.stdout and "`make up` starts from nothing" in result.stdout
+    assert not saved.exists() and not (tmp_path / ".local" / "outputs.json").exists()
 
 
 def test_a_stale_pid_file_is_never_trusted_nor_signalled(tmp_path: Path) -> None:

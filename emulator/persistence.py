@@ -1,0 +1,216 @@
+"""The emulator's state across restarts (`make local-up` keeps it in .local/state/).
+
+Kept: every moto backend the emulator serves (CloudFormation stacks and their resources, function
+code and configuration, queues and their messages, table items, log groups, alarms, topics and
+subscriptions) and the metric buckets, as one pickle, so objects that refer to one another (a
+stack and its queue, a metric bucket and its moto datum) still do after a restart.
+
+Saved on every clean stop and, while running, whenever a request may have changed something: at
+most every SAVE_SECONDS and at most CPU_SHARE of the time, by a forked child that pickles a
+copy-on-write image of one instant while the server goes on answering (as Redis saves). A crash
+loses what changed since the last save.
+
+A state that cannot be loaded (corrupt, or written by another format or moto version) is moved
+aside with a message naming it, and the emulator starts clean: never a crash loop.
+"""
+
+import contextlib
+import io
+import json
+import logging
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import moto
+from moto.core.base_backend import BackendDict
+
+from emulator.cloudwatch.metrics import RECORDER
+from emulator.sqs import store as sqs_store
+
+log = logging.getLogger("emulator.state")
+
+FORMAT = 1  # bump when what is pickled changes shape: older states are then set aside
+STATE_FILE = "emulator.state"
+MAGIC = b"emulator-state\n"
+SAVE_SECONDS = 1.0
+CPU_SHARE = 0.1  # a save that took 0.5 s waits 5 s before the next one
+CHILD_SECONDS = 60  # a save that takes longer is stuck: killed, tried again after the next change
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _Pickler(pickle.Pickler):
+    """Locks are rebuilt unlocked (a lock's state means nothing in another process)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.RLock if isinstance(obj, _LOCK_TYPES[1]) else threading.Lock), ()
+        return NotImplemented
+
+
+def _header() -> dict[str, Any]:
+    return {"format": FORMAT, "moto": moto.__version__}
+
+
+def _backends(services: tuple[str, ...]) -> dict[str, BackendDict[Any]]:
+    from moto.backends import get_backend
+
+    return {service: get_backend(service) for service in services}  # type: ignore[call-overload]
+
+
+def snapshot(backends: dict[str, BackendDict[Any]]) -> dict[str, Any]:
+    """Everything kept, as plain dicts of moto's backend objects (BackendDict itself holds caches)."""
+    return {
+        "moto": {
+            service: {account: dict(regions) for account, regions in accounts.items()}
+            for service, accounts in backends.items()
+        },
+        "metrics": RECORDER.state(),
+    }
+
+
+def write(path: Path, backends: dict[str, BackendDict[Any]]) -> int:
+    """The state into `path`, atomically (a crash while writing keeps the previous one); its size."""
+    buffer = io.BytesIO()
+    buffer.write(MAGIC + json.dumps(_header()).encode() + b"\n")
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(snapshot(backends))
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with open(partial, "wb") as out:
+        out.write(buffer.getbuffer())
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+    return buffer.tell()
+
+
+class Unloadable(Exception):
+    pass
+
+
+def read(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as state:
+        if state.readline() != MAGIC:
+            raise Unloadable("not an emulator state file")
+        try:
+            header = json.loads(state.readline())
+        except ValueError as error:
+            raise Unloadable(f"its header is unreadable ({error})") from error
+        if header != _header():
+            raise Unloadable(
+                f"it was written by format {header.get('format')} with moto {header.get('moto')}; "
+                f"this emulator reads format {FORMAT} with moto {moto.__version__}"
+            )
+        try:
+            loaded: dict[str, Any] = pickle.load(state)  # noqa: S301 - our own file, in the user's .local
+        except Exception as error:
+            raise Unloadable(f"it is damaged ({type(error).__name__}: {error})") from error
+    return loaded
+
+
+def restore(path: Path, services: tuple[str, ...]) -> str:
+    """Load the saved state into moto's backends; what was restored, in words."""
+    if not path.exists():
+        return "no saved state: starting clean"
+    started = time.monotonic()
+    try:
+        loaded = read(path)
+    except (Unloadable, OSError) as error:
+        aside = path.with_name(f"{path.name}.unloadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        with contextlib.suppress(OSError):
+            os.replace(path, aside)
+        return f"could not load {path}: {error}; moved it to {aside.name} and starting clean"
+    backends = _backends(services)
+    for service, accounts in loaded["moto"].items():
+        if service not in backends:
+            continue
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                backends[service][account][region] = backend
+    RECORDER.restore(loaded["metrics"])
+    released = sqs_store.restart_all()
+    stacks = sum(len(getattr(b, "stacks", {})) for _, _, b in backends["cloudformation"].iter_backends())
+    return (
+        f"restored {path} in {time.monotonic() - started:.2f}s: {stacks} stacks; "
+        f"{released} messages that were in flight are visible again"
+    )
+
+
+class Saver:
+    """Saves in the background after changes (`changed()`), and once more at `stop()`."""
+
+    def __init__(self, path: Path, services: tuple[str, ...]) -> None:
+        self.path = path
+        self.services = services
+        self._changed = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
+        self.last_saved_at = 0.0
+
+    def start(self) -> "Saver":
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._thread.start()
+        return self
+
+    def changed(self) -> None:
+        self._changed.set()
+
+    def stop(self) -> None:
+        """The last save, once the servers have stopped."""
+        self._stopping.set()
+        self._changed.set()
+        self._thread.join(timeout=CHILD_SECONDS)
+        started = time.monotonic()
+        if self._save_in_child():
+            log.info("state saved to %s in %.2fs", self.path, time.monotonic() - started)
+
+    def _run(self) -> None:
+        pause = SAVE_SECONDS
+        while not self._stopping.is_set():
+            self._changed.wait()
+            if self._stopping.wait(pause):
+                return
+            self._changed.clear()
+            started = time.monotonic()
+            if self._save_in_child():
+                self.last_saved_at = time.time()
+            pause = max(SAVE_SECONDS, (time.monotonic() - started) / CPU_SHARE)
+
+    def _save_in_child(self) -> bool:
+        """fork: the child holds a copy-on-write image of this instant (no thread can change it
+        midway), pickles it and exits; this process only waits, so requests go on being answered.
+        The child runs no other thread and takes no lock (one another thread held at the fork
+        would never be released there), so it imports nothing either: the backends are looked up
+        here first. It reports a failure on stderr (emulator.log.out)."""
+        backends = _backends(self.services)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                write(self.path, backends)
+                code = 0
+            except BaseException:
+                os.write(2, f"saving the state failed:\n{traceback.format_exc()}".encode())
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + CHILD_SECONDS
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                done = os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+        code = os.waitstatus_to_exitcode(done[1])
+        if code != 0:
+            log.warning(
+                "saving the state failed (exit code %s, see emulator.log.out); the next change tries again",
+                code,
+            )
+            self._changed.set()
+            return False
+        return True

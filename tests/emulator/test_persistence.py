@@ -1,0 +1,119 @@
+"""The emulator's state survives a restart (`--state-dir`, as `make local-up` starts it)."""
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from emulator import persistence
+from emulator.ctl import endpoint_on, free_port, spawn, stop_child, wait_healthy
+from workspace.targets import local_client
+
+KEY = {"pk": {"S": "order-1"}}
+
+
+@contextmanager
+def running(tmp_path: Path, kill: bool = False) -> Iterator[str]:
+    """An emulator keeping its state in tmp_path/state; stopped cleanly, or with kill -9."""
+    port = free_port()
+    process = spawn(
+        port,
+        log_path=tmp_path / "emulator.log",
+        extra_args=["--work-dir", str(tmp_path / "functions"), "--state-dir", str(tmp_path / "state")],
+    )
+    try:
+        endpoint = endpoint_on(port)
+        wait_healthy(endpoint, 30, process)
+        yield endpoint
+        if kill:
+            process.kill()
+            process.wait(10)
+    finally:
+        stop_child(process)
+
+
+def make_table(endpoint: str) -> None:
+    local_client("dynamodb", endpoint).create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_items_messages_in_flight_and_dead_letters_survive_a_clean_restart(tmp_path: Path) -> None:
+    with running(tmp_path) as endpoint:
+        make_table(endpoint)
+        local_client("dynamodb", endpoint).put_item(TableName="orders", Item=KEY)
+        sqs = local_client("sqs", endpoint)
+        dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+        queue = sqs.create_queue(QueueName="orders", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+        sqs.send_message(QueueUrl=queue, MessageBody="poison")
+        for _ in range(2):  # received twice: the next receive dead-letters it
+            assert sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"]
+        assert "Messages" not in sqs.receive_message(QueueUrl=queue)
+        sqs.send_message(QueueUrl=queue, MessageBody="in flight")
+        received = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=600)["Messages"]
+        assert [m["Body"] for m in received] == ["in flight"]  # its consumer dies with the emulator
+
+    with running(tmp_path) as endpoint:
+        assert local_client("dynamodb", endpoint).get_item(TableName="orders", Key=KEY)["Item"] == KEY
+        sqs = local_client("sqs", endpoint)
+        queue, dlq = (sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in ("orders", "orders-dlq"))
+        # visible again at once, not after its 600 s, and its receive count kept
+        again = sqs.receive_message(QueueUrl=queue, AttributeNames=["ApproximateReceiveCount"])["Messages"]
+        assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in again] == [
+            ("in flight", "2")
+        ]
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq)["Messages"]] == ["poison"]
+
+
+def test_after_kill_9_the_last_background_save_is_restored(tmp_path: Path) -> None:
+    state = tmp_path / "state" / persistence.STATE_FILE
+    with running(tmp_path, kill=True) as endpoint:
+        make_table(endpoint)
+        written_at = time.time()
+        local_client("dynamodb", endpoint).put_item(TableName="orders", Item=KEY)
+        deadline = time.monotonic() + 10  # saved in the background within SAVE_SECONDS or so
+        while not (state.exists() and state.stat().st_mtime > written_at) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert state.exists() and state.stat().st_mtime > written_at, "no background save after the write"
+
+    with running(tmp_path) as endpoint:
+        assert local_client("dynamodb", endpoint).get_item(TableName="orders", Key=KEY)["Item"] == KEY
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"\x00\x01 not a state file", "not an emulator state file"),
+        (
+            persistence.MAGIC + json.dumps({"format": 999, "moto": "9.9"}).encode() + b"\n",
+            "it was written by format 999 with moto 9.9",
+        ),
+        (
+            persistence.MAGIC + json.dumps(persistence._header()).encode() + b"\n" + b"\x80\x05truncated",
+            "it is damaged",
+        ),
+    ],
+)
+def test_a_state_that_cannot_be_loaded_is_set_aside_and_the_emulator_starts_clean(
+    tmp_path: Path, content: bytes, why: str
+) -> None:
+    state = tmp_path / "state" / persistence.STATE_FILE
+    state.parent.mkdir()
+    state.write_bytes(content)
+    with running(tmp_path) as endpoint:
+        assert local_client("dynamodb", endpoint).list_tables()["TableNames"] == []
+    log = (tmp_path / "emulator.log").read_text()
+    assert f"could not load {state}: {why}" in log, log
+    aside = list(state.parent.glob(f"{persistence.STATE_FILE}.unloadable-*"))
+    assert [p.read_bytes() for p in aside] == [content]  # kept for a look, never loaded again
+    assert persistence.read(state)["moto"]  # and a good state was saved at the stop
