@@ -69,7 +69,7 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 local-reset: setup ## Start from nothing: wipe the running local target's state (every stack, queue, table), or the saved state in .local/state, and .local/outputs.json
 	@$(PY) -m workspace reset
 
-deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target (skipped when nothing changed; FORCE=1), alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target (skipped when nothing changed, FORCE=1 deploys anyway; HOTSWAP=1 puts code changes straight into the functions), alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)
@@ -105,7 +105,7 @@ mail: setup ## The local mailbox (alarm emails and other SNS email), newest firs
 alarms: setup ## Each alarm's state, since when and why (ALARM first)
 	@$(PY) -m workspace alarms
 
-iam-report: setup ## Per function: the actions its role was used for, and granted DynamoDB/SQS actions never used
+iam-report: setup ## Per function: the actions its role was used for, and granted actions never used (of the services the emulator checks)
 	@$(PY) -m workspace iam-report
 
 logs: setup ## Follow a function's log: FUNCTION=create|process|get|access (default process) LINES=20 FOLLOW=0 to stop

@@ -173,15 +173,19 @@ class Started:
 
 
 @contextmanager
-def temporary_emulator(work: Path, timeout: float = 30.0) -> Iterator[Started]:
-    """An emulator of its own on a free port (log and function code under `work`), stopped on exit."""
-    port = free_port()
+def temporary_emulator(
+    work: Path, timeout: float = 30.0, state_dir: Path | None = None, port: int | None = None
+) -> Iterator[Started]:
+    """An emulator of its own on a free port (or `port`; log and function code under `work`),
+    stopped on exit; it starts clean unless given a `state_dir` to keep its state in."""
+    port = port or free_port()
     endpoint = endpoint_on(port)
     mailbox = work / "mailbox"
+    kept = ["--state-dir", str(state_dir)] if state_dir else []
     process = spawn(
         port,
         log_path=work / "emulator.log",
-        extra_args=["--work-dir", str(work / "functions"), "--mailbox", str(mailbox)],
+        extra_args=["--work-dir", str(work / "functions"), "--mailbox", str(mailbox), *kept],
     )
     try:
         yield Started(endpoint, process, wait_healthy(endpoint, timeout, process), mailbox)

@@ -15,6 +15,8 @@ aside with a message naming it, and the emulator starts clean: never a crash loo
 """
 
 import contextlib
+import copy
+import functools
 import io
 import json
 import logging
@@ -24,10 +26,21 @@ import signal
 import threading
 import time
 import traceback
+import weakref
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import moto
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_der_private_key,
+    load_der_public_key,
+)
 from moto.core.base_backend import BackendDict
 
 from emulator.cloudwatch.metrics import RECORDER
@@ -43,15 +56,47 @@ CPU_SHARE = 0.1  # a save that took 0.5 s waits 5 s before the next one
 CHILD_SECONDS = 60  # a save that takes longer is stuck: killed, tried again after the next change
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+_PRIVATE_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+_PUBLIC_KEYS = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)
 
 
 class _Pickler(pickle.Pickler):
-    """Locks are rebuilt unlocked (a lock's state means nothing in another process)."""
+    """What pickle cannot take as it is: locks are rebuilt unlocked (a lock's state means nothing in
+    another process); the cryptography keys moto holds (KMS, IAM, certificates) are kept as DER
+    bytes; moto's lambda-made defaultdicts and weak-value indexes as their contents."""
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, _LOCK_TYPES):
             return (threading.RLock if isinstance(obj, _LOCK_TYPES[1]) else threading.Lock), ()
+        if isinstance(obj, _PRIVATE_KEYS):
+            return _private_key, (obj.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()),)
+        if isinstance(obj, _PUBLIC_KEYS):
+            return _public_key, (obj.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),)
+        if isinstance(obj, defaultdict):
+            factory = obj.default_factory
+            if getattr(factory, "__name__", "") == "<lambda>":
+                # moto's `defaultdict(lambda: defaultdict(dict))`: a lambda cannot be pickled, a
+                # fresh copy of what it makes can
+                factory = functools.partial(copy.deepcopy, factory())  # type: ignore[misc]
+            # subclasses too, whatever their __init__ takes (moto's ParameterDict)
+            return _defaultdict, (type(obj), factory), getattr(obj, "__dict__", None), None, iter(obj.items())
+        if isinstance(obj, weakref.WeakValueDictionary):  # moto's ARN indexes: the values live on elsewhere
+            return weakref.WeakValueDictionary, (dict(obj.items()),)
         return NotImplemented
+
+
+def _defaultdict(cls: type[defaultdict[Any, Any]], factory: Any) -> defaultdict[Any, Any]:
+    made = defaultdict.__new__(cls)
+    made.default_factory = factory
+    return made
+
+
+def _private_key(der: bytes) -> Any:
+    return load_der_private_key(der, None)
+
+
+def _public_key(der: bytes) -> Any:
+    return load_der_public_key(der)
 
 
 def _header() -> dict[str, Any]:
@@ -179,7 +224,9 @@ class Saver:
             started = time.monotonic()
             if self._save_in_child():
                 self.last_saved_at = time.time()
-            pause = max(SAVE_SECONDS, (time.monotonic() - started) / CPU_SHARE)
+                pause = max(SAVE_SECONDS, (time.monotonic() - started) / CPU_SHARE)
+            else:  # it will fail again until what broke it changes: try less often
+                pause = min(60.0, pause * 2)
 
     def _save_in_child(self) -> bool:
         """fork: the child holds a copy-on-write image of this instant (no thread can change it

@@ -22,6 +22,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.ctl import SAVED_STATE, health, local_endpoint
+from emulator.iam.calls import CHECKED_SERVICES
 from workspace import mail
 from workspace.targets import (
     STACK,
@@ -199,6 +200,7 @@ def deploy(endpoint: str) -> str:
         log=Path(".local/deploy.log"),
         context=context,
         skip_unchanged=os.environ.get("FORCE") != "1",
+        hotswap=os.environ.get("HOTSWAP") == "1",
     )
     sns = local_client("sns", endpoint)
     deadline = time.monotonic() + 5  # the confirmation message is written as the stack subscribes
@@ -249,7 +251,7 @@ def iam_report(endpoint: str) -> list[str]:
             "  used     nothing yet"
         ]
         # only the services the emulator checks can be judged; logs and X-Ray are written for it
-        unused = [a for a in granted if a not in actions and a.split(":")[0] in ("dynamodb", "sqs")]
+        unused = [a for a in granted if a not in actions and a.split(":")[0] in CHECKED_SERVICES]
         lines += [f"  unused   {a}" for a in unused]
     return lines
 

@@ -165,10 +165,12 @@ def deploy_local(
     progress: Any = print,
     context: dict[str, str] | None = None,
     skip_unchanged: bool = True,
+    hotswap: bool = False,
 ) -> Outputs:
     """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local` (plus any other
     `context` values); returns the outputs. Skipped when this stack on this endpoint was deployed
-    from the same sources and context (`skip_unchanged`)."""
+    from the same sources and context (`skip_unchanged`). `hotswap`: Lambda code and configuration
+    changes go straight to the functions (`--hotswap-fallback`: anything else is deployed in full)."""
     env = _cdklocal_env(endpoint, region)
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
     if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" in env:
@@ -190,11 +192,13 @@ def deploy_local(
         )
         return read_outputs(outputs_file)
     started = time.monotonic()
-    progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, create) ...")
+    how = "hotswap: code and configuration straight to the functions" if hotswap else "create or update"
+    progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, {how}) ...")
     _run_cdklocal(
         [
             "deploy",
             STACK,
+            *(["--hotswap-fallback"] if hotswap else []),
             "--require-approval",
             "never",
             "--outputs-file",
@@ -206,7 +210,10 @@ def deploy_local(
         env,
         log,
     )
-    record.write_text(json.dumps({**wanted, "stack_id": _stack_id(env)}))
+    if hotswap:  # the stack's template is now older than its functions: the next full deploy runs
+        record.unlink(missing_ok=True)
+    else:
+        record.write_text(json.dumps({**wanted, "stack_id": _stack_id(env)}))
     progress(f"deploy-local: deployed in {time.monotonic() - started:.1f}s; outputs in {outputs_file}")
     return read_outputs(outputs_file)
 

@@ -2,11 +2,11 @@
 (inline and attached managed), as AWS authorizes them; everything else (the user's own calls:
 tests, the CDK CLI, awslocal) stays allowed, as the account's root is on AWS.
 
-Checked: the DynamoDB and SQS APIs (JSON protocol), with the resources AWS checks (the table or
-its index, the queue) and the condition keys the stack uses (`dynamodb:LeadingKeys`, plus
-`aws:SecureTransport`, true on the loopback endpoint, which is treated as secure: it never
-leaves the machine). Other calls made with function credentials are allowed and logged once,
-as not checked locally.
+Checked: the calls `calls.describe` maps to IAM's actions and resources (DynamoDB, SQS, SNS,
+CloudWatch, Lambda Invoke, S3 objects), with the condition keys the stack uses
+(`dynamodb:LeadingKeys`, plus `aws:SecureTransport`, true on the loopback endpoint, which is
+treated as secure: it never leaves the machine). Other calls made with function credentials are
+allowed and logged once, as not checked locally.
 
 Also what AWS checks when a service acts for a function: API Gateway may invoke it only if the
 function's resource policy allows apigateway.amazonaws.com for that API (`invocation_refusal`),
@@ -23,102 +23,19 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape
 
 from emulator.http import Response, json_response
+from emulator.iam.calls import Call, describe
 from emulator.iam.credentials import STORE, Principal
 from emulator.iam.policy import Decision, Request, UnsupportedCondition, decide
 
 log = logging.getLogger("emulator.iam")
 
 MODES = ("enforce", "audit", "off")
-CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/")
-TRANSACT_ACTIONS = {
-    "Put": "PutItem",
-    "Update": "UpdateItem",
-    "Delete": "DeleteItem",
-    "ConditionCheck": "ConditionCheckItem",
-    "Get": "GetItem",
-}
+CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/")
 CACHE_SIZE = 10_000
-
-
-@dataclass(frozen=True)
-class Call:
-    """One API call as IAM sees it: each request it makes (a batch touches several resources)."""
-
-    service: str  # dynamodb | sqs
-    requests: tuple[Request, ...]
-
-
-def _value(attribute: dict[str, Any]) -> str:
-    """A DynamoDB attribute value as IAM compares it ({"S": "a"} -> "a")."""
-    return str(next(iter(attribute.values()))) if attribute else ""
-
-
-def _leading_keys(account: str, region: str, table: str, keys: list[dict[str, Any]]) -> tuple[str, ...]:
-    from moto.dynamodb.models import dynamodb_backends
-
-    found = dynamodb_backends[account][region].tables.get(table)
-    if found is None:
-        return ()
-    return tuple(_value(key[found.hash_key_attr]) for key in keys if found.hash_key_attr in key)
-
-
-def dynamodb_call(account: str, region: str, operation: str, body: dict[str, Any]) -> Call:
-    def arn(table: str, index: str | None = None) -> str:
-        base = f"arn:aws:dynamodb:{region}:{account}:table/{table}"
-        return f"{base}/index/{index}" if index else base
-
-    def request(action: str, table: str, keys: list[dict[str, Any]], index: str | None = None) -> Request:
-        context: dict[str, tuple[str, ...]] = {"aws:securetransport": ("true",)}
-        leading = _leading_keys(account, region, table, keys)
-        if leading:
-            context["dynamodb:leadingkeys"] = leading
-        return Request(f"dynamodb:{action}", arn(table, index), context)
-
-    if operation in ("BatchGetItem", "BatchWriteItem"):
-        requests = []
-        for table, entries in (body.get("RequestItems") or {}).items():
-            if operation == "BatchGetItem":
-                keys = list(entries.get("Keys", []))
-            else:
-                keys = [
-                    e.get("PutRequest", {}).get("Item") or e.get("DeleteRequest", {}).get("Key") or {}
-                    for e in entries
-                ]
-            requests.append(request(operation, table, keys))
-        return Call("dynamodb", tuple(requests))
-    if operation in ("TransactWriteItems", "TransactGetItems"):
-        requests = []
-        for item in body.get("TransactItems", []):
-            for kind, detail in item.items():
-                keys = [detail.get("Item") or detail.get("Key") or {}]
-                requests.append(request(TRANSACT_ACTIONS.get(kind, kind), detail.get("TableName", ""), keys))
-        return Call("dynamodb", tuple(requests))
-    table = str(body.get("TableName", "*"))
-    keys = [body[k] for k in ("Key", "Item") if isinstance(body.get(k), dict)]
-    return Call("dynamodb", (request(operation, table, keys, body.get("IndexName")),))
-
-
-def sqs_call(account: str, region: str, operation: str, body: dict[str, Any]) -> Call:
-    name = str(body.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1] or str(body.get("QueueName", ""))
-    resource = f"arn:aws:sqs:{region}:{account}:{name}" if name else "*"
-    return Call("sqs", (Request(f"sqs:{operation}", resource, {"aws:securetransport": ("true",)}),))
-
-
-def describe(environ: dict[str, Any], principal: Principal, region: str, body: bytes) -> Call | None:
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    prefix, _, operation = target.partition(".")
-    builder = {"DynamoDB_20120810": dynamodb_call, "AmazonSQS": sqs_call}.get(prefix)
-    if builder is None:
-        return None
-    try:
-        parsed = json.loads(body or b"{}")
-    except ValueError:
-        return None  # malformed: the JSON protocol check answers it
-    return builder(principal.account_id, region, operation, parsed if isinstance(parsed, dict) else {})
 
 
 def message(principal: Principal, request: Request, decision: Decision) -> str:
@@ -133,10 +50,43 @@ def message(principal: Principal, request: Request, decision: Decision) -> str:
     )
 
 
-def access_denied(service: str, text: str) -> Response:
-    body = json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException", "message": text}).encode()
-    headers = {"x-amzn-query-error": "AccessDenied;Sender"} if service == "sqs" else {}
-    return json_response(400, body, **headers)
+def access_denied(call: Call, text: str) -> Response:
+    """The denial in the protocol the call was made in, with the service's words."""
+    if call.protocol == "query":
+        code = "AuthorizationError" if call.service == "sns" else "AccessDenied"
+        xml = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(text)}</Message></Error></ErrorResponse>"
+        return Response(403, {"Content-Type": "text/xml"}, xml.encode())
+    if call.service == "s3":
+        xml = f"<Error><Code>AccessDenied</Code><Message>{escape(text)}</Message></Error>"
+        return Response(403, {"Content-Type": "application/xml"}, xml.encode())
+    if call.service == "lambda":
+        body = json.dumps({"Type": "User", "message": text}).encode()
+        return json_response(403, body, **{"x-amzn-ErrorType": "AccessDeniedException"})
+    error = {"__type": "com.amazon.coral.service#AccessDeniedException", "message": text}
+    # SQS and CloudWatch are query-compatible: SDKs read the query protocol's code from this header
+    headers = {"x-amzn-query-error": "AccessDenied;Sender"} if call.service in ("sqs", "cloudwatch") else {}
+    if call.protocol == "cbor":
+        headers = {**headers, "smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
+        return Response(400, headers, cbor_text_map(error))
+    return json_response(400, json.dumps(error).encode(), **headers)
+
+
+def cbor_text_map(values: dict[str, str]) -> bytes:
+    """A CBOR map of text to text (RFC 8949): all an error body needs."""
+
+    def head(major: int, length: int) -> bytes:
+        if length < 24:
+            return bytes([major << 5 | length])
+        for info, size in ((24, 1), (25, 2), (26, 4)):
+            if length < 1 << (8 * size):
+                return bytes([major << 5 | info]) + length.to_bytes(size, "big")
+        raise ValueError("too long")
+
+    def text(value: str) -> bytes:
+        encoded = value.encode()
+        return head(3, len(encoded)) + encoded
+
+    return head(5, len(values)) + b"".join(text(k) + text(v) for k, v in values.items())
 
 
 class Authorizer:
@@ -160,7 +110,7 @@ class Authorizer:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)  # for whoever answers the call
-        call = describe(environ, principal, found.group(2), body)
+        call = describe(environ, principal.account_id, found.group(2), found.group(3), body)
         if call is None:
             self._note_unchecked(environ, principal)
             return None
@@ -168,7 +118,7 @@ class Authorizer:
         if refused is None:
             return None
         log.info("IAM denied: %s", refused)
-        return access_denied(call.service, refused)
+        return access_denied(call, refused)
 
     def role_refusal(self, principal: Principal, requests: Iterable[Request]) -> str | None:
         """Why the role may not make these requests (a call made with its credentials, or what
@@ -254,7 +204,7 @@ class Authorizer:
         )
         if what not in self._unchecked:
             self._unchecked.add(what)
-            log.info("IAM: %s by %s is not checked locally (only DynamoDB and SQS are)", what, principal.arn)
+            log.info("IAM: %s by %s is not checked locally (see emulator/iam/calls.py)", what, principal.arn)
 
 
 def _principal_is(principal: Any, service: str) -> bool:

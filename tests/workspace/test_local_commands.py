@@ -15,10 +15,12 @@ from typing import Any
 import boto3
 import moto
 import pytest
+import requests
 from botocore.exceptions import EndpointConnectionError
 
 from emulator.ctl import free_port, temporary_emulator
 from workspace.commands import log_events
+from workspace.targets import local_api_url, read_outputs
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT_VALUES = {
@@ -203,6 +205,27 @@ def test_local_reset_wipes_the_state_and_the_outputs_it_described(tmp_path: Path
         assert "reset" in result.stdout and "`make deploy-local`" in result.stdout
         assert sqs.list_queues().get("QueueUrls", []) == []
     assert not (tmp_path / ".local" / "outputs.json").exists()
+
+
+def test_a_restarted_emulator_brings_back_the_stack_and_its_orders_without_a_deploy(tmp_path: Path) -> None:
+    state, port = tmp_path / ".local" / "state", free_port()
+    # in <scratch>/.local, so the deploy finds the alarm address's confirmation in its mailbox
+    with temporary_emulator(tmp_path / ".local", state_dir=state, port=port) as emulator:
+        deployed = run(tmp_path, "-m", "workspace", "deploy", LOCAL_ENDPOINT=emulator.endpoint)
+        assert deployed.returncode == 0, deployed.stderr
+        first = run(tmp_path, "-m", "workspace", "smoke", LOCAL_ENDPOINT=emulator.endpoint)
+        assert first.returncode == 0, first.stderr
+        order_id = re.search(r"order (\S+) accepted", first.stdout).group(1)  # type: ignore[union-attr]
+
+    with temporary_emulator(tmp_path / ".local", state_dir=state, port=port) as emulator:
+        again = run(tmp_path, "-m", "workspace", "deploy", LOCAL_ENDPOINT=emulator.endpoint)
+        assert again.returncode == 0, again.stderr
+        assert "was deployed from these very sources; skipped" in again.stdout
+        api = local_api_url(emulator.endpoint, read_outputs(tmp_path / ".local" / "outputs.json").api_id)
+        assert requests.get(f"{api}/orders/{order_id}", timeout=10).json()["amount"] == 99.99
+        # and the pipeline runs: API, CreateOrder, the queue's mapping, ProcessOrder, the table
+        second = run(tmp_path, "-m", "workspace", "smoke", LOCAL_ENDPOINT=emulator.endpoint)
+        assert second.returncode == 0, second.stderr
 
 
 def test_local_reset_with_nothing_running_removes_the_saved_state(tmp_path: Path) -> None:

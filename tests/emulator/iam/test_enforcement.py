@@ -29,7 +29,7 @@ def handler(event, context):
     try:
         answer = getattr(client, event["call"])(**event["args"])
         answer.pop("ResponseMetadata", None)
-        return {"ok": True, "answer": answer}
+        return {"ok": True, "answer": json.loads(json.dumps(answer, default=str))}  # dates, streams
     except ClientError as error:
         return {"ok": False, "code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
 """
@@ -194,3 +194,58 @@ def test_a_mapping_polls_only_what_the_role_may_receive(started: Started, tmp_pa
     assert "not authorized to perform: sqs:ReceiveMessage on resource: " + queue_arn in log.read_text()
     visible = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert visible["Attributes"]["ApproximateNumberOfMessages"] == "1", "the message waits, untouched"
+
+
+def test_sns_s3_lambda_and_cloudwatch_calls_are_checked_too(started: Started) -> None:
+    topics = local_client("sns", started.endpoint)
+    allowed_topic = topics.create_topic(Name="allowed")["TopicArn"]
+    other_topic = topics.create_topic(Name="other")["TopicArn"]
+    s3 = local_client("s3", started.endpoint)
+    s3.create_bucket(Bucket="files")
+    s3.put_object(Bucket="files", Key="public/a", Body=b"a")
+    s3.put_object(Bucket="files", Key="private/b", Body=b"b")
+    fn = setup(
+        started.endpoint,
+        [
+            {"Effect": "Allow", "Action": "sns:Publish", "Resource": allowed_topic},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::files/public/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::files"},
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": "arn:aws:lambda:*:*:function:echo",
+            },
+        ],
+    )
+    fn.create_function(
+        FunctionName="echo", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/reader",
+        Handler="app.handler", Code={"ZipFile": code_zip({"app.py": "def handler(e, c):\n    return e\n"})},
+    )  # fmt: skip
+
+    def denied(answer: dict[str, Any], action: str, resource: str) -> bool:
+        return answer["ok"] is False and answer["message"].startswith(
+            f"User: arn:aws:sts::000000000000:assumed-role/reader/reader is not authorized to perform: "
+            f"{action} on resource: {resource} because no identity-based policy allows"
+        )
+
+    assert call(fn, "sns", "publish", TopicArn=allowed_topic, Message="m")["ok"]
+    refused = call(fn, "sns", "publish", TopicArn=other_topic, Message="m")
+    assert refused["code"] == "AuthorizationError" and denied(refused, "sns:Publish", other_topic)
+
+    assert call(fn, "s3", "list_objects_v2", Bucket="files")["ok"]
+    assert call(fn, "s3", "head_object", Bucket="files", Key="public/a")["ok"]
+    refused = call(fn, "s3", "head_object", Bucket="files", Key="private/b")
+    assert refused["ok"] is False and refused["code"] in ("403", "AccessDenied")  # HEAD: no body, code only
+    refused = call(fn, "s3", "put_object", Bucket="files", Key="public/c", Body="c")
+    assert refused["code"] == "AccessDenied" and denied(
+        refused, "s3:PutObject", "arn:aws:s3:::files/public/c"
+    )
+
+    assert call(fn, "lambda", "invoke", FunctionName="echo", Payload="{}")["ok"]
+    refused = call(fn, "lambda", "invoke", FunctionName="reader", Payload="{}")
+    reader = "arn:aws:lambda:us-east-1:000000000000:function:reader"
+    assert refused["code"] == "AccessDeniedException" and denied(refused, "lambda:InvokeFunction", reader)
+
+    metric = [{"MetricName": "Orders", "Value": 1.0}]
+    refused = call(fn, "cloudwatch", "put_metric_data", Namespace="App", MetricData=metric)
+    assert refused["code"] == "AccessDenied" and denied(refused, "cloudwatch:PutMetricData", "*")
