@@ -42,9 +42,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 up: setup ## Everything local in one go: emulator, deploy, one smoke order; prints the API URL
 	@$(MAKE) --no-print-directory local-up
-	@$(MAKE) --no-print-directory deploy-local
-	@$(PY) -m workspace smoke
-	@$(MAKE) --no-print-directory url
+	@$(PY) -m workspace deploy smoke url
 
 local-up: setup ## Start the local AWS on 127.0.0.1 (port 4566, or EMULATOR_PORT, remembered; embedded keeps its state in .local/state): EMULATOR=embedded (default, no Docker) | ministack | localstack | floci
 ifeq ($(EMULATOR),embedded)

@@ -52,7 +52,7 @@ FORMAT = 1  # bump when what is pickled changes shape: older states are then set
 STATE_FILE = "emulator.state"
 MAGIC = b"emulator-state\n"
 SAVE_SECONDS = 1.0
-CPU_SHARE = 0.1  # a save that took 0.5 s waits 5 s before the next one
+CPU_SHARE = 0.2  # a save that took 0.5 s waits 2.5 s before the next one
 CHILD_SECONDS = 60  # a save that takes longer is stuck: killed, tried again after the next change
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
@@ -196,6 +196,7 @@ class Saver:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
         self.last_saved_at = 0.0
+        self.longest_save = 0.0  # seconds, background saves: with SAVE_SECONDS, what a crash may lose
 
     def start(self) -> "Saver":
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -212,7 +213,10 @@ class Saver:
         self._thread.join(timeout=CHILD_SECONDS)
         started = time.monotonic()
         if self._save_in_child():
-            log.info("state saved to %s in %.2fs", self.path, time.monotonic() - started)
+            log.info(
+                "state saved to %s in %.2fs (while running, every %.0fs or less often; the longest save took %.2fs)",
+                self.path, time.monotonic() - started, SAVE_SECONDS, self.longest_save,
+            )  # fmt: skip
 
     def _run(self) -> None:
         pause = SAVE_SECONDS
@@ -224,7 +228,9 @@ class Saver:
             started = time.monotonic()
             if self._save_in_child():
                 self.last_saved_at = time.time()
-                pause = max(SAVE_SECONDS, (time.monotonic() - started) / CPU_SHARE)
+                took = time.monotonic() - started
+                self.longest_save = max(self.longest_save, took)
+                pause = max(SAVE_SECONDS, took / CPU_SHARE)
             else:  # it will fail again until what broke it changes: try less often
                 pause = min(60.0, pause * 2)
 

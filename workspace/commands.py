@@ -269,10 +269,36 @@ def reset(endpoint: str) -> str:
     return f"{endpoint} reset: every stack and its data are gone; `make deploy-local` deploys again"
 
 
+def run_command(name: str, endpoint: str, args: argparse.Namespace) -> None:
+    if name == "deploy":
+        print(f"deploy-local: {deploy(endpoint)}")
+    elif name == "smoke":
+        print(f"smoke: {smoke(endpoint)}")
+    elif name == "url":
+        print(url(endpoint))
+    elif name == "env":
+        print("\n".join(env_lines(endpoint)))
+    elif name == "reset":
+        print(f"local-reset: {reset(endpoint)}")
+    elif name == "mail":
+        print(mail.show(args.show) if args.show else mail.listing())
+    elif name == "iam-report":
+        print("\n".join(iam_report(endpoint)))
+    elif name == "alarms":
+        require_deployment(endpoint)
+        print("\n".join(mail.alarm_lines(local_client("cloudwatch", endpoint))))
+    else:
+        follow_logs(endpoint, args.function, args.lines, args.follow)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workspace", description=__doc__)
     parser.add_argument(
-        "command", choices=["deploy", "smoke", "url", "env", "logs", "reset", "mail", "alarms", "iam-report"]
+        "commands",
+        nargs="+",
+        metavar="command",
+        choices=["deploy", "smoke", "url", "env", "logs", "reset", "mail", "alarms", "iam-report"],
+        help="one or more, run in order until one fails (`make up`: deploy smoke url, one process)",
     )
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
     parser.add_argument("--function", default="process", help="logs: create | process | get | access")
@@ -281,38 +307,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=0, help="mail: print message N of the listing")
     args = parser.parse_args(argv)
     endpoint = args.endpoint or local_endpoint()
-    command = {"deploy": "deploy-local", "reset": "local-reset"}.get(
-        args.command, args.command
-    )  # as `make` names it
-    try:
-        if args.command == "deploy":
-            print(f"deploy-local: {deploy(endpoint)}")
-        elif args.command == "smoke":
-            print(f"smoke: {smoke(endpoint)}")
-        elif args.command == "url":
-            print(url(endpoint))
-        elif args.command == "env":
-            print("\n".join(env_lines(endpoint)))
-        elif args.command == "reset":
-            print(f"local-reset: {reset(endpoint)}")
-        elif args.command == "mail":
-            print(mail.show(args.show) if args.show else mail.listing())
-        elif args.command == "iam-report":
-            print("\n".join(iam_report(endpoint)))
-        elif args.command == "alarms":
-            require_deployment(endpoint)
-            print("\n".join(mail.alarm_lines(local_client("cloudwatch", endpoint))))
-        else:
-            follow_logs(endpoint, args.function, args.lines, args.follow)
-    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or piped into `head`: nothing to report
-        return 0
-    except RuntimeError as error:
-        print(f"{command}: {error}", file=sys.stderr)
-        return 1
-    except (BotoCoreError, ClientError, requests.RequestException) as error:
-        cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        print(f"{command}: {endpoint} failed: {cause}; `make local-up` starts it", file=sys.stderr)
-        return 1
+    for name in args.commands:
+        command = {"deploy": "deploy-local", "reset": "local-reset"}.get(name, name)  # as `make` names it
+        try:
+            run_command(name, endpoint, args)
+        except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or piped into `head`: nothing to report
+            return 0
+        except RuntimeError as error:
+            print(f"{command}: {error}", file=sys.stderr)
+            return 1
+        except (BotoCoreError, ClientError, requests.RequestException) as error:
+            cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            print(f"{command}: {endpoint} failed: {cause}; `make local-up` starts it", file=sys.stderr)
+            return 1
     return 0
 
 

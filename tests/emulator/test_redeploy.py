@@ -2,6 +2,10 @@
 unchanged, changed, unchanged again; each updates it in place, the last change is the one that
 runs, and a destroy removes it and the function workers with it."""
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,7 +14,15 @@ import requests
 
 from emulator.ctl import temporary_emulator
 from tests.emulator.helpers import workers_running_in
-from workspace.targets import Outputs, deploy_local, destroy_local, local_api_url, local_client
+from workspace.targets import (
+    REPO,
+    Outputs,
+    deploy_local,
+    destroy_local,
+    local_api_url,
+    local_client,
+    read_outputs,
+)
 
 pytestmark = pytest.mark.integration
 ORDER = {"amount": 1.5, "currency": "EUR"}
@@ -63,3 +75,47 @@ def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_p
             while workers_running_in(tmp_path / "functions") and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert workers_running_in(tmp_path / "functions") == []
+
+
+def test_a_hotswap_deploy_puts_a_code_change_live(tmp_path: Path) -> None:
+    """`make deploy-local HOTSWAP=1` after editing a handler, in a copy of the repository (the
+    edit must not touch the real functions/)."""
+    copy = tmp_path / "repo"
+    for name in subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.split(b"\0"):
+        if name:
+            (copy / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name.decode(), copy / name.decode())
+    for shared in ("node_modules", ".venv"):
+        (copy / shared).symlink_to(REPO / shared)
+    handler = copy / "functions" / "get_order.py"
+
+    def deploy(endpoint: str, **env: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "workspace", "deploy"],
+            cwd=copy,
+            env={**os.environ, "PYTHONPATH": str(copy), "LOCAL_ENDPOINT": endpoint, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    with temporary_emulator(copy / ".local") as emulator:  # its mailbox where the copy's deploy looks
+        deploy(emulator.endpoint)
+        api = local_api_url(emulator.endpoint, read_outputs(copy / ".local" / "outputs.json").api_id)
+        assert requests.get(f"{api}/orders/x", timeout=30).json()["message"] == "orderId must be a UUID"
+
+        handler.write_text(handler.read_text().replace("must be a UUID", "must be a UUID (hotswapped)"))
+        output = deploy(emulator.endpoint, HOTSWAP="1")
+        assert "hotswap: code and configuration straight to the functions" in output
+        assert (
+            requests.get(f"{api}/orders/x", timeout=30).json()["message"]
+            == "orderId must be a UUID (hotswapped)"
+        )
+        assert "hotswapped!" in (copy / ".local" / "deploy.log").read_text()
+        # the stack's template is now behind its functions: the next plain deploy is not skipped
+        assert "skipped" not in deploy(emulator.endpoint)
