@@ -4,7 +4,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from orders_infra.bundling import RUNTIME, functions_code, hot_reload_code
+from orders_infra.bundling import RUNTIME, dependencies_layer, functions_code, hot_reload_code
 from orders_infra.settings import Settings
 
 POWERTOOLS_ENV = {
@@ -24,6 +24,7 @@ class OrdersFunction(Construct):
         *,
         settings: Settings,
         code: lambda_.Code,
+        layers: list[lambda_.ILayerVersion],
         handler: str,
         description: str,
         timeout: cdk.Duration,
@@ -42,6 +43,7 @@ class OrdersFunction(Construct):
             architecture=settings.architecture,
             handler=handler,
             code=code,
+            layers=layers,
             description=description,
             memory_size=256,
             timeout=timeout,
@@ -73,20 +75,21 @@ class OrdersFunctions(Construct):
     ) -> None:
         super().__init__(scope, id)
         code = hot_reload_code(self) if settings.hot_reload else functions_code()
+        layers = [dependencies_layer(self)] if settings.hot_reload else []  # else bundled in the code
         self.create = OrdersFunction(
-            self, "CreateOrder", settings=settings, code=code, handler="create_order.handler",
+            self, "CreateOrder", settings=settings, code=code, layers=layers, handler="create_order.handler",
             description="POST /orders: validate and enqueue", timeout=settings.api_timeout,
             environment={
                 "TABLE_NAME": table_name, "QUEUE_URL": queue_url, "IDEMPOTENCY_PARTITION": idempotency_partition,
             },
         )  # fmt: skip
         self.process = OrdersFunction(
-            self, "ProcessOrder", settings=settings, code=code, handler="process_order.handler",
+            self, "ProcessOrder", settings=settings, code=code, layers=layers, handler="process_order.handler",
             description="OrdersQueue consumer: write each order once", timeout=settings.process_timeout,
             environment={"TABLE_NAME": table_name},
         )  # fmt: skip
         self.get = OrdersFunction(
-            self, "GetOrder", settings=settings, code=code, handler="get_order.handler",
+            self, "GetOrder", settings=settings, code=code, layers=layers, handler="get_order.handler",
             description="GET /orders/{orderId}", timeout=settings.api_timeout,
             environment={"TABLE_NAME": table_name},
         )  # fmt: skip

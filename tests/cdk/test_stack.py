@@ -379,6 +379,12 @@ def test_hot_reload_runs_the_functions_from_this_machine_s_folder(local: Templat
     codes = [r["Properties"]["Code"] for r in reloaded.find_resources("AWS::Lambda::Function").values()]
     functions_dir = str(Path(__file__).resolve().parents[2] / "functions")
     assert codes == [{"S3Bucket": "hot-reload", "S3Key": functions_dir}] * 3  # LocalStack's convention
+    # their packages in a layer (LocalStack and Floci run the folder with nothing else)
+    [layer] = reloaded.find_resources("AWS::Lambda::LayerVersion")
+    assert [r["Properties"]["Layers"] for r in reloaded.find_resources("AWS::Lambda::Function").values()] == [
+        [{"Ref": layer}]
+    ] * 3
+    assert local.find_resources("AWS::Lambda::LayerVersion") == {}  # bundled: no layer
     assert all("S3Bucket" in r["Properties"]["Code"] and "hot-reload" not in json.dumps(r["Properties"]["Code"])
                for r in local.find_resources("AWS::Lambda::Function").values())  # fmt: skip
     with pytest.raises(ValueError, match="local target only"):

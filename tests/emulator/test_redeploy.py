@@ -77,45 +77,70 @@ def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_p
             assert workers_running_in(tmp_path / "functions") == []
 
 
-def test_a_hotswap_deploy_puts_a_code_change_live(tmp_path: Path) -> None:
-    """`make deploy-local HOTSWAP=1` after editing a handler, in a copy of the repository (the
-    edit must not touch the real functions/)."""
+def repository_copy(tmp_path: Path) -> Path:
+    """The tracked files in a folder of their own, so a test may edit functions/ (the virtual
+    environment and node_modules are shared)."""
     copy = tmp_path / "repo"
-    for name in subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout.split(b"\0"):
-        if name:
-            (copy / name.decode()).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name.decode(), copy / name.decode())
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, copy / name)
     for shared in ("node_modules", ".venv"):
         (copy / shared).symlink_to(REPO / shared)
+    return copy
+
+
+def deploy_copy(copy: Path, endpoint: str, **env: str) -> str:
+    """`make deploy-local` in the copy (`env`: HOTSWAP=1, HOT_RELOAD=1); its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "workspace", "deploy"],
+        cwd=copy,
+        env={**os.environ, "PYTHONPATH": str(copy), "LOCAL_ENDPOINT": endpoint, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def invalid_id_message(api: str) -> str:
+    return str(requests.get(f"{api}/orders/x", timeout=30).json()["message"])
+
+
+def test_a_hotswap_deploy_puts_a_code_change_live(tmp_path: Path) -> None:
+    copy = repository_copy(tmp_path)
     handler = copy / "functions" / "get_order.py"
-
-    def deploy(endpoint: str, **env: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "workspace", "deploy"],
-            cwd=copy,
-            env={**os.environ, "PYTHONPATH": str(copy), "LOCAL_ENDPOINT": endpoint, **env},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
     with temporary_emulator(copy / ".local") as emulator:  # its mailbox where the copy's deploy looks
-        deploy(emulator.endpoint)
+        deploy_copy(copy, emulator.endpoint)
         api = local_api_url(emulator.endpoint, read_outputs(copy / ".local" / "outputs.json").api_id)
-        assert requests.get(f"{api}/orders/x", timeout=30).json()["message"] == "orderId must be a UUID"
+        assert invalid_id_message(api) == "orderId must be a UUID"
 
         handler.write_text(handler.read_text().replace("must be a UUID", "must be a UUID (hotswapped)"))
-        output = deploy(emulator.endpoint, HOTSWAP="1")
+        output = deploy_copy(copy, emulator.endpoint, HOTSWAP="1")
         assert "hotswap: code and configuration straight to the functions" in output
-        assert (
-            requests.get(f"{api}/orders/x", timeout=30).json()["message"]
-            == "orderId must be a UUID (hotswapped)"
-        )
+        assert invalid_id_message(api) == "orderId must be a UUID (hotswapped)"
         assert "hotswapped!" in (copy / ".local" / "deploy.log").read_text()
         # the stack's template is now behind its functions: the next plain deploy is not skipped
-        assert "skipped" not in deploy(emulator.endpoint)
+        assert "skipped" not in deploy_copy(copy, emulator.endpoint)
+
+
+def test_the_stack_deployed_for_hot_reload_runs_a_saved_edit_at_once(tmp_path: Path) -> None:
+    copy = repository_copy(tmp_path)
+    handler = copy / "functions" / "get_order.py"
+    with temporary_emulator(copy / ".local") as emulator:
+        assert "hot reload: saved changes under functions/ run" in deploy_copy(
+            copy, emulator.endpoint, HOT_RELOAD="1"
+        )
+        api = local_api_url(emulator.endpoint, read_outputs(copy / ".local" / "outputs.json").api_id)
+        assert invalid_id_message(api) == "orderId must be a UUID"
+        handler.write_text(handler.read_text().replace("must be a UUID", "must be a UUID (edited)"))
+        saved = time.monotonic()
+        while invalid_id_message(api) != "orderId must be a UUID (edited)" and time.monotonic() - saved < 10:
+            time.sleep(0.05)
+        live_after = time.monotonic() - saved
+        print(f"hot reload: the edit ran {live_after:.2f}s after the save")
+        assert invalid_id_message(api) == "orderId must be a UUID (edited)"
+        layers = local_client("lambda", emulator.endpoint).list_layers()["Layers"]
+        assert len(layers) == 1, "the packages come in a layer, for LocalStack and Floci"
