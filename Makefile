@@ -15,7 +15,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local smoke url env logs mail alarms iam-report bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local watch smoke url env logs mail alarms iam-report bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ local-reset: setup ## Start from nothing: wipe the running local target's state 
 
 deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target (skipped when nothing changed, FORCE=1 deploys anyway; HOTSWAP=1 puts code changes straight into the functions), alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
+
+watch: setup ## Deploy, then hotswap each saved change under cdk/ or functions/ into the running local target (cdklocal deploy --hotswap-fallback), until Ctrl-C
+	@$(PY) -m workspace watch
 
 e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)
 	E2E_TARGET=$(or $(E2E_TARGET),embedded) $(VENV)/bin/pytest e2e -rs

@@ -1,5 +1,5 @@
-"""`python -m workspace deploy|smoke|url|env|logs|reset|mail|alarms`: the commands behind `make up`,
-`make deploy-local`, `make smoke`, `make env`, `make logs`, `make mail` and `make alarms`, against the
+"""`python -m workspace deploy|watch|smoke|url|env|logs|reset|mail|alarms|iam-report`: the commands behind `make up`,
+`make deploy-local`, `make watch`, `make smoke`, `make env`, `make logs`, `make mail` and `make alarms`, against the
 local target.
 
 Each finds the endpoint as `emulator.ctl.local_endpoint()` does (EMULATOR_PORT or LOCAL_ENDPOINT
@@ -186,14 +186,46 @@ def follow_logs(endpoint: str, function: str, lines: int, follow: bool) -> None:
         print(event["message"].rstrip("\n"), flush=True)
 
 
+def deploy_context() -> dict[str, str]:
+    """The CDK context of a local deploy: where alarms mail, and whether functions hot-reload."""
+    context = {"alarmEmail": os.environ.get("ALARM_EMAIL") or mail.DEFAULT_ALARM_EMAIL}
+    if os.environ.get("HOT_RELOAD") == "1":  # the functions run from functions/, saved changes live
+        context["hotReload"] = "true"
+    return context
+
+
+def watch(endpoint: str) -> str:
+    """`make watch`: deploy, then hotswap each saved change under cdk/ or functions/, until Ctrl-C.
+    (cdklocal watch cannot: it watches only below cdk/, and functions/ is beside it.)"""
+    from watchfiles import DefaultFilter
+    from watchfiles import watch as changes
+
+    print(f"deploy-local: {deploy(endpoint)}", flush=True)
+    ignored = DefaultFilter(ignore_dirs=(*DefaultFilter.ignore_dirs, "cdk.out", "node_modules"))
+    print("watch: watching cdk/ and functions/; Ctrl-C stops", flush=True)
+    for changed in changes(REPO / "cdk", REPO / "functions", watch_filter=ignored):
+        names = sorted({Path(path).relative_to(REPO).as_posix() for _, path in changed})
+        print(f"watch: {', '.join(names)} changed", flush=True)
+        try:
+            deploy_local(
+                endpoint,
+                OUTPUTS,
+                log=Path(".local/deploy.log"),
+                progress=lambda text: print(text, flush=True),
+                context=deploy_context(),
+                hotswap=True,
+            )
+        except RuntimeError as error:  # a broken edit: say so and wait for the next one
+            print(f"watch: {error}", file=sys.stderr, flush=True)
+    return "stopped"
+
+
 def deploy(endpoint: str) -> str:
     """Deploy the stack with the alarm topic subscribed to ALARM_EMAIL, and confirm that address
     through the link mailed to it, as its owner would, so alarms reach the mailbox from the start."""
     require_running(endpoint)
-    address = os.environ.get("ALARM_EMAIL") or mail.DEFAULT_ALARM_EMAIL
-    context = {"alarmEmail": address}
-    if os.environ.get("HOT_RELOAD") == "1":  # the functions run from functions/, saved changes live
-        context["hotReload"] = "true"
+    context = deploy_context()
+    address = context["alarmEmail"]
     outputs = deploy_local(
         endpoint,
         OUTPUTS,
@@ -274,6 +306,8 @@ def run_command(name: str, endpoint: str, args: argparse.Namespace) -> None:
         print(f"deploy-local: {deploy(endpoint)}")
     elif name == "smoke":
         print(f"smoke: {smoke(endpoint)}")
+    elif name == "watch":
+        print(f"watch: {watch(endpoint)}")
     elif name == "url":
         print(url(endpoint))
     elif name == "env":
@@ -297,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "commands",
         nargs="+",
         metavar="command",
-        choices=["deploy", "smoke", "url", "env", "logs", "reset", "mail", "alarms", "iam-report"],
+        choices=["deploy", "watch", "smoke", "url", "env", "logs", "reset", "mail", "alarms", "iam-report"],
         help="one or more, run in order until one fails (`make up`: deploy smoke url, one process)",
     )
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")

@@ -115,6 +115,16 @@ def local_client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
     )
 
 
+def _bootstrap_once(env: dict[str, str], region: str, log: Path | None, progress: Any) -> None:
+    """`cdklocal bootstrap`, unless the target has its CDKToolkit stack already."""
+    if _bootstrapped(env):
+        return
+    started = time.monotonic()
+    progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
+    _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}"], env, log)
+    progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
+
+
 def _bootstrapped(env: dict[str, str]) -> bool:
     client = local_client("cloudformation", env["AWS_ENDPOINT_URL"], env["AWS_DEFAULT_REGION"])
     try:
@@ -177,11 +187,7 @@ def deploy_local(
         progress(
             f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
         )
-    if not _bootstrapped(env):
-        started = time.monotonic()
-        progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
-        _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}"], env, log)
-        progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
+    _bootstrap_once(env, region, log, progress)
     record = outputs_file.with_name("deployed.json")
     wanted = {"endpoint": endpoint, "sources": deploy_fingerprint(context or {})}
     stack_id = _stack_id(env)

@@ -4,6 +4,7 @@ runs, and a destroy removes it and the function workers with it."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -144,3 +145,42 @@ def test_the_stack_deployed_for_hot_reload_runs_a_saved_edit_at_once(tmp_path: P
         assert invalid_id_message(api) == "orderId must be a UUID (edited)"
         layers = local_client("lambda", emulator.endpoint).list_layers()["Layers"]
         assert len(layers) == 1, "the packages come in a layer, for LocalStack and Floci"
+
+
+def test_watch_deploys_and_then_hotswaps_each_saved_change(tmp_path: Path) -> None:
+    copy = repository_copy(tmp_path)
+    handler = copy / "functions" / "get_order.py"
+    outputs = copy / ".local" / "outputs.json"
+    with temporary_emulator(copy / ".local") as emulator:
+        watching = subprocess.Popen(
+            [sys.executable, "-m", "workspace", "watch"],
+            cwd=copy,
+            env={**os.environ, "PYTHONPATH": str(copy), "LOCAL_ENDPOINT": emulator.endpoint},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 120  # its first deploy
+            while not outputs.exists() and time.monotonic() < deadline and watching.poll() is None:
+                time.sleep(0.5)
+            api = local_api_url(emulator.endpoint, read_outputs(outputs).api_id)
+            assert invalid_id_message(api) == "orderId must be a UUID"
+            time.sleep(1)  # watch starts watching once that deploy is done
+            handler.write_text(handler.read_text().replace("must be a UUID", "must be a UUID (watched)"))
+            deadline = time.monotonic() + 90
+            while (
+                invalid_id_message(api) != "orderId must be a UUID (watched)" and time.monotonic() < deadline
+            ):
+                time.sleep(0.5)
+            live = invalid_id_message(api) == "orderId must be a UUID (watched)"
+        finally:
+            os.killpg(watching.pid, signal.SIGINT)  # Ctrl-C
+            try:
+                output = watching.communicate(timeout=30)[0].decode(errors="replace")
+            except subprocess.TimeoutExpired:
+                os.killpg(watching.pid, signal.SIGKILL)
+                output = watching.communicate()[0].decode(errors="replace")
+        assert live, output[-3000:]
+        assert "watch: functions/get_order.py changed" in output, output[-3000:]
+        assert "hotswapped!" in (copy / ".local" / "deploy.log").read_text()
