@@ -126,7 +126,7 @@ def write(path: Path, backends: dict[str, BackendDict[Any]]) -> int:
     buffer.write(MAGIC + json.dumps(_header()).encode() + b"\n")
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(snapshot(backends))
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    with open(partial, "wb") as out:
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:  # the user's only
         out.write(buffer.getbuffer())
         out.flush()
         os.fsync(out.fileno())
@@ -166,24 +166,33 @@ def restore(path: Path, services: tuple[str, ...]) -> str:
     try:
         loaded = read(path)
     except (Unloadable, OSError) as error:
-        aside = path.with_name(f"{path.name}.unloadable-{time.strftime('%Y%m%d-%H%M%S')}")
-        with contextlib.suppress(OSError):
-            os.replace(path, aside)
-        return f"could not load {path}: {error}; moved it to {aside.name} and starting clean"
+        return f"could not load {path}: {error}; moved it to {_set_aside(path)} and starting clean"
     backends = _backends(services)
-    for service, accounts in loaded["moto"].items():
-        if service not in backends:
-            continue
-        for account, regions in accounts.items():
-            for region, backend in regions.items():
-                backends[service][account][region] = backend
-    RECORDER.restore(loaded["metrics"])
-    released = sqs_store.restart_all()
+    try:
+        for service, accounts in loaded["moto"].items():
+            if service not in backends:
+                continue
+            for account, regions in accounts.items():
+                for region, backend in regions.items():
+                    backends[service][account][region] = backend
+        RECORDER.restore(loaded["metrics"])
+        released = sqs_store.restart_all()
+    except Exception as error:  # loaded, but not in a shape this code knows: never half a state
+        BackendDict.reset()
+        aside = _set_aside(path)
+        return f"could not restore {path} ({type(error).__name__}: {error}); moved it to {aside} and starting clean"
     stacks = sum(len(getattr(b, "stacks", {})) for _, _, b in backends["cloudformation"].iter_backends())
     return (
         f"restored {path} in {time.monotonic() - started:.2f}s: {stacks} stacks; "
         f"{released} messages that were in flight are visible again"
     )
+
+
+def _set_aside(path: Path) -> str:
+    aside = path.with_name(f"{path.name}.unloadable-{time.strftime('%Y%m%d-%H%M%S')}")
+    with contextlib.suppress(OSError):
+        os.replace(path, aside)
+    return aside.name
 
 
 class Saver:
@@ -195,7 +204,6 @@ class Saver:
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
-        self.last_saved_at = 0.0
         self.longest_save = 0.0  # seconds, background saves: with SAVE_SECONDS, what a crash may lose
 
     def start(self) -> "Saver":
@@ -227,7 +235,6 @@ class Saver:
             self._changed.clear()
             started = time.monotonic()
             if self._save_in_child():
-                self.last_saved_at = time.time()
                 took = time.monotonic() - started
                 self.longest_save = max(self.longest_save, took)
                 pause = max(SAVE_SECONDS, took / CPU_SHARE)
@@ -241,6 +248,8 @@ class Saver:
         would never be released there), so it imports nothing either: the backends are looked up
         here first. It reports a failure on stderr (emulator.log.out)."""
         backends = _backends(self.services)
+        if not hasattr(os, "fork"):  # Windows: here, holding the interpreter while it pickles
+            return self._save_here(backends)
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -267,3 +276,16 @@ class Saver:
             self._changed.set()
             return False
         return True
+
+    def _save_here(self, backends: dict[str, BackendDict[Any]]) -> bool:
+        for _ in range(3):  # another thread may change a dict while it is pickled: try again
+            try:
+                write(self.path, backends)
+                return True
+            except RuntimeError:
+                continue
+            except Exception:
+                log.exception("saving the state failed; the next change tries again")
+                break
+        self._changed.set()
+        return False

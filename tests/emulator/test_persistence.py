@@ -117,3 +117,17 @@ def test_a_state_that_cannot_be_loaded_is_set_aside_and_the_emulator_starts_clea
     aside = list(state.parent.glob(f"{persistence.STATE_FILE}.unloadable-*"))
     assert [p.read_bytes() for p in aside] == [content]  # kept for a look, never loaded again
     assert persistence.read(state)["moto"]  # and a good state was saved at the stop
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked child", "no fork (Windows)"])
+def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool) -> None:
+    from moto.sqs.models import sqs_backends
+
+    if not fork:
+        monkeypatch.delattr(persistence.os, "fork")
+    sqs_backends["000000000000"]["eu-west-1"].create_queue("kept")
+    saver = persistence.Saver(tmp_path / persistence.STATE_FILE, ("sqs",))
+    assert saver._save_in_child()
+    saved = persistence.read(tmp_path / persistence.STATE_FILE)["moto"]["sqs"]["000000000000"]["eu-west-1"]
+    assert "kept" in saved.queues
+    assert (tmp_path / persistence.STATE_FILE).stat().st_mode & 0o077 == 0  # the user's only
