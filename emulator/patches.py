@@ -4,6 +4,7 @@ install them for a while and put moto back (`uninstall`)."""
 
 import gc
 import threading
+from collections.abc import Callable
 
 from emulator import patching, speedups
 from emulator.cloudwatch import alarms
@@ -15,6 +16,7 @@ from emulator.sqs import store
 _installed = False
 _cloudformation_lock = threading.Lock()
 _cloudformation_loaded = False
+_when_cloudformation_loads: list[Callable[[], None]] = []
 
 
 def install() -> None:
@@ -48,10 +50,21 @@ def load_cloudformation() -> None:
         patches.outputs_after_change_sets()
         patches.missing_change_sets_as_aws_reports_them()
         patches.previous_ssm_parameters_are_their_names()
+        for then in _when_cloudformation_loads:  # before any request can see CloudFormation
+            then()
         _cloudformation_loaded = True
         # Every moto module is loaded now: keep those objects out of the collector's full scans,
         # which otherwise pause all requests for ~0.2 s every few seconds under load.
         gc.freeze()
+
+
+def when_cloudformation_loads(then: Callable[[], None]) -> None:
+    """Run `then` as CloudFormation loads, before its first request (restored stacks)."""
+    with _cloudformation_lock:
+        if _cloudformation_loaded:
+            then()
+        else:
+            _when_cloudformation_loads.append(then)
 
 
 def cloudformation_loaded() -> bool:
@@ -66,4 +79,5 @@ def uninstall() -> None:
         speedups.PLAIN_RESULTS_VERIFIED.clear()
         speedups.PLAIN_RESULTS_DIFFER.clear()
         _installed = _cloudformation_loaded = False
+        _when_cloudformation_loads.clear()
         gc.unfreeze()

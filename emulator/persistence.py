@@ -28,6 +28,8 @@ import time
 import traceback
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +50,14 @@ from emulator.sqs import store as sqs_store
 
 log = logging.getLogger("emulator.state")
 
-FORMAT = 1  # bump when what is pickled changes shape: older states are then set aside
+FORMAT = 2  # bump when what is pickled changes shape: older states are then set aside
 STATE_FILE = "emulator.state"
 MAGIC = b"emulator-state\n"
 SAVE_SECONDS = 1.0
 CPU_SHARE = 0.2  # a save that took 0.5 s waits 2.5 s before the next one
+# Restored once moto's CloudFormation has loaded (see `write`): it, and SSM, whose models import
+# EC2's (a second's import between them, which a start does not wait for).
+LAZY = ("cloudformation", "ssm")
 CHILD_SECONDS = 60  # a save that takes longer is stuck: killed, tried again after the next change
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
@@ -99,6 +104,26 @@ def _public_key(der: bytes) -> Any:
     return load_der_public_key(der)
 
 
+class _SharingPickler(_Pickler):
+    """The second part of a state: objects the first part holds are named by their place in it."""
+
+    def __init__(self, file: io.BytesIO, shared: dict[int, int]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> int | None:
+        return self.shared.get(id(obj))
+
+
+class _SharingUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, shared: dict[int, Any]) -> None:
+        super().__init__(file)
+        self.shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.shared[pid]
+
+
 def _header() -> dict[str, Any]:
     return {"format": FORMAT, "moto": moto.__version__}
 
@@ -109,36 +134,55 @@ def _backends(services: tuple[str, ...]) -> dict[str, BackendDict[Any]]:
     return {service: get_backend(service) for service in services}  # type: ignore[call-overload]
 
 
-def snapshot(backends: dict[str, BackendDict[Any]]) -> dict[str, Any]:
-    """Everything kept, as plain dicts of moto's backend objects (BackendDict itself holds caches)."""
+def _plain(backends: dict[str, BackendDict[Any]]) -> dict[str, Any]:
+    """moto's backend objects as plain dicts (BackendDict itself holds caches)."""
     return {
-        "moto": {
-            service: {account: dict(regions) for account, regions in accounts.items()}
-            for service, accounts in backends.items()
-        },
-        "metrics": RECORDER.state(),
+        service: {account: dict(regions) for account, regions in accounts.items()}
+        for service, accounts in backends.items()
     }
 
 
 def write(path: Path, backends: dict[str, BackendDict[Any]]) -> int:
-    """The state into `path`, atomically (a crash while writing keeps the previous one); its size."""
-    buffer = io.BytesIO()
-    buffer.write(MAGIC + json.dumps(_header()).encode() + b"\n")
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(snapshot(backends))
+    """The state into `path`, atomically (a crash while writing keeps the previous one); its size.
+
+    Two parts: everything but the LAZY services, with the metric buckets; then those, whose
+    objects (stacks) refer to objects of the first part by their place in it. A restore loads the
+    first at once and the second once moto's CloudFormation has loaded."""
+    first, second = io.BytesIO(), io.BytesIO()
+    pickler = _Pickler(first, protocol=pickle.HIGHEST_PROTOCOL)
+    eager = {service: found for service, found in backends.items() if service not in LAZY}
+    pickler.dump({"moto": _plain(eager), "metrics": RECORDER.state()})
+    memo = pickler.memo.copy()  # {id: (place, object)}: keeps those objects, and so their ids, alive
+    lazy = {service: found for service, found in backends.items() if service in LAZY}
+    _SharingPickler(second, {oid: place for oid, (place, _) in memo.items()}).dump(_plain(lazy))
+    header = json.dumps({**_header(), "first": first.tell()}).encode()
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:  # the user's only
-        out.write(buffer.getbuffer())
+        for part in (MAGIC, header, b"\n", first.getbuffer(), second.getbuffer()):
+            out.write(part)
         out.flush()
         os.fsync(out.fileno())
     os.replace(partial, path)
-    return buffer.tell()
+    return len(MAGIC) + len(header) + 1 + first.tell() + second.tell()
 
 
 class Unloadable(Exception):
     pass
 
 
-def read(path: Path) -> dict[str, Any]:
+@dataclass
+class Saved:
+    """A state file read: its first part loaded, its second (the LAZY services) still bytes."""
+
+    first: dict[str, Any]
+    places: dict[int, Any]  # the first part's objects by their place in it
+    rest: bytes
+
+    def second(self) -> dict[str, Any]:
+        return _SharingUnpickler(io.BytesIO(self.rest), self.places).load()
+
+
+def read(path: Path) -> Saved:
     with open(path, "rb") as state:
         if state.readline() != MAGIC:
             raise Unloadable("not an emulator state file")
@@ -146,46 +190,71 @@ def read(path: Path) -> dict[str, Any]:
             header = json.loads(state.readline())
         except ValueError as error:
             raise Unloadable(f"its header is unreadable ({error})") from error
-        if header != _header():
+        if {key: header.get(key) for key in _header()} != _header():
             raise Unloadable(
                 f"it was written by format {header.get('format')} with moto {header.get('moto')}; "
                 f"this emulator reads format {FORMAT} with moto {moto.__version__}"
             )
         try:
-            loaded: dict[str, Any] = pickle.load(state)  # noqa: S301 - our own file, in the user's .local
+            unpickler = pickle.Unpickler(io.BytesIO(state.read(int(header["first"]))))  # noqa: S301 - our own file, in the user's .local
+            first = unpickler.load()
+            return Saved(first, unpickler.memo.copy(), state.read())
         except Exception as error:
             raise Unloadable(f"it is damaged ({type(error).__name__}: {error})") from error
-    return loaded
 
 
-def restore(path: Path, services: tuple[str, ...]) -> str:
-    """Load the saved state into moto's backends; what was restored, in words."""
+def restore(path: Path, services: tuple[str, ...]) -> tuple[str, Callable[[], str] | None]:
+    """Load the saved state into moto's backends: what was restored, in words, and what restores
+    CloudFormation's stacks once moto's CloudFormation has loaded (None when there are none)."""
     if not path.exists():
-        return "no saved state: starting clean"
+        return "no saved state: starting clean", None
     started = time.monotonic()
     try:
-        loaded = read(path)
+        saved = read(path)
     except (Unloadable, OSError) as error:
-        return f"could not load {path}: {error}; moved it to {_set_aside(path)} and starting clean"
-    backends = _backends(services)
+        return f"could not load {path}: {error}; moved it to {_set_aside(path)} and starting clean", None
     try:
-        for service, accounts in loaded["moto"].items():
-            if service not in backends:
-                continue
-            for account, regions in accounts.items():
-                for region, backend in regions.items():
-                    backends[service][account][region] = backend
-        RECORDER.restore(loaded["metrics"])
+        _apply(saved.first["moto"], services)
+        RECORDER.restore(saved.first["metrics"])
         released = sqs_store.restart_all()
     except Exception as error:  # loaded, but not in a shape this code knows: never half a state
         BackendDict.reset()
         aside = _set_aside(path)
-        return f"could not restore {path} ({type(error).__name__}: {error}); moved it to {aside} and starting clean"
-    stacks = sum(len(getattr(b, "stacks", {})) for _, _, b in backends["cloudformation"].iter_backends())
-    return (
-        f"restored {path} in {time.monotonic() - started:.2f}s: {stacks} stacks; "
-        f"{released} messages that were in flight are visible again"
+        return (
+            f"could not restore {path} ({type(error).__name__}: {error}); moved it to {aside} and starting clean",
+            None,
+        )
+
+    def stacks() -> str:
+        try:
+            restored = _apply(saved.second(), services)
+        except Exception as error:  # the services are back; the stacks are not
+            kept = path.with_name(f"{path.name}.stacks-unloadable-{time.strftime('%Y%m%d-%H%M%S')}")
+            kept.write_bytes(path.read_bytes())
+            return f"could not restore the stacks of {path} ({type(error).__name__}: {error}); a copy is in {kept.name}"
+        count = sum(len(getattr(b, "stacks", {})) for backend in restored for b in backend.values())
+        return f"restored {count} CloudFormation stacks from {path}"
+
+    message = (
+        f"restored {path} in {time.monotonic() - started:.2f}s ({released} messages that were in flight "
+        "are visible again); its stacks come back once CloudFormation has loaded"
     )
+    return message, stacks
+
+
+def _apply(saved: dict[str, Any], services: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Saved backends into moto's BackendDicts (services not served any more are left out); the
+    per-account backends put back."""
+    backends = _backends(tuple(service for service in saved if service in services))
+    applied = []
+    for service, accounts in saved.items():
+        if service not in backends:
+            continue
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                backends[service][account][region] = backend
+            applied.append(regions)
+    return applied
 
 
 def _set_aside(path: Path) -> str:
@@ -198,9 +267,12 @@ def _set_aside(path: Path) -> str:
 class Saver:
     """Saves in the background after changes (`changed()`), and once more at `stop()`."""
 
-    def __init__(self, path: Path, services: tuple[str, ...]) -> None:
+    def __init__(self, path: Path, services: tuple[str, ...], before_save: Callable[[], None]) -> None:
         self.path = path
         self.services = services
+        self.before_save = (
+            before_save  # CloudFormation loaded and its stacks restored: never saved without them
+        )
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
@@ -247,6 +319,7 @@ class Saver:
         The child runs no other thread and takes no lock (one another thread held at the fork
         would never be released there), so it imports nothing either: the backends are looked up
         here first. It reports a failure on stderr (emulator.log.out)."""
+        self.before_save()
         backends = _backends(self.services)
         if not hasattr(os, "fork"):  # Windows: here, holding the interpreter while it pickles
             return self._save_here(backends)

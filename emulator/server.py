@@ -57,7 +57,7 @@ SERVICES = (
 
 
 def _create_app(service: Any) -> Any:
-    if service == "cloudformation":
+    if service in persistence.LAZY:  # loads with CloudFormation, and a restore completes there
         patches.load_cloudformation()
     return create_backend_app(service)
 
@@ -215,8 +215,11 @@ class Emulator:
         delivery.configure(self.mailbox, self.url, self.app.events.submit)
         self.event_sources = EventSourceManager(self.account_id, self.runtime, self.app.iam)
         if self.state_file is not None:  # before anything polls or answers
-            log.info(persistence.restore(self.state_file, SERVICES))
-            self.saver = persistence.Saver(self.state_file, SERVICES).start()
+            restored, stacks = persistence.restore(self.state_file, SERVICES)
+            log.info(restored)
+            if stacks is not None:
+                patches.when_cloudformation_loads(lambda: log.info(stacks()))
+            self.saver = persistence.Saver(self.state_file, SERVICES, patches.load_cloudformation).start()
             self.app.changed = self.saver.changed
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()

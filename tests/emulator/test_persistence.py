@@ -48,6 +48,8 @@ def test_items_messages_in_flight_and_dead_letters_survive_a_clean_restart(tmp_p
     with running(tmp_path) as endpoint:
         make_table(endpoint)
         local_client("dynamodb", endpoint).put_item(TableName="orders", Item=KEY)
+        # SSM comes back with CloudFormation, after the start (its import is what start skips)
+        local_client("ssm", endpoint).put_parameter(Name="/cdk-bootstrap/version", Value="30", Type="String")
         sqs = local_client("sqs", endpoint)
         dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
@@ -65,6 +67,8 @@ def test_items_messages_in_flight_and_dead_letters_survive_a_clean_restart(tmp_p
 
     with running(tmp_path) as endpoint:
         assert local_client("dynamodb", endpoint).get_item(TableName="orders", Key=KEY)["Item"] == KEY
+        parameter = local_client("ssm", endpoint).get_parameter(Name="/cdk-bootstrap/version")["Parameter"]
+        assert parameter["Value"] == "30"
         sqs = local_client("sqs", endpoint)
         queue, dlq = (sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in ("orders", "orders-dlq"))
         # visible again at once, not after its 600 s, and its receive count kept
@@ -116,7 +120,7 @@ def test_a_state_that_cannot_be_loaded_is_set_aside_and_the_emulator_starts_clea
     assert f"could not load {state}: {why}" in log, log
     aside = list(state.parent.glob(f"{persistence.STATE_FILE}.unloadable-*"))
     assert [p.read_bytes() for p in aside] == [content]  # kept for a look, never loaded again
-    assert persistence.read(state)["moto"]  # and a good state was saved at the stop
+    assert persistence.read(state).first["moto"]  # and a good state was saved at the stop
 
 
 @pytest.mark.parametrize("fork", [True, False], ids=["forked child", "no fork (Windows)"])
@@ -126,8 +130,10 @@ def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.Monkey
     if not fork:
         monkeypatch.delattr(persistence.os, "fork")
     sqs_backends["000000000000"]["eu-west-1"].create_queue("kept")
-    saver = persistence.Saver(tmp_path / persistence.STATE_FILE, ("sqs",))
+    saver = persistence.Saver(tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None)
     assert saver._save_in_child()
-    saved = persistence.read(tmp_path / persistence.STATE_FILE)["moto"]["sqs"]["000000000000"]["eu-west-1"]
+    saved = persistence.read(tmp_path / persistence.STATE_FILE).first["moto"]["sqs"]["000000000000"][
+        "eu-west-1"
+    ]
     assert "kept" in saved.queues
     assert (tmp_path / persistence.STATE_FILE).stat().st_mode & 0o077 == 0  # the user's only
