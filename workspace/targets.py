@@ -237,9 +237,10 @@ DEPLOY_SOURCES = (
 
 def deploy_fingerprint(context: dict[str, str]) -> str:
     """A digest of the deploy's sources and context. Hot-reloaded functions run from functions/
-    itself, so their code is not part of the template then."""
+    itself, so only their requirements (the layer) are part of the template then."""
     digest = hashlib.sha256(json.dumps(sorted(context.items())).encode())
-    sources = [s for s in DEPLOY_SOURCES if not (s == "functions" and "hotReload" in context)]
+    reloaded = "hotReload" in context
+    sources = [("functions/requirements.txt" if s == "functions" and reloaded else s) for s in DEPLOY_SOURCES]
     for source in sources:
         root = REPO / source
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:

@@ -334,3 +334,33 @@ def test_deploy_local_subscribes_the_alarm_address_and_confirms_it_through_the_m
         )
         assert re.search(r"used\s+dynamodb:GetItem\s+\d+x", sections["get_order"]), report
     assert "no message 999" in run(tmp_path, "-m", "workspace", "mail", "--show", "999").stderr
+
+
+def test_the_deploy_fingerprint_follows_what_synth_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workspace import targets
+
+    for name in (
+        "cdk/app.py",
+        "cdk/orders_infra/stack.py",
+        "functions/get_order.py",
+        "functions/requirements.txt",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("v1")
+    monkeypatch.setattr(targets, "REPO", tmp_path)
+    bundled, reloaded = {"alarmEmail": "a@example.com"}, {"alarmEmail": "a@example.com", "hotReload": "true"}
+    before = targets.deploy_fingerprint(bundled), targets.deploy_fingerprint(reloaded)
+    assert before[0] != before[1] and targets.deploy_fingerprint({"alarmEmail": "b@example.com"}) != before[0]
+    (tmp_path / "functions" / "__pycache__").mkdir()
+    (tmp_path / "functions" / "__pycache__" / "x.pyc").write_text("compiled")
+    assert (targets.deploy_fingerprint(bundled), targets.deploy_fingerprint(reloaded)) == before
+    (tmp_path / "functions" / "get_order.py").write_text("v2")  # in the bundle; hot reload runs the folder
+    assert targets.deploy_fingerprint(bundled) != before[0]
+    assert targets.deploy_fingerprint(reloaded) == before[1]
+    (tmp_path / "functions" / "requirements.txt").write_text("v2")  # the hot-reload layer
+    assert targets.deploy_fingerprint(reloaded) != before[1]
+    changed_requirements = targets.deploy_fingerprint(reloaded)
+    (tmp_path / "cdk" / "orders_infra" / "stack.py").write_text("v2")
+    assert targets.deploy_fingerprint(reloaded) != changed_requirements
