@@ -228,9 +228,11 @@ def restore(path: Path, services: tuple[str, ...]) -> tuple[str, Callable[[], st
     def stacks() -> str:
         try:
             restored = _apply(saved.second(), services)
-        except Exception as error:  # the services are back; the stacks are not
+        except Exception as error:  # the services are back; the stacks are not (never raises: it
+            # runs as CloudFormation loads, which must go on)
             kept = path.with_name(f"{path.name}.stacks-unloadable-{time.strftime('%Y%m%d-%H%M%S')}")
-            kept.write_bytes(path.read_bytes())
+            with contextlib.suppress(OSError):
+                kept.write_bytes(path.read_bytes())
             return f"could not restore the stacks of {path} ({type(error).__name__}: {error}); a copy is in {kept.name}"
         count = sum(len(getattr(b, "stacks", {})) for backend in restored for b in backend.values())
         return f"restored {count} CloudFormation stacks from {path}"

@@ -291,13 +291,14 @@ def iam_report(endpoint: str) -> list[str]:
 def reset(endpoint: str) -> str:
     """Start from nothing: wipe the running local target's state (every stack and its data), or
     the embedded emulator's saved state when nothing runs, and the outputs that described them."""
-    OUTPUTS.unlink(missing_ok=True)
     if health(endpoint) is None:
         shutil.rmtree(SAVED_STATE, ignore_errors=True)
+        OUTPUTS.unlink(missing_ok=True)
         return f"nothing runs on {endpoint}; removed the saved state in {SAVED_STATE}: `make up` starts from nothing"
     answer = requests.post(f"{endpoint}/moto-api/reset", json={}, timeout=30)
     if answer.status_code != 200:
         raise RuntimeError(f"{endpoint} refused the reset ({answer.status_code}: {answer.text[:200]})")
+    OUTPUTS.unlink(missing_ok=True)
     return f"{endpoint} reset: every stack and its data are gone; `make deploy-local` deploys again"
 
 

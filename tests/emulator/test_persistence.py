@@ -137,3 +137,17 @@ def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.Monkey
     ]
     assert "kept" in saved.queues
     assert (tmp_path / persistence.STATE_FILE).stat().st_mode & 0o077 == 0  # the user's only
+
+
+def test_stacks_that_cannot_be_restored_leave_the_rest_running(tmp_path: Path) -> None:
+    from moto.sqs.models import sqs_backends
+
+    sqs_backends["000000000000"]["eu-west-2"].create_queue("still-here")
+    state = tmp_path / persistence.STATE_FILE
+    persistence.write(state, persistence._backends(("sqs",)))
+    state.write_bytes(state.read_bytes()[:-3])  # the last part, the stacks, cut short
+    message, stacks = persistence.restore(state, ("sqs",))
+    assert message.startswith(f"restored {state}") and stacks is not None
+    assert "still-here" in sqs_backends["000000000000"]["eu-west-2"].queues
+    assert stacks().startswith(f"could not restore the stacks of {state}")  # said, never raised
+    assert list(tmp_path.glob(f"{persistence.STATE_FILE}.stacks-unloadable-*"))
