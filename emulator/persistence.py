@@ -328,6 +328,7 @@ class Saver:
         pid = os.fork()
         if pid == 0:
             code = 1
+            signal.alarm(CHILD_SECONDS)  # ends a stuck child even when its parent was killed
             try:
                 write(self.path, backends)
                 code = 0

@@ -151,3 +151,14 @@ def test_stacks_that_cannot_be_restored_leave_the_rest_running(tmp_path: Path) -
     assert "still-here" in sqs_backends["000000000000"]["eu-west-2"].queues
     assert stacks().startswith(f"could not restore the stacks of {state}")  # said, never raised
     assert list(tmp_path.glob(f"{persistence.STATE_FILE}.stacks-unloadable-*"))
+
+
+def test_a_stuck_save_ends_even_when_nobody_kills_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save child that hangs must not outlive its emulator (one once did, after a kill -9)."""
+    monkeypatch.setattr(persistence, "CHILD_SECONDS", 1)
+    monkeypatch.setattr(persistence, "write", lambda *args: time.sleep(30))
+    monkeypatch.setattr(persistence.os, "kill", lambda *args: None)  # as if the emulator were gone
+    saver = persistence.Saver(tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None)
+    started = time.monotonic()
+    assert saver._save_in_child() is False
+    assert time.monotonic() - started < 10
