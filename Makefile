@@ -73,7 +73,7 @@ deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the runnin
 watch: setup ## Deploy, then hotswap each saved change under cdk/ or functions/ into the running local target (cdklocal deploy --hotswap-fallback), until Ctrl-C
 	@$(PY) -m workspace watch
 
-e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default) | ministack | localstack | floci | aws (E2E_AWS=1)
+e2e: setup ## The end-to-end suite: E2E_TARGET=embedded (default; E2E_RESTORED=1: deployed, stopped, restarted from its saved state) | ministack | localstack | floci | aws (E2E_AWS=1)
 	E2E_TARGET=$(or $(E2E_TARGET),embedded) $(VENV)/bin/pytest e2e -rs
 
 dlq-redrive: setup ## Move every OrdersDlq message back to OrdersQueue (local; AWS=1 for the AWS stack)
@@ -120,8 +120,9 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff format --check functions cdk emulator workspace e2e load tests
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
-test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the e2e suite on embedded, then the e2e suite on ministack
+test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the e2e suite on embedded, again on an embedded emulator restarted from its saved state, then on ministack
 	$(VENV)/bin/pytest
+	E2E_RESTORED=1 $(VENV)/bin/pytest e2e -q
 	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs
 
 unit: setup ## Tests only, no lint

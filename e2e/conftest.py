@@ -86,6 +86,16 @@ def _embedded(work: Path) -> Iterator[Deployment]:
     if running:  # one `make local-up` started, with its mailbox where it keeps it
         yield local_deployment("embedded", running.rstrip("/"), work, mailbox=MAILBOX)
         return
+    if os.environ.get("E2E_RESTORED") == "1":  # against an emulator restarted from its saved state
+        state, port = work / "state", free_port()
+        with temporary_emulator(work, state_dir=state, port=port) as emulator:
+            first = local_deployment("embedded", emulator.endpoint, work, mailbox=emulator.mailbox)
+        with temporary_emulator(work, state_dir=state, port=port) as emulator:
+            restored = local_deployment("embedded", emulator.endpoint, work, mailbox=emulator.mailbox)
+            # the same API, queues and table: restored (a new deploy would name new ones), so skipped
+            assert restored.outputs == first.outputs, (first.outputs, restored.outputs)
+            yield restored
+        return
     with temporary_emulator(work) as emulator:
         yield local_deployment("embedded", emulator.endpoint, work, mailbox=emulator.mailbox)
 
