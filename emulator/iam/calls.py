@@ -144,6 +144,10 @@ JSON_BUILDERS: dict[str, Callable[[str, str, str, dict[str, Any]], Call | None]]
 }
 
 
+def _sent_as(protocol: str, call: Call | None) -> Call | None:
+    return None if call is None else replace(call, protocol=protocol)
+
+
 def describe(environ: dict[str, Any], account: str, region: str, service: str, body: bytes) -> Call | None:
     """The call a request signed for `service` makes, as IAM sees it; None when not checked locally."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -156,19 +160,18 @@ def describe(environ: dict[str, Any], account: str, region: str, service: str, b
             parsed = json.loads(body or b"{}")
         except ValueError:
             return None  # malformed: the JSON protocol check answers it
-        found = builder(account, region, operation, parsed if isinstance(parsed, dict) else {})
-        return None if found is None else replace(found, protocol="json")
+        return _sent_as(
+            "json", builder(account, region, operation, parsed if isinstance(parsed, dict) else {})
+        )
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         query_builder = {"sns": sns_call, "monitoring": cloudwatch_call}.get(service)
         if query_builder is None or "Action" not in form:
             return None
-        found = query_builder(account, region, form["Action"], form)
-        return None if found is None else replace(found, protocol="query")
+        return _sent_as("query", query_builder(account, region, form["Action"], form))
     cbor = CLOUDWATCH_CBOR.match(environ.get("PATH_INFO", ""))
     if cbor is not None:  # botocore's smithy-rpc-v2-cbor for CloudWatch
-        found = cloudwatch_call(account, region, cbor.group(1), {})
-        return None if found is None else replace(found, protocol="cbor")
+        return _sent_as("cbor", cloudwatch_call(account, region, cbor.group(1), {}))
     if service == "lambda":
         return lambda_call(account, region, environ.get("PATH_INFO", ""))
     if service == "s3":

@@ -1,7 +1,7 @@
 """AWS/SQS's metrics: counted where the store and moto's backend see them (`store.install`
 calls `queue_metric`), and the queue gauges sampled (`sample_queue_metrics`)."""
 
-from moto.sqs.models import Queue, sqs_backends
+from moto.sqs.models import Queue
 
 from emulator.cloudwatch.metrics import RECORDER
 
@@ -13,15 +13,19 @@ def queue_metric(queue: Queue, name: str, value: float, unit: str = "Count") -> 
 
 def sample_queue_metrics(account_id: str) -> None:
     """The queue gauges SQS publishes every minute (the emulator samples them every few seconds)."""
-    from emulator.sqs.store import store_of  # here: the store counts with queue_metric
+    from emulator.sqs.store import stores  # here: the store counts with queue_metric
 
-    for backend in list(sqs_backends[account_id].values()):
-        for queue in list(backend.queues.values()):
-            store = store_of(queue)
-            if store is None:
-                continue
-            visible, in_flight, delayed = store.counts()
-            queue_metric(queue, "ApproximateNumberOfMessagesVisible", visible)
-            queue_metric(queue, "ApproximateNumberOfMessagesNotVisible", in_flight)
-            queue_metric(queue, "ApproximateNumberOfMessagesDelayed", delayed)
-            queue_metric(queue, "ApproximateAgeOfOldestMessage", store.oldest_age_seconds(), "Seconds")
+    for queue, store in stores(account_id):
+        visible, in_flight, delayed = store.counts()
+        per_queue = (("QueueName", queue.name),)
+        RECORDER.record_all(
+            queue.account_id,
+            queue.region,
+            "AWS/SQS",
+            [
+                ("ApproximateNumberOfMessagesVisible", visible, "Count", per_queue),
+                ("ApproximateNumberOfMessagesNotVisible", in_flight, "Count", per_queue),
+                ("ApproximateNumberOfMessagesDelayed", delayed, "Count", per_queue),
+                ("ApproximateAgeOfOldestMessage", store.oldest_age_seconds(), "Seconds", per_queue),
+            ],
+        )

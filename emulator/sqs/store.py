@@ -20,12 +20,13 @@ import heapq
 import itertools
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from moto.core.utils import unix_time_millis
 from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
-from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
+from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes, sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from emulator.patching import replace
@@ -224,13 +225,20 @@ def store_of(queue: Queue) -> MessageStore | None:
     return None if queue.fifo_queue else queue.__dict__.get("_store")
 
 
+def stores(account_id: str | None = None) -> Iterator[tuple[Queue, MessageStore]]:
+    """Every standard queue and its store, of one account or of all."""
+    accounts = [sqs_backends[account_id]] if account_id else list(sqs_backends.values())
+    for regions in accounts:
+        for backend in list(regions.values()):
+            for queue in list(backend.queues.values()):
+                store = store_of(queue)
+                if store is not None:
+                    yield queue, store
+
+
 def restart_all() -> int:
     """Every standard queue after a restart from saved state (`MessageStore.restart`)."""
-    from moto.sqs.models import sqs_backends
-
-    queues = (queue for _, _, backend in sqs_backends.iter_backends() for queue in backend.queues.values())  # type: ignore[attr-defined]
-    stores = (store_of(queue) for queue in queues)
-    return sum(store.restart() for store in stores if store is not None)
+    return sum(store.restart() for _, store in stores())
 
 
 class _NoSynchronousTrigger(dict):
