@@ -100,7 +100,7 @@ url: setup ## The local API's URL and ready curl lines (what `make up` prints la
 env: setup ## Print `export` lines for the AWS CLI/SDKs and awslocal against the local target: eval "$(make -s env)"
 	@$(PY) -m workspace env
 
-mail: setup ## The local mailbox (alarm emails and other SNS email), newest first; SHOW=n prints message n
+mail: setup ## The local mailbox (alarm emails and other SNS email), newest last; SHOW=n prints message n, SHOW=last the newest
 	@$(PY) -m workspace mail $(if $(SHOW),--show $(SHOW))
 
 alarms: setup ## Each alarm's state, since when and why (ALARM first)

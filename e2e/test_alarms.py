@@ -91,7 +91,7 @@ def state(deployment: Deployment, name: str) -> str:
 def alarm_mail(deployment: Deployment, address: str, subject_start: str) -> dict[str, Any] | None:
     """The newest alarm notification to `address` whose subject starts so (email-json: the JSON)."""
     assert deployment.mailbox is not None
-    for mail in mails(deployment.mailbox, address):
+    for mail in reversed(mails(deployment.mailbox, address)):
         if mail.subject.startswith(subject_start):
             return json.loads(json.loads(mail.body())["Message"])
     return None

@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", default="process", help="logs: create | process | get | access")
     parser.add_argument("--lines", type=int, default=20, help="logs: how many of the last lines first")
     parser.add_argument("--no-follow", dest="follow", action="store_false", help="logs: print and stop")
-    parser.add_argument("--show", type=int, default=0, help="mail: print message N of the listing")
+    parser.add_argument("--show", default="", help="mail: print message N of the listing, or `last`")
     args = parser.parse_args(argv)
     endpoint = args.endpoint or local_endpoint()
     for name in args.commands:

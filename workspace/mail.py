@@ -51,26 +51,31 @@ def parsed(path: Path) -> email.message.EmailMessage:
 
 
 def mails(mailbox: Path = MAILBOX, address: str | None = None) -> list[Mail]:
-    """Every message, newest first (file names start with the time they were written)."""
+    """Every message, oldest first (file names start with the time they were written), so a message's
+    number stays the same while new mail arrives: the number `make mail` lists is the one SHOW= prints."""
     folders = [mailbox / address] if address else sorted(p for p in mailbox.glob("*") if p.is_dir())
     found = [Mail.read(path) for folder in folders if folder.is_dir() for path in folder.glob("*.eml")]
-    return sorted(found, key=lambda mail: mail.path.name, reverse=True)
+    return sorted(found, key=lambda mail: mail.path.name)
 
 
 def listing(mailbox: Path = MAILBOX) -> str:
     found = mails(mailbox)
     if not found:
         return f"no mail in {mailbox} (alarm emails arrive there once `make up` has subscribed ALARM_EMAIL)"
-    lines = [f"{len(found)} message(s) in {mailbox}, newest first (`make mail SHOW=1` prints the first):"]
+    lines = [
+        f"{len(found)} message(s) in {mailbox}, newest last (`make mail SHOW=n` prints one, SHOW=last the newest):"
+    ]
     for number, mail in enumerate(found, 1):
         lines.append(f"{number:>3}  {mail.sent:%Y-%m-%d %H:%M:%S}  {mail.address:<28}  {mail.subject}")
     return "\n".join(lines)
 
 
-def show(number: int, mailbox: Path = MAILBOX) -> str:
+def show(which: str, mailbox: Path = MAILBOX) -> str:
+    """Message `which` of the listing: its number, or `last` for the newest."""
     found = mails(mailbox)
+    number = len(found) if which == "last" else int(which) if which.isdigit() else 0
     if not 1 <= number <= len(found):
-        raise RuntimeError(f"no message {number}: there are {len(found)} (`make mail` lists them)")
+        raise RuntimeError(f"no message {which}: there are {len(found)} (`make mail` lists them)")
     mail = found[number - 1]
     return (
         f"To: {mail.address}\nDate: {mail.sent}\nSubject: {mail.subject}\nFile: {mail.path}\n\n{mail.body()}"
@@ -87,7 +92,7 @@ def confirm_subscription(sns: Any, topic_arn: str, address: str, mailbox: Path =
     attributes = sns.get_subscription_attributes(SubscriptionArn=mine[0]["SubscriptionArn"])["Attributes"]
     if attributes.get("PendingConfirmation") != "true":
         return f"{address} is subscribed and confirmed"
-    for mail in mails(mailbox, address):
+    for mail in reversed(mails(mailbox, address)):  # the newest confirmation first
         link = CONFIRM_LINK.search(mail.body())
         if link and quote(topic_arn) in link.group(0):
             answer = requests.get(link.group(0), timeout=10)
