@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,8 +180,13 @@ def deploy_local(
 ) -> Outputs:
     """`cdklocal bootstrap` (once per emulator) + `cdklocal deploy -c target=local` (plus any other
     `context` values); returns the outputs. Skipped when this stack on this endpoint was deployed
-    from the same sources and context (`skip_unchanged`). `hotswap`: Lambda code and configuration
-    changes go straight to the functions (`--hotswap-fallback`: anything else is deployed in full)."""
+    from the same sources and context (`skip_unchanged`). `hotswap`: when only the functions' code
+    changed, the package goes straight to the functions (no synth); otherwise Lambda code and
+    configuration changes do (`--hotswap-fallback`: anything else is deployed in full).
+
+    A hotswap leaves the stack's template behind its functions, as on AWS; `.local/deployed.json`
+    says so, and the next full deploy is never skipped and pushes the code again afterwards (the
+    template may equal the deployed one while the functions run newer code)."""
     env = _cdklocal_env(endpoint, region)
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
     if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" in env:
@@ -188,16 +194,29 @@ def deploy_local(
             f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
         )
     _bootstrap_once(env, region, log, progress)
-    record = outputs_file.with_name("deployed.json")
-    wanted = {"endpoint": endpoint, "sources": deploy_fingerprint(context or {})}
-    stack_id = _stack_id(env)
-    if skip_unchanged and outputs_file.exists() and _read_json(record) == {**wanted, "stack_id": stack_id}:
+    record_file = outputs_file.with_name("deployed.json")
+    record = _read_json(record_file) or {}
+    wanted = {"endpoint": endpoint, **deploy_fingerprint(context or {}), "stack_id": _stack_id(env)}
+    same = (
+        {key for key, value in wanted.items() if record.get(key) == value} if outputs_file.exists() else set()
+    )
+    if skip_unchanged and same == set(wanted) and (hotswap or not record.get("hotswapped")):
         progress(
             f"deploy-local: {STACK} on {endpoint} was deployed from these very sources; "
             "skipped (FORCE=1 deploys anyway)"
         )
         return read_outputs(outputs_file)
     started = time.monotonic()
+    if hotswap and same == set(wanted) - {"code"} and wanted["code"]:
+        from workspace.hotswap import push_code  # imports the CDK app's package builder
+
+        progress("deploy-local: hotswap: only functions/ changed; its package straight to the functions ...")
+        pushed = push_code(endpoint, region)
+        record_file.write_text(json.dumps({**wanted, "hotswapped": True}))
+        progress(
+            f"deploy-local: {len(pushed)} functions updated in {time.monotonic() - started:.1f}s (no synth)"
+        )
+        return read_outputs(outputs_file)
     how = "hotswap: code and configuration straight to the functions" if hotswap else "create or update"
     progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, {how}) ...")
     _run_cdklocal(
@@ -216,31 +235,35 @@ def deploy_local(
         env,
         log,
     )
-    if hotswap:  # the stack's template is now older than its functions: the next full deploy runs
-        record.unlink(missing_ok=True)
-    else:
-        record.write_text(json.dumps({**wanted, "stack_id": _stack_id(env)}))
+    if record.get("hotswapped") and not hotswap:
+        from workspace.hotswap import push_code
+
+        push_code(endpoint, region)
+    record_file.write_text(json.dumps({**wanted, "stack_id": _stack_id(env), "hotswapped": hotswap}))
     progress(f"deploy-local: deployed in {time.monotonic() - started:.1f}s; outputs in {outputs_file}")
     return read_outputs(outputs_file)
 
 
-# What `cdk synth` reads: the same files and context give the same template.
-DEPLOY_SOURCES = (
-    "cdk/app.py",
-    "cdk/cdk.json",
-    "cdk/orders_infra",
-    "functions",
-    "package-lock.json",
-    "pyproject.toml",
-)
+# What `cdk synth` reads: the same files and context give the same template. The functions' code
+# (functions/ with its requirements: one package) apart, as a code-only change can skip the synth.
+INFRA_SOURCES = ("cdk/app.py", "cdk/cdk.json", "cdk/orders_infra", "package-lock.json", "pyproject.toml")
+CODE_SOURCES = ("functions",)
 
 
-def deploy_fingerprint(context: dict[str, str]) -> str:
-    """A digest of the deploy's sources and context. Hot-reloaded functions run from functions/
-    itself, so only their requirements (the layer) are part of the template then."""
-    digest = hashlib.sha256(json.dumps(sorted(context.items())).encode())
+def deploy_fingerprint(context: dict[str, str]) -> dict[str, str]:
+    """Digests of the deploy's sources: `code`, the functions' package, and `infra`, the rest and the
+    context. Hot-reloaded functions run from functions/ itself, so only their requirements (the
+    layer) are part of the template then, as infrastructure."""
     reloaded = "hotReload" in context
-    sources = [("functions/requirements.txt" if s == "functions" and reloaded else s) for s in DEPLOY_SOURCES]
+    infra = [*INFRA_SOURCES, *(["functions/requirements.txt"] if reloaded else [])]
+    return {
+        "infra": _digest(infra, json.dumps(sorted(context.items()))),
+        "code": "" if reloaded else _digest(CODE_SOURCES),
+    }
+
+
+def _digest(sources: Sequence[str], extra: str = "") -> str:
+    digest = hashlib.sha256(extra.encode())
     for source in sources:
         root = REPO / source
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:

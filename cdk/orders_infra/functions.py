@@ -75,7 +75,9 @@ class OrdersFunctions(Construct):
     ) -> None:
         super().__init__(scope, id)
         code = hot_reload_code(self) if settings.hot_reload else functions_code()
-        layers = [dependencies_layer(self)] if settings.hot_reload else []  # else bundled in the code
+        layers: list[lambda_.ILayerVersion] = (
+            [dependencies_layer(self)] if settings.hot_reload else []
+        )  # else bundled
         self.create = OrdersFunction(
             self, "CreateOrder", settings=settings, code=code, layers=layers, handler="create_order.handler",
             description="POST /orders: validate and enqueue", timeout=settings.api_timeout,

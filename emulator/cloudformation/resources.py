@@ -8,7 +8,6 @@ in place on a stack update and deletes it with the stack.
 
 import json
 import uuid
-import warnings
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -216,13 +215,28 @@ class SubscriptionResource(Emulated, CloudFormationModel):
         sns_backends[account_id][region].unsubscribe(self.physical_resource_id)
 
 
+class CdkMetadataResource(Emulated, CloudFormationModel):
+    """The CDK's bookkeeping resource (which library versions built the stack): nothing to create,
+    but listed among the stack's resources with its type, as on AWS. (As one of moto's NULL_MODELS
+    it was stored as None and DescribeStackResources listed it without id or type.)"""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CDK::Metadata"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        return cls(str(uuid.uuid4()), account_id, region_name, cloudformation_json.get("Properties", {}))
+
+    def delete(self, account_id: str, region: str) -> None:
+        pass  # nothing was created
+
+
 def install() -> None:
-    """Make moto's CloudFormation see the handlers above and in http_apis; AWS::CDK::Metadata is CDK
-    bookkeeping only."""
+    """Make moto's CloudFormation see the handlers above and in http_apis."""
     from emulator.cloudformation import http_apis  # noqa: F401 - defining the classes registers them
 
-    if "AWS::CDK::Metadata" not in parsing.NULL_MODELS:
-        parsing.NULL_MODELS.append("AWS::CDK::Metadata")
-    warnings.filterwarnings("ignore", message="Tried to parse AWS::CDK::Metadata")
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()

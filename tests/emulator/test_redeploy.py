@@ -113,15 +113,33 @@ def invalid_id_message(api: str) -> str:
 def test_a_hotswap_deploy_puts_a_code_change_live(tmp_path: Path) -> None:
     copy = repository_copy(tmp_path)
     handler = copy / "functions" / "get_order.py"
+    original = handler.read_text()
     with temporary_emulator(copy / ".local") as emulator:  # its mailbox where the copy's deploy looks
         deploy_copy(copy, emulator.endpoint)
         api = local_api_url(emulator.endpoint, read_outputs(copy / ".local" / "outputs.json").api_id)
         assert invalid_id_message(api) == "orderId must be a UUID"
 
-        handler.write_text(handler.read_text().replace("must be a UUID", "must be a UUID (hotswapped)"))
+        # only functions/ changed: the package goes straight to the functions, no synth
+        handler.write_text(original.replace("must be a UUID", "must be a UUID (hotswapped)"))
+        output = deploy_copy(copy, emulator.endpoint, HOTSWAP="1")
+        assert "3 functions updated in" in output and "(no synth)" in output, output
+        assert invalid_id_message(api) == "orderId must be a UUID (hotswapped)"
+        assert "skipped" in deploy_copy(copy, emulator.endpoint, HOTSWAP="1"), "nothing changed since"
+
+        # back to the deployed template's code: CloudFormation sees no change, yet the functions run
+        # the hotswapped code, so the plain deploy is not skipped and pushes the code too
+        handler.write_text(original)
+        assert "skipped" not in deploy_copy(copy, emulator.endpoint)
+        assert invalid_id_message(api) == "orderId must be a UUID"
+        assert "skipped" in deploy_copy(copy, emulator.endpoint), "in step again"
+
+        # code and infrastructure changed: the CDK's own hotswap (--hotswap-fallback)
+        stack = copy / "cdk" / "orders_infra" / "stack.py"
+        stack.write_text(stack.read_text() + "\n# edited\n")
+        handler.write_text(original.replace("must be a UUID", "must be a UUID (hotswapped by the CDK)"))
         output = deploy_copy(copy, emulator.endpoint, HOTSWAP="1")
         assert "hotswap: code and configuration straight to the functions" in output
-        assert invalid_id_message(api) == "orderId must be a UUID (hotswapped)"
+        assert invalid_id_message(api) == "orderId must be a UUID (hotswapped by the CDK)"
         assert "hotswapped!" in (copy / ".local" / "deploy.log").read_text()
         # the stack's template is now behind its functions: the next plain deploy is not skipped
         assert "skipped" not in deploy_copy(copy, emulator.endpoint)
@@ -183,4 +201,4 @@ def test_watch_deploys_and_then_hotswaps_each_saved_change(tmp_path: Path) -> No
                 output = watching.communicate()[0].decode(errors="replace")
         assert live, output[-3000:]
         assert "watch: functions/get_order.py changed" in output, output[-3000:]
-        assert "hotswapped!" in (copy / ".local" / "deploy.log").read_text()
+        assert "(no synth)" in output, output[-3000:]

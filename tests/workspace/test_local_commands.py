@@ -352,15 +352,21 @@ def test_the_deploy_fingerprint_follows_what_synth_reads(
     monkeypatch.setattr(targets, "REPO", tmp_path)
     bundled, reloaded = {"alarmEmail": "a@example.com"}, {"alarmEmail": "a@example.com", "hotReload": "true"}
     before = targets.deploy_fingerprint(bundled), targets.deploy_fingerprint(reloaded)
-    assert before[0] != before[1] and targets.deploy_fingerprint({"alarmEmail": "b@example.com"}) != before[0]
+    assert before[0]["infra"] != before[1]["infra"], "the context is part of it"
+    assert targets.deploy_fingerprint({"alarmEmail": "b@example.com"})["infra"] != before[0]["infra"]
+    assert before[1]["code"] == "", "hot-reloaded code is not in the template"
     (tmp_path / "functions" / "__pycache__").mkdir()
     (tmp_path / "functions" / "__pycache__" / "x.pyc").write_text("compiled")
     assert (targets.deploy_fingerprint(bundled), targets.deploy_fingerprint(reloaded)) == before
-    (tmp_path / "functions" / "get_order.py").write_text("v2")  # in the bundle; hot reload runs the folder
-    assert targets.deploy_fingerprint(bundled) != before[0]
+    (tmp_path / "functions" / "get_order.py").write_text("v2")  # in the package; hot reload runs the folder
+    edited = targets.deploy_fingerprint(bundled)
+    assert edited["infra"] == before[0]["infra"] and edited["code"] != before[0]["code"], "a code-only change"
     assert targets.deploy_fingerprint(reloaded) == before[1]
-    (tmp_path / "functions" / "requirements.txt").write_text("v2")  # the hot-reload layer
-    assert targets.deploy_fingerprint(reloaded) != before[1]
+    (tmp_path / "functions" / "requirements.txt").write_text("v2")  # the package's; hot reload's layer
+    assert targets.deploy_fingerprint(bundled)["infra"] == before[0]["infra"]
+    assert targets.deploy_fingerprint(bundled)["code"] not in (before[0]["code"], edited["code"])
+    assert targets.deploy_fingerprint(reloaded)["infra"] != before[1]["infra"]
     changed_requirements = targets.deploy_fingerprint(reloaded)
     (tmp_path / "cdk" / "orders_infra" / "stack.py").write_text("v2")
-    assert targets.deploy_fingerprint(reloaded) != changed_requirements
+    assert targets.deploy_fingerprint(reloaded)["infra"] != changed_requirements["infra"]
+    assert targets.deploy_fingerprint(bundled)["infra"] != before[0]["infra"]

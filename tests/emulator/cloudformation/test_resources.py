@@ -156,6 +156,11 @@ def test_create_update_delete(aws: dict[str, Any]) -> None:
         "Policy"
     ]
     assert json.loads(policy) == TLS_ONLY
+    listed = cfn.describe_stack_resources(StackName="s")["StackResources"]
+    assert {r["LogicalResourceId"]: r["ResourceType"] for r in listed} == {
+        name: resource["Type"] for name, resource in json.loads(template())["Resources"].items()
+    }, "every resource with its id and type, the CDK's metadata too"
+    assert all(r["PhysicalResourceId"] for r in listed)
 
     assert alarm["StateValue"] == "INSUFFICIENT_DATA"  # as AWS starts every new alarm
     assert alarm["StateReason"] == "Unchecked: Initial alarm creation"
