@@ -221,6 +221,7 @@ class Emulator:
                 patches.when_cloudformation_loads(lambda: log.info(stacks()))
             self.saver = persistence.Saver(self.state_file, SERVICES, patches.load_cloudformation).start()
             self.app.changed = self.saver.changed
+        self.runtime.remove_code(keep_deployed=True)  # an earlier run's, unless restored just now
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()
         self.event_sources.start()
@@ -259,7 +260,7 @@ class Emulator:
                 # the answers still in flight): new connections are refused from now on
                 wasyncore.dispatcher.close(server)
             self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1.5))
-            self.runtime.close()  # kills workers, so requests waiting on them end now
+            self.runtime.close(keep_code=self.saver is not None)  # kills workers: waiting requests end now
             for server in (self._server, self._internal):
                 server.task_dispatcher.shutdown(timeout=max(0.1, deadline - time.monotonic()))
                 server.close()

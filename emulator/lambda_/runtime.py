@@ -60,7 +60,6 @@ class LambdaRuntime:
         self.work_dir = work_dir
         self.endpoint_url = endpoint_url
         self.default_concurrency = default_concurrency
-        self._remove_extracted_code()  # an earlier run's: its functions went with its memory
         self.sink = LogSink()
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
@@ -102,7 +101,7 @@ class LambdaRuntime:
         if folder is not None:
             self._watch(folder)
             return folder
-        target = self.work_dir / fn.function_name / fn.code_sha_256.replace("/", "_")[:32]
+        target = self._extracted(fn)
         if not target.exists():
             staging = target.with_name(target.name + f".{uuid.uuid4().hex[:6]}.tmp")
             with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as archive:
@@ -110,6 +109,11 @@ class LambdaRuntime:
             with contextlib.suppress(OSError):  # another thread extracted the same code first
                 staging.rename(target)
         return target
+
+    def _extracted(self, fn: LambdaFunction) -> Path:
+        """Where `fn`'s code is unpacked: one folder per code, shared by the functions that have
+        the same (this stack's three do), named after the code's digest."""
+        return self.work_dir / fn.code_sha_256.replace("/", "_")[:32]
 
     def pool(self, region: str, name_or_arn: str) -> FunctionPool:
         fn = self.function(region, name_or_arn)
@@ -133,11 +137,13 @@ class LambdaRuntime:
         return pool
 
     def _retire(self, pool: FunctionPool, keep: Path | None = None) -> None:
-        """Retire a version's workers, and its extracted code unless the next version shares it
-        (a configuration change), so redeploys leave no code behind."""
+        """Retire a version's workers, and its extracted code unless the next version or another
+        function uses it, so redeploys leave no code behind."""
         pool.retire()
-        if pool.code_dir != keep and pool.code_dir.is_relative_to(self.work_dir):  # never the user's folder
-            shutil.rmtree(pool.code_dir, ignore_errors=True)
+        with self._lock:
+            shared = pool.code_dir == keep or any(p.code_dir == pool.code_dir for p in self._pools.values())
+            if not shared and pool.code_dir.is_relative_to(self.work_dir):  # never the user's folder
+                shutil.rmtree(pool.code_dir, ignore_errors=True)
 
     def _watch(self, folder: Path) -> None:
         """Hot reload: when a .py file under `folder` is saved, the versions running from it are
@@ -215,7 +221,9 @@ class LambdaRuntime:
         )
         return result
 
-    def close(self) -> None:
+    def close(self, keep_code: bool = False) -> None:
+        """Stop every worker; `keep_code`: the deployed functions' unpacked code stays for the next
+        start (their state is saved), else none is left behind."""
         self._stop_watching.set()
         with self._lock:
             self._closed = True
@@ -223,11 +231,20 @@ class LambdaRuntime:
         for pool in pools:
             pool.retire(now=True)
         self.sink.close()
-        self._remove_extracted_code()
+        self.remove_code(keep_deployed=keep_code)
 
-    def _remove_extracted_code(self) -> None:
-        """Each function version's code is extracted under work_dir (~8 MB for this project's
-        bundles); it lives as long as the emulator's in-memory state, so no run leaves any behind."""
+    def remove_code(self, keep_deployed: bool) -> None:
+        """Each code is unpacked under work_dir once (~6 MB for this project's package) and lives
+        as long as a deployed function has it. At the start, after any restore, this drops what an
+        earlier run left and keeps the restored functions' code: a restart unpacks nothing."""
+        keep = set()
+        if keep_deployed:
+            keep = {
+                self._extracted(fn)
+                for backend in list(lambda_backends[self.account_id].values())
+                for fn in list(backend.list_functions())
+            }
         if self.work_dir.is_dir():
             for path in self.work_dir.iterdir():
-                shutil.rmtree(path, ignore_errors=True)
+                if path not in keep:
+                    shutil.rmtree(path, ignore_errors=True)

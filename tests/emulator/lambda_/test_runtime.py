@@ -210,16 +210,31 @@ def test_reserved_concurrency_sets_the_limit(aws: Any, runtime: LambdaRuntime) -
     assert runtime.pool("us-east-1", "one").spec.concurrency == 1
 
 
-def test_extracted_code_lives_as_long_as_the_runtime(aws: Any, tmp_path: Path) -> None:
-    stale = tmp_path / "FunctionOfAnEarlierRun" / "0123abcd"
-    stale.mkdir(parents=True)
+def test_unpacked_code_lives_as_long_as_a_deployed_function_has_it(aws: Any, tmp_path: Path) -> None:
+    stale = tmp_path / "CodeOfAnEarlierRun"
+    stale.mkdir()
     runtime = LambdaRuntime(ACCOUNT, tmp_path, "http://127.0.0.1:1")
-    assert not stale.parent.exists()
     aws.create("echo", "app.env")
-    assert invoke(runtime, "echo")[0]
-    assert [path.name for path in tmp_path.iterdir()] == ["echo"]
-    runtime.close()
+    aws.create("echo2", "app.env")  # the same code
+    assert invoke(runtime, "echo")[0] and invoke(runtime, "echo2")[0]
+    [code_dir] = [path for path in tmp_path.iterdir() if path != stale]  # unpacked once for both
+    runtime.close(keep_code=True)  # the state is saved: the next start reuses it
+    assert list(tmp_path.iterdir()) == [code_dir]
+    unpacked = code_dir.stat().st_ino
+
+    restarted = LambdaRuntime(ACCOUNT, tmp_path, "http://127.0.0.1:1")
+    restarted.remove_code(keep_deployed=True)  # as the emulator starts, after restoring
+    assert invoke(restarted, "echo")[0]
+    assert [(p, p.stat().st_ino) for p in tmp_path.iterdir()] == [(code_dir, unpacked)], "not unpacked again"
+    aws.delete_function(FunctionName="echo")
+    restarted.prepare_deployed()  # the deployment watcher: echo's workers retired, echo2 keeps the code
+    assert list(tmp_path.iterdir()) == [code_dir]
+    restarted.close()  # nothing saved: nothing left behind
     assert list(tmp_path.iterdir()) == []
+
+    (tmp_path / "CodeOfAnEarlierRun").mkdir()
+    LambdaRuntime(ACCOUNT, tmp_path, "http://127.0.0.1:1").remove_code(keep_deployed=True)
+    assert [p.name for p in tmp_path.iterdir()] == [], "only deployed code is kept"
 
 
 def test_new_configuration_gets_new_workers(aws: Any, runtime: LambdaRuntime) -> None:
@@ -229,14 +244,14 @@ def test_new_configuration_gets_new_workers(aws: Any, runtime: LambdaRuntime) ->
     _, result = invoke(runtime, "echo")
     assert result["env"]["GREETING"] == "v2"
     assert result["invocations"] == 1  # a new worker
-    [code_dir] = (runtime.work_dir / "echo").iterdir()  # the same code: one folder, kept
+    [code_dir] = runtime.work_dir.iterdir()  # the same code: one folder, kept
 
     aws.update_function_code(
         FunctionName="echo", ZipFile=code_zip({"app.py": "def env(e, c):\n    return 'v3'\n"})
     )
     assert invoke(runtime, "echo") == (True, "v3")
-    assert [p for p in (runtime.work_dir / "echo").iterdir()] != [code_dir]  # new code, and the old gone
-    assert len(list((runtime.work_dir / "echo").iterdir())) == 1
+    assert list(runtime.work_dir.iterdir()) != [code_dir]  # new code, and the old gone
+    assert len(list(runtime.work_dir.iterdir())) == 1
 
 
 @pytest.mark.parametrize(
