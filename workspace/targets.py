@@ -118,21 +118,12 @@ def local_client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
 
 def _bootstrap_once(env: dict[str, str], region: str, log: Path | None, progress: Any) -> None:
     """`cdklocal bootstrap`, unless the target has its CDKToolkit stack already."""
-    if _bootstrapped(env):
+    if _stack_id(env["AWS_ENDPOINT_URL"], region, "CDKToolkit") is not None:
         return
     started = time.monotonic()
     progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
     _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}"], env, log)
     progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
-
-
-def _bootstrapped(env: dict[str, str]) -> bool:
-    client = local_client("cloudformation", env["AWS_ENDPOINT_URL"], env["AWS_DEFAULT_REGION"])
-    try:
-        client.describe_stacks(StackName="CDKToolkit")
-    except client.exceptions.ClientError:
-        return False
-    return True
 
 
 RECOMMENDED_NODE = 22
@@ -187,16 +178,14 @@ def deploy_local(
     A hotswap leaves the stack's template behind its functions, as on AWS; `.local/deployed.json`
     says so, and the next full deploy is never skipped and pushes the code again afterwards (the
     template may equal the deployed one while the functions run newer code)."""
-    env = _cdklocal_env(endpoint, region)
     outputs_file.parent.mkdir(parents=True, exist_ok=True)
-    if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" in env:
-        progress(
-            f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
-        )
-    _bootstrap_once(env, region, log, progress)
     record_file = outputs_file.with_name("deployed.json")
     record = _read_json(record_file) or {}
-    wanted = {"endpoint": endpoint, **deploy_fingerprint(context or {}), "stack_id": _stack_id(env)}
+    wanted = {
+        "endpoint": endpoint,
+        **deploy_fingerprint(context or {}),
+        "stack_id": _stack_id(endpoint, region),
+    }
     same = (
         {key for key, value in wanted.items() if record.get(key) == value} if outputs_file.exists() else set()
     )
@@ -206,10 +195,10 @@ def deploy_local(
             "skipped (FORCE=1 deploys anyway)"
         )
         return read_outputs(outputs_file)
-    started = time.monotonic()
     if hotswap and same == set(wanted) - {"code"} and wanted["code"]:
         from workspace.hotswap import push_code  # imports the CDK app's package builder
 
+        started = time.monotonic()
         progress("deploy-local: hotswap: only functions/ changed; its package straight to the functions ...")
         pushed = push_code(endpoint, region)
         record_file.write_text(json.dumps({**wanted, "hotswapped": True}))
@@ -217,6 +206,13 @@ def deploy_local(
             f"deploy-local: {len(pushed)} functions updated in {time.monotonic() - started:.1f}s (no synth)"
         )
         return read_outputs(outputs_file)
+    env = _cdklocal_env(endpoint, region)  # (asks node its version: only when cdklocal runs)
+    if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" in env:
+        progress(
+            f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
+        )
+    _bootstrap_once(env, region, log, progress)
+    started = time.monotonic()
     how = "hotswap: code and configuration straight to the functions" if hotswap else "create or update"
     progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, {how}) ...")
     _run_cdklocal(
@@ -239,7 +235,9 @@ def deploy_local(
         from workspace.hotswap import push_code
 
         push_code(endpoint, region)
-    record_file.write_text(json.dumps({**wanted, "stack_id": _stack_id(env), "hotswapped": hotswap}))
+    record_file.write_text(
+        json.dumps({**wanted, "stack_id": _stack_id(endpoint, region), "hotswapped": hotswap})
+    )
     progress(f"deploy-local: deployed in {time.monotonic() - started:.1f}s; outputs in {outputs_file}")
     return read_outputs(outputs_file)
 
@@ -272,10 +270,11 @@ def _digest(sources: Sequence[str], extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def _stack_id(env: dict[str, str]) -> str | None:
-    client = local_client("cloudformation", env["AWS_ENDPOINT_URL"], env["AWS_DEFAULT_REGION"])
+def _stack_id(endpoint: str, region: str, name: str = STACK) -> str | None:
+    """The id of stack `name` on the target, when it is deployed and complete."""
+    client = local_client("cloudformation", endpoint, region)
     try:
-        [stack] = client.describe_stacks(StackName=STACK)["Stacks"]
+        [stack] = client.describe_stacks(StackName=name)["Stacks"]
     except client.exceptions.ClientError:
         return None
     return str(stack["StackId"]) if stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else None
