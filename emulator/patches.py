@@ -44,7 +44,8 @@ def load_cloudformation() -> None:
     with _cloudformation_lock:
         if _cloudformation_loaded:
             return
-        from emulator.cloudformation import patches, resources
+        with speedups.one_boto_session():
+            from emulator.cloudformation import patches, resources
 
         resources.install()
         patches.outputs_after_change_sets()

@@ -82,3 +82,38 @@ def test_dynamodb_results_are_the_same_before_and_after_the_direct_path_takes_ov
 )
 def test_only_plain_json_results_take_the_direct_path(value: Any, plain: bool) -> None:
     assert speedups._is_plain_json(value) is plain
+
+
+EC2_REGIONS = """
+import sys, boto3
+from emulator import speedups
+if sys.argv[1] == "shared":
+    with speedups.one_boto_session():
+        from moto.ec2.models import availability_zones_and_regions as az
+else:
+    from moto.ec2.models import availability_zones_and_regions as az
+assert boto3.Session is boto3.session.Session and az.Session is boto3.session.Session, "names put back"
+print(sorted(region.name for region in az.RegionsAndZonesBackend.regions))
+"""
+
+
+def test_one_boto_session_gives_ec2_the_same_regions_and_puts_the_name_back() -> None:
+    """In fresh interpreters: moto's EC2 region list imported with one shared Session is the one
+    it builds with its three new Sessions."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def regions(how: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", EC2_REGIONS, how],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+
+    shared = regions("shared")
+    assert "us-east-1" in shared and "cn-north-1" in shared and "us-gov-west-1" in shared
+    assert shared == regions("new sessions")
