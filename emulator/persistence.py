@@ -5,7 +5,8 @@ code and configuration, queues and their messages, table items, log groups, alar
 subscriptions) and the metric buckets, as one pickle, so objects that refer to one another (a
 stack and its queue, a metric bucket and its moto datum) still do after a restart.
 
-Saved on every clean stop and, while running, whenever a request may have changed something: at
+Saved on every clean stop and, while running, whenever a request may have changed something (or
+an event source moved messages, or an alarm changed state; metric datapoints alone wait): at
 most every SAVE_SECONDS and at most CPU_SHARE of the time, by a forked child that pickles a
 copy-on-write image of one instant while the server goes on answering (as Redis saves). A crash
 loses what changed since the last save.

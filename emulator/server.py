@@ -213,7 +213,9 @@ class Emulator:
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
         delivery.configure(self.mailbox, self.url, self.app.events.submit)
-        self.event_sources = EventSourceManager(self.account_id, self.runtime, self.app.iam)
+        self.event_sources = EventSourceManager(
+            self.account_id, self.runtime, self.app.iam, changed=lambda: self.app.changed()
+        )
         if self.state_file is not None:  # before anything polls or answers
             restored, stacks = persistence.restore(self.state_file, SERVICES)
             log.info(restored)
@@ -244,7 +246,8 @@ class Emulator:
         while self.app.ready:
             try:
                 sample_queue_metrics(self.account_id)
-                alarms.evaluate_all()
+                if alarms.evaluate_all():
+                    self.app.changed()  # a new alarm state is worth saving; datapoints alone wait
             except Exception:
                 log.exception("sampling metrics or evaluating alarms failed")
             time.sleep(EVALUATE_SECONDS)

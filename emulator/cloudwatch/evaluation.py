@@ -98,17 +98,20 @@ class AlarmEvaluator:
         self.publish = publish or sns_publish
         self.clock = clock
 
-    def evaluate_all(self) -> None:
+    def evaluate_all(self) -> int:
+        """Every metric alarm of the account evaluated now; how many changed state."""
         from moto.cloudwatch.models import cloudwatch_backends
 
+        changed = 0
         for region, backend in list(cloudwatch_backends[self.account_id].items()):
             for alarm in list(backend.alarms.values()):
                 if alarm.rule is not None or alarm.metric_data_queries:
                     continue  # composite and metric-math alarms are not evaluated locally
                 try:
-                    self.evaluate(region, alarm)
+                    changed += self.evaluate(region, alarm)
                 except Exception:  # one odd alarm must not stop the others
                     log.exception("evaluating alarm %s failed", alarm.name)
+        return changed
 
     def datapoints(self, region: str, alarm: Any, now: float) -> list[Datapoint]:
         period = int(alarm.period)
@@ -128,9 +131,10 @@ class AlarmEvaluator:
             points.append(Datapoint(start, statistic(buckets, name), sum(b.count for b in buckets)))
         return points
 
-    def evaluate(self, region: str, alarm: Any) -> None:
+    def evaluate(self, region: str, alarm: Any) -> bool:
+        """Whether the alarm changed state (and its actions ran)."""
         if alarm.comparison_operator not in COMPARISONS:
-            return  # anomaly-detection bands are not evaluated locally
+            return False  # anomaly-detection bands are not evaluated locally
         words, compare = COMPARISONS[alarm.comparison_operator]
         now = self.clock()
         points = self.datapoints(region, alarm, now)
@@ -141,7 +145,7 @@ class AlarmEvaluator:
             [p.value for p in points], lambda v: compare(v, threshold), enough, treat, alarm.state_value
         )
         if state == alarm.state_value:
-            return
+            return False
         old = alarm.state_value
         reason = self.reason(points, alarm, words, threshold, enough, state, old)
         data = {
@@ -171,6 +175,7 @@ class AlarmEvaluator:
             for action in actions:
                 if action.startswith("arn:aws:sns:"):
                     self.publish(action, subject, message, text)
+        return True
 
     @staticmethod
     def reason(

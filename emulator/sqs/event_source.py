@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import EventSourceMapping, lambda_backends
@@ -98,11 +99,17 @@ class SqsPoller:
     """Polls one queue for one mapping with 1..concurrency threads, more while the backlog lasts."""
 
     def __init__(
-        self, esm: EventSourceMapping, runtime: LambdaRuntime, max_pollers: int, authorizer: Authorizer
+        self,
+        esm: EventSourceMapping,
+        runtime: LambdaRuntime,
+        max_pollers: int,
+        authorizer: Authorizer,
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.esm = esm
         self.runtime = runtime
         self.authorizer = authorizer
+        self.changed = changed  # the queue's messages moved in this process: the state is worth saving
         self.refused: str | None = None  # why the function's role may not poll, while it may not
         self.max_pollers = max(1, max_pollers)
         self.active = 1
@@ -147,6 +154,8 @@ class SqsPoller:
                 self.stopping.wait(1.0)
             if handled == 0:
                 self._wait_for_messages()
+            else:
+                self.changed()
 
     def _wait_for_messages(self) -> None:
         try:
@@ -244,9 +253,15 @@ class EventSourceManager:
     """Keeps one poller per enabled SQS mapping, following creates, updates and deletes."""
 
     def __init__(
-        self, account_id: str, runtime: LambdaRuntime, authorizer: Authorizer, scan_interval: float = 0.5
+        self,
+        account_id: str,
+        runtime: LambdaRuntime,
+        authorizer: Authorizer,
+        changed: Callable[[], None] = lambda: None,
+        scan_interval: float = 0.5,
     ) -> None:
         self.authorizer = authorizer
+        self.changed = changed
         self.account_id = account_id
         self.runtime = runtime
         self.scan_interval = scan_interval
@@ -285,7 +300,9 @@ class EventSourceManager:
                     esm.function_arn,
                     concurrency,
                 )
-                self.pollers[uuid] = SqsPoller(esm, self.runtime, concurrency, self.authorizer).start()
+                self.pollers[uuid] = SqsPoller(
+                    esm, self.runtime, concurrency, self.authorizer, self.changed
+                ).start()
 
     def _concurrency(self, esm: EventSourceMapping) -> int:
         try:

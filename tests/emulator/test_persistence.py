@@ -10,6 +10,7 @@ import pytest
 
 from emulator import persistence
 from emulator.ctl import endpoint_on, free_port, spawn, stop_child, wait_healthy
+from tests.emulator.helpers import code_zip
 from workspace.targets import local_client
 
 KEY = {"pk": {"S": "order-1"}}
@@ -92,6 +93,51 @@ def test_after_kill_9_the_last_background_save_is_restored(tmp_path: Path) -> No
 
     with running(tmp_path) as endpoint:
         assert local_client("dynamodb", endpoint).get_item(TableName="orders", Key=KEY)["Item"] == KEY
+
+
+SLOW_CONSUMER = "import time\ndef handler(event, context):\n    time.sleep(2)\n"
+
+
+def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Path) -> None:
+    """The event source deletes a handled batch in the emulator's own process, with no request
+    that would mark the state changed: it marks it itself, so a kill -9 after the delete does
+    not bring the message back (the slow handler puts the delete after the save of the send)."""
+    state = tmp_path / "state" / persistence.STATE_FILE
+    with running(tmp_path, kill=True) as endpoint:
+        sqs = local_client("sqs", endpoint)
+        queue = sqs.create_queue(QueueName="orders")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        iam = local_client("iam", endpoint)
+        role = iam.create_role(RoleName="consumer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": arn}],
+        }
+        iam.put_role_policy(RoleName="consumer", PolicyName="poll", PolicyDocument=json.dumps(policy))
+        functions = local_client("lambda", endpoint)
+        functions.create_function(
+            FunctionName="consumer",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": code_zip({"app.py": SLOW_CONSUMER})},
+            Timeout=10,
+        )
+        functions.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=1)
+        sqs.send_message(QueueUrl=queue, MessageBody="order")
+        sent = time.time()
+        deadline = time.monotonic() + 15  # cold start, 2 s of handler, then a save within SAVE_SECONDS
+        while not (state.exists() and state.stat().st_mtime > sent + 2) and time.monotonic() < deadline:
+            time.sleep(0.1)  # (no requests: each would mark the state changed by itself)
+        assert state.exists() and state.stat().st_mtime > sent + 2, "no save after the event source's delete"
+
+    with running(tmp_path) as endpoint:
+        sqs = local_client("sqs", endpoint)
+        counts = sqs.get_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName="orders")["QueueUrl"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        assert counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
 @pytest.mark.parametrize(
