@@ -140,7 +140,7 @@ class LambdaRuntime:
         """Retire a version's workers, and its extracted code unless the next version or another
         function uses it, so redeploys leave no code behind."""
         pool.retire()
-        with self._lock:
+        with self._lock:  # held while removing: pool() must not hand out a folder being removed
             shared = pool.code_dir == keep or any(p.code_dir == pool.code_dir for p in self._pools.values())
             if not shared and pool.code_dir.is_relative_to(self.work_dir):  # never the user's folder
                 shutil.rmtree(pool.code_dir, ignore_errors=True)
