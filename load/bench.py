@@ -57,6 +57,16 @@ def run_clients(client: Any, clients: int) -> float:
     return time.perf_counter() - started
 
 
+def post_order(pool: Any, url: str) -> tuple[str, Any]:
+    """One POST of an order through a urllib3 pool or connection: the answer's status ("202",
+    "502", ...) and the answer, or the client error's name and None (a timeout, a reset)."""
+    try:
+        response = pool.request("POST", url, body=ORDER, headers=JSON)
+    except urllib3.exceptions.HTTPError as error:
+        return type(error).__name__, None
+    return str(response.status), response
+
+
 def throughput(deployment: Deployment, clients: int, orders: int) -> dict[str, Any]:
     api = deployment.api_url
     latencies: list[float] = []
@@ -70,14 +80,11 @@ def throughput(deployment: Deployment, clients: int, orders: int) -> dict[str, A
         connection = urllib3.connection_from_url(api, maxsize=1, retries=False, timeout=30)
         for _ in range(per_client):
             started = time.perf_counter()
-            try:
-                response = connection.request("POST", path, body=ORDER, headers=JSON)
-            except urllib3.exceptions.HTTPError as error:
-                refused.append(type(error).__name__)
-                continue
-            latencies.append(time.perf_counter() - started)
-            if response.status != 202:
-                refused.append(str(response.status))
+            status, response = post_order(connection, path)
+            if response is not None:
+                latencies.append(time.perf_counter() - started)
+            if status != "202":
+                refused.append(status)
         connection.close()
 
     before = stored_orders(deployment)
@@ -114,14 +121,10 @@ def overload(deployment: Deployment, clients: int, seconds: float) -> dict[str, 
     def client() -> None:
         connection = urllib3.connection_from_url(api, maxsize=1, retries=False, timeout=60)
         while time.perf_counter() < stop_at:
-            try:
-                response = connection.request("POST", path, body=ORDER, headers=JSON)
-                status = str(response.status)
-            except urllib3.exceptions.HTTPError as error:
-                status, response = type(error).__name__, None
+            status, response = post_order(connection, path)
             with lock:
                 statuses[status] = statuses.get(status, 0) + 1
-                if response is not None and response.status == 202:
+                if status == "202":
                     accepted.append(json.loads(response.data)["orderId"])
         connection.close()
 
@@ -206,19 +209,16 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
     lock = threading.Lock()
     posted = threading.Event()  # every POST answered
     failures: list[Exception] = []
-
     refused: list[str] = []  # POSTs not accepted: a figure of the target, not a reason to stop
 
     def post() -> None:
         sent = time.perf_counter()
-        try:
-            response = http.request("POST", f"{api}/orders", body=ORDER, headers=JSON)
-        except urllib3.exceptions.HTTPError as error:
-            refused.append(type(error).__name__)
-            return
-        posts.append(time.perf_counter() - sent)
-        if response.status != 202:
-            refused.append(f"{response.status}: {response.data.decode(errors='replace')[:100]}")
+        status, response = post_order(http, f"{api}/orders")
+        if response is not None:
+            posts.append(time.perf_counter() - sent)
+        if status != "202":
+            detail = f": {response.data.decode(errors='replace')[:100]}" if response is not None else ""
+            refused.append(status + detail)
             return
         with lock:
             sent_at[json.loads(response.data)["orderId"]] = sent
@@ -372,8 +372,8 @@ def warm_up(deployment: Deployment, in_a_row: int = 20, budget_s: float = 60.0) 
             raise RuntimeError(
                 f"{deployment.target}: no {in_a_row} accepted orders in a row within {budget_s:.0f}s"
             )
-        answer = http.request("POST", f"{deployment.api_url}/orders", body=ORDER, headers=JSON)
-        streak = streak + 1 if answer.status == 202 else 0
+        status, _ = post_order(http, f"{deployment.api_url}/orders")
+        streak = streak + 1 if status == "202" else 0
 
 
 def round_trips(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any]:
