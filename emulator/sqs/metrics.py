@@ -7,8 +7,18 @@ from emulator.cloudwatch.metrics import RECORDER
 
 
 def queue_metric(queue: Queue, name: str, value: float, unit: str = "Count") -> None:
+    queue_metrics(queue, [(name, value, unit)])
+
+
+def queue_metrics(queue: Queue, values: list[tuple[str, float, str]]) -> None:
+    """(name, value, unit)s of one queue, recorded at once under AWS/SQS and its QueueName."""
     per_queue = (("QueueName", queue.name),)
-    RECORDER.record_all(queue.account_id, queue.region, "AWS/SQS", [(name, value, unit, per_queue)])
+    RECORDER.record_all(
+        queue.account_id,
+        queue.region,
+        "AWS/SQS",
+        [(name, value, unit, per_queue) for name, value, unit in values],
+    )
 
 
 def sample_queue_metrics(account_id: str) -> None:
@@ -17,15 +27,12 @@ def sample_queue_metrics(account_id: str) -> None:
 
     for queue, store in stores(account_id):
         visible, in_flight, delayed = store.counts()
-        per_queue = (("QueueName", queue.name),)
-        RECORDER.record_all(
-            queue.account_id,
-            queue.region,
-            "AWS/SQS",
+        queue_metrics(
+            queue,
             [
-                ("ApproximateNumberOfMessagesVisible", visible, "Count", per_queue),
-                ("ApproximateNumberOfMessagesNotVisible", in_flight, "Count", per_queue),
-                ("ApproximateNumberOfMessagesDelayed", delayed, "Count", per_queue),
-                ("ApproximateAgeOfOldestMessage", store.oldest_age_seconds(), "Seconds", per_queue),
+                ("ApproximateNumberOfMessagesVisible", visible, "Count"),
+                ("ApproximateNumberOfMessagesNotVisible", in_flight, "Count"),
+                ("ApproximateNumberOfMessagesDelayed", delayed, "Count"),
+                ("ApproximateAgeOfOldestMessage", store.oldest_age_seconds(), "Seconds"),
             ],
         )
