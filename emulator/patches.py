@@ -45,10 +45,23 @@ def load_cloudformation() -> None:
         if _cloudformation_loaded:
             return
         with speedups.one_boto_session():
+            from emulator.apigw import cloudformation as apigw_types
             from emulator.cloudformation import patches, resources
+            from emulator.cloudwatch import cloudformation as cloudwatch_types
+            from emulator.dynamodb import cloudformation as dynamodb_types
+            from emulator.iam import cloudformation as iam_types
+            from emulator.lambda_ import cloudformation as lambda_types
+            from emulator.logs import cloudformation as logs_types
+            from emulator.s3 import cloudformation as s3_types
+            from emulator.sns import cloudformation as sns_types
+            from emulator.sqs import cloudformation as sqs_types
 
+        # each service's CloudFormation types: create (where moto lacks it), update in place, delete
+        for service in (apigw_types, cloudwatch_types, dynamodb_types, iam_types, lambda_types,
+                        logs_types, s3_types, sns_types, sqs_types):  # fmt: skip
+            service.install()
         resources.install()
-        patches.outputs_after_change_sets()
+        patches.stack_operations_as_cloudformation_performs_them()
         patches.missing_change_sets_as_aws_reports_them()
         patches.previous_ssm_parameters_are_their_names()
         for then in _when_cloudformation_loads:  # before any request can see CloudFormation

@@ -25,7 +25,7 @@ from emulator.http import Response
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime, RuntimeClosed
-from emulator.logs import LogStream, now_ms
+from emulator.logs.sink import LogStream, now_ms
 
 log = logging.getLogger("emulator.apigw")
 

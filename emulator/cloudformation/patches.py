@@ -1,25 +1,46 @@
-"""CloudFormation's changes to moto: what `cdk deploy` needs of change sets and SSM-typed
-parameters. Each says why, with the call that failed."""
+"""CloudFormation's changes to moto: stack operations through the engine, and what `cdk deploy`
+needs of change sets and SSM-typed parameters. Each says why, with the call that failed."""
 
 import functools
 from typing import Any
 
+from emulator.cloudformation import engine
 from emulator.patching import replace
 
 
-def outputs_after_change_sets() -> None:
-    """moto's ExecuteChangeSet (what `cdk deploy` uses) applies the new template's resources but
-    keeps the stack's old parsed template and output map, so outputs stay empty or stale. Re-read
-    them after every execution, as Stack.update does. When applying fails, moto answers a 500
-    that the SDK retries until a retry finds nothing left to change and reports success over a
-    half-applied stack; the failure is reported instead (a 400 naming the cause) and the stack
-    marked as failed, since the emulator cannot roll back."""
+def stack_operations_as_cloudformation_performs_them() -> None:
+    """CreateStack, UpdateStack and ExecuteChangeSet go through the engine (engine.py): changes
+    applied in place or by replacement as the resource schemas say, data kept, a failure rolled
+    back. moto applied few properties of a changed resource (a GSI added to a table, a queue's
+    RedrivePolicy: UPDATE_COMPLETE and nothing changed), kept the old outputs after a change set,
+    and left a failed update half applied for good (with state kept, until everything was
+    deleted). ContinueUpdateRollback, which moto lacks, finishes a rollback that stopped."""
     from moto.cloudformation.exceptions import ValidationError
-    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
 
-    original = CloudFormationBackend.execute_change_set
+    def create_resources(self: Stack) -> None:
+        engine.create(self)
+        self.description = self.template_dict.get("Description")
 
-    @functools.wraps(original)
+    def update(
+        self: Stack,
+        template: str,
+        role_arn: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        if engine.update(self, self.parse_template(template), parameters):
+            self.template = template
+            self._parse_template()
+            self.description = self.template_dict.get("Description")
+            self.role_arn = role_arn
+            if parameters:
+                self.parameters = parameters
+            if tags is not None:
+                self.tags = tags
+
     def execute_change_set(
         self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
     ) -> None:
@@ -27,28 +48,62 @@ def outputs_after_change_sets() -> None:
             (c for c in self.change_sets.values() if change_set_name in (c.change_set_id, c.change_set_name)),
             None,
         )
-        try:
-            original(self, change_set_name, stack_name)
-        except ValidationError:
-            raise
-        except Exception as error:
-            if change_set is None:
-                raise
-            stack = self.stacks[change_set.stack_id]
-            failed = "ROLLBACK_FAILED" if change_set.change_set_type == "CREATE" else "UPDATE_ROLLBACK_FAILED"
-            stack._add_stack_event(f"{change_set.change_set_type}_FAILED", resource_status_reason=str(error))
-            stack.status = failed
-            change_set.execution_status = "EXECUTE_FAILED"
+        if change_set is None:
+            raise ValidationError(stack_name)
+        if change_set.execution_status != "AVAILABLE":
             raise ValidationError(
-                message=f"Change set {change_set.change_set_name} failed: {type(error).__name__}: {error} "
-                "(the embedded emulator cannot roll back; `make local-down && make up` starts afresh)"
-            ) from error
-        if change_set is not None:
-            stack = self.stacks[change_set.stack_id]
+                message=f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+                f"execution status of [{change_set.execution_status}]"
+            )
+        stack = self.stacks[change_set.stack_id]
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        if engine.update(stack, change_set.template_dict, change_set.parameters):
+            change_set.execution_status = "EXECUTE_COMPLETE"
+            stack.template = change_set.template
             stack._parse_template()
-            stack.output_map = stack._create_output_map()
+            stack.description = stack.template_dict.get("Description")
+            if change_set.parameters:
+                stack.parameters = change_set.parameters
+            for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+                del self.exports[name]
+            for export in stack.exports:
+                self.exports[export.name] = export
+        else:
+            change_set.execution_status = "EXECUTE_FAILED"
 
+    def continue_update_rollback(self: CloudFormationBackend, stack_name: str, skip: list[str]) -> None:
+        stack = self.get_stack(stack_name)
+        if stack.status != "UPDATE_ROLLBACK_FAILED":
+            raise ValidationError(
+                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not continue update rollback."
+            )
+        engine.continue_rollback(stack, frozenset(skip))
+
+    def continue_update_rollback_response(self: CloudFormationResponse) -> EmptyResult:
+        self.cloudformation_backend.continue_update_rollback(  # type: ignore[attr-defined]
+            self._get_param("StackName"), self._get_param("ResourcesToSkip", [])
+        )
+        return EmptyResult()
+
+    def validate_status(self: CloudFormationResponse, stack: Stack) -> None:
+        """As CloudFormation: a stack that failed its creation, or whose rollback stopped, cannot
+        be updated (the first is deleted and created again; the second needs ContinueUpdateRollback)."""
+        if stack.status in (
+            "ROLLBACK_COMPLETE",
+            "ROLLBACK_FAILED",
+            "UPDATE_ROLLBACK_FAILED",
+        ) or stack.status.endswith("_IN_PROGRESS"):
+            raise ValidationError(
+                stack.stack_id,
+                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.",
+            )
+
+    replace(Stack, "create_resources", create_resources)
+    replace(Stack, "update", update)
     replace(CloudFormationBackend, "execute_change_set", execute_change_set)
+    replace(CloudFormationBackend, "continue_update_rollback", continue_update_rollback)
+    replace(CloudFormationResponse, "continue_update_rollback", continue_update_rollback_response)
+    replace(CloudFormationResponse, "_validate_status", validate_status)
 
 
 def missing_change_sets_as_aws_reports_them() -> None:

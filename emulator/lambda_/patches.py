@@ -12,7 +12,8 @@ from emulator.patching import replace
 
 
 def keep_logging_config() -> None:
-    """moto drops a function's LoggingConfig; the runtime needs its LogGroup to write logs there."""
+    """moto drops a function's LoggingConfig; the runtime needs its LogGroup to write logs there.
+    (A stack's functions get theirs the same way: cloudformation.py builds them from a spec.)"""
     original_init = LambdaFunction.__init__
 
     @functools.wraps(original_init)
@@ -21,28 +22,6 @@ def keep_logging_config() -> None:
         setattr(self, "logging_config", spec.get("LoggingConfig"))  # noqa: B010 - an attribute moto does not declare
 
     replace(LambdaFunction, "__init__", init)
-
-    original_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    original_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create(
-        cls: type, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        fn = original_create(cls, resource_name, cloudformation_json, *args, **kwargs)
-        fn.logging_config = cloudformation_json["Properties"].get("LoggingConfig")
-        return fn
-
-    def update(
-        cls: type,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        fn = original_update(cls, original_resource, new_resource_name, cloudformation_json, *args, **kwargs)
-        fn.logging_config = cloudformation_json["Properties"].get("LoggingConfig")
-        return fn
 
     original_configuration = LambdaFunction.get_configuration
 
@@ -55,8 +34,6 @@ def keep_logging_config() -> None:
         return config
 
     replace(LambdaFunction, "get_configuration", get_configuration)
-    replace(LambdaFunction, "create_from_cloudformation_json", classmethod(create))
-    replace(LambdaFunction, "update_from_cloudformation_json", classmethod(update))
 
 
 HOT_RELOAD_BUCKET = "hot-reload"

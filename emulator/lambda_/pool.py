@@ -10,7 +10,7 @@ from typing import Any
 
 from emulator.lambda_.process import Template, Worker
 from emulator.lambda_.spec import FunctionSpec, InvokeResult
-from emulator.logs import LogSink
+from emulator.logs.sink import LogSink
 
 log = logging.getLogger("emulator.lambda")
 # Forking a process that has loaded macOS system frameworks (boto3 does, looking up proxies) can

@@ -25,7 +25,7 @@ from emulator.lambda_.spec import (
     trace_id,
 )
 from emulator.lambda_.worker import END_MARK
-from emulator.logs import LogSink, now_ms
+from emulator.logs.sink import LogSink, now_ms
 
 WORKER_START_TIMEOUT = 30.0
 FORK_TIMEOUT = 5.0

@@ -24,7 +24,7 @@ from emulator.cloudwatch.metrics import RECORDER
 from emulator.lambda_.patches import hot_reload_folder
 from emulator.lambda_.pool import FunctionPool, Throttled
 from emulator.lambda_.spec import FunctionSpec, InvokeResult
-from emulator.logs import LogSink
+from emulator.logs.sink import LogSink
 
 log = logging.getLogger("emulator.lambda")
 

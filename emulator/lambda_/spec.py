@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.iam.credentials import STORE
-from emulator.logs import LogStream
+from emulator.logs.sink import LogStream
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 

@@ -15,11 +15,11 @@ import boto3
 import moto
 import pytest
 
-from emulator import logs as logs_module
 from emulator.lambda_ import pool as lambda_pool
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import LambdaRuntime
-from emulator.logs import LogStream
+from emulator.logs import sink as logs_module
+from emulator.logs.sink import LogStream
 from tests.emulator.helpers import code_zip
 
 ACCOUNT = "123456789012"  # moto's default inside mock_aws

@@ -1,12 +1,15 @@
-"""AWS::ApiGatewayV2::Api/Integration/Route/Stage, which moto's CloudFormation skips: created in
-moto's API Gateway v2 backend, where the emulator's gateway (emulator.apigw) serves them."""
+"""API Gateway v2's CloudFormation types AWS::ApiGatewayV2::Api/Integration/Route/Stage, which
+moto's CloudFormation skips: created in moto's API Gateway v2 backend, where the emulator's
+gateway (gateway.py) serves them, and updated in place (same ids) as UpdateApi, UpdateIntegration,
+UpdateRoute and UpdateStage change them."""
 
 from typing import Any
 
-from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.apigatewayv2.models import Stage, apigatewayv2_backends
 from moto.core.common_models import CloudFormationModel
 
-from emulator.cloudformation.resources import Emulated
+from emulator.cloudformation import engine
+from emulator.cloudformation.resources import Emulated, tags_dict
 
 
 def _v2(account_id: str, region: str) -> Any:
@@ -45,20 +48,6 @@ class HttpApiResource(Emulated, CloudFormationModel):
             version=props.get("Version"),
         )
         return cls(api.api_id, account_id, region_name, props, ApiId=api.api_id, ApiEndpoint=api.api_endpoint)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-    ):
-        # In place: routes, integrations and stages of this API stay attached to the same ApiId.
-        props = cloudformation_json["Properties"]
-        api = _v2(account_id, region_name).get_api(original_resource.physical_resource_id)
-        api.name = props.get("Name", api.name)
-        api.description = props.get("Description")
-        api.cors_configuration = props.get("CorsConfiguration")
-        api.disable_execute_api_endpoint = props.get("DisableExecuteApiEndpoint", False)
-        original_resource.properties = props
-        return original_resource
 
     def delete(self, account_id: str, region: str) -> None:
         _v2(account_id, region).delete_api(self.physical_resource_id)
@@ -103,23 +92,6 @@ class HttpIntegrationResource(Emulated, CloudFormationModel):
         )
         return cls(integration.id, account_id, region_name, props, IntegrationId=integration.id)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-    ):
-        props = cloudformation_json["Properties"]
-        if props["ApiId"] != original_resource.properties["ApiId"]:
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        _v2(account_id, region_name).update_integration(
-            api_id=props["ApiId"],
-            integration_id=original_resource.physical_resource_id,
-            **cls._arguments(props),
-        )
-        original_resource.properties = props
-        return original_resource
-
     def delete(self, account_id: str, region: str) -> None:
         if _api_exists(account_id, region, self.properties["ApiId"]):
             _v2(account_id, region).delete_integration(self.properties["ApiId"], self.physical_resource_id)
@@ -132,25 +104,28 @@ class HttpRouteResource(Emulated, CloudFormationModel):
     def cloudformation_type() -> str:
         return "AWS::ApiGatewayV2::Route"
 
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "api_key_required": props.get("ApiKeyRequired", False),
+            "authorization_scopes": props.get("AuthorizationScopes") or [],
+            "authorization_type": props.get("AuthorizationType", "NONE"),
+            "authorizer_id": props.get("AuthorizerId"),
+            "model_selection_expression": props.get("ModelSelectionExpression"),
+            "operation_name": props.get("OperationName"),
+            "request_models": props.get("RequestModels"),
+            "request_parameters": props.get("RequestParameters"),
+            "route_key": props["RouteKey"],
+            "route_response_selection_expression": props.get("RouteResponseSelectionExpression"),
+            "target": props.get("Target"),
+        }
+
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
     ):
         props = cloudformation_json["Properties"]
-        route = _v2(account_id, region_name).create_route(
-            api_id=props["ApiId"],
-            api_key_required=props.get("ApiKeyRequired", False),
-            authorization_scopes=props.get("AuthorizationScopes") or [],
-            authorization_type=props.get("AuthorizationType", "NONE"),
-            authorizer_id=props.get("AuthorizerId"),
-            model_selection_expression=props.get("ModelSelectionExpression"),
-            operation_name=props.get("OperationName"),
-            request_models=props.get("RequestModels"),
-            request_parameters=props.get("RequestParameters"),
-            route_key=props["RouteKey"],
-            route_response_selection_expression=props.get("RouteResponseSelectionExpression"),
-            target=props.get("Target"),
-        )
+        route = _v2(account_id, region_name).create_route(api_id=props["ApiId"], **cls._arguments(props))
         return cls(route.route_id, account_id, region_name, props, RouteId=route.route_id)
 
     def delete(self, account_id: str, region: str) -> None:
@@ -184,3 +159,75 @@ class HttpStageResource(Emulated, CloudFormationModel):
     def delete(self, account_id: str, region: str) -> None:
         if _api_exists(account_id, region, self.properties["ApiId"]):
             _v2(account_id, region).delete_stage(self.properties["ApiId"], self.physical_resource_id)
+
+
+# Api attributes CloudFormation sets, and what CreateApi gives one the template leaves out
+API_ATTRIBUTES = {
+    "Description": ("description", None),
+    "CorsConfiguration": ("cors_configuration", None),
+    "DisableExecuteApiEndpoint": ("disable_execute_api_endpoint", False),
+    "DisableSchemaValidation": ("disable_schema_validation", None),
+    "ApiKeySelectionExpression": ("api_key_selection_expression", "$request.header.x-api-key"),
+    "RouteSelectionExpression": ("route_selection_expression", "$request.method $request.path"),
+    "Version": ("version", None),
+}
+
+
+def converge_api(
+    resource: HttpApiResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+) -> HttpApiResource:
+    backend = _v2(account_id, region)
+    api = backend.get_api(resource.physical_resource_id)
+    api.name = new.get("Name", api.name)
+    for key, (attribute, default) in API_ATTRIBUTES.items():
+        setattr(api, attribute, new.get(key, default))
+    backend.untag_resource(api.arn, list(backend.get_tags(api.arn)))
+    backend.tag_resource(api.arn, tags_dict(new.get("Tags")))
+    resource.properties = new
+    return resource
+
+
+def _take_configuration(target: Any, configured: Any, identity: tuple[str, ...]) -> None:
+    """Give `target` everything `configured` (made by moto's own create) has but its identity."""
+    for name, value in vars(configured).items():
+        if name not in identity:
+            setattr(target, name, value)
+
+
+def converge_integration(
+    resource: HttpIntegrationResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+) -> HttpIntegrationResource:
+    api = _v2(account_id, region).get_api(new["ApiId"])
+    configured = api.create_integration(**HttpIntegrationResource._arguments(new))
+    del api.integrations[configured.id]
+    _take_configuration(api.integrations[resource.physical_resource_id], configured, ("id",))
+    resource.properties = new
+    return resource
+
+
+def converge_route(
+    resource: HttpRouteResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+) -> HttpRouteResource:
+    api = _v2(account_id, region).get_api(new["ApiId"])
+    configured = api.create_route(**HttpRouteResource._arguments(new))
+    del api.routes[configured.route_id]
+    _take_configuration(api.routes[resource.physical_resource_id], configured, ("route_id",))
+    resource.properties = new
+    return resource
+
+
+def converge_stage(
+    resource: HttpStageResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+) -> HttpStageResource:
+    api = _v2(account_id, region).get_api(new["ApiId"])
+    configured = Stage(api, _camel({k: v for k, v in new.items() if k != "ApiId"}))
+    _take_configuration(api.stages[resource.physical_resource_id], configured, ("created",))
+    resource.properties = new
+    return resource
+
+
+def install() -> None:
+    engine.register("AWS::ApiGatewayV2::Api", converge_api)
+    engine.register("AWS::ApiGatewayV2::Integration", converge_integration)
+    engine.register("AWS::ApiGatewayV2::Route", converge_route)
+    engine.register("AWS::ApiGatewayV2::Stage", converge_stage)

@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from emulator import logs
-from emulator.logs import LogSink, LogStream
+from emulator.logs import sink as logs
+from emulator.logs.sink import LogSink, LogStream
 
 STREAM = LogStream("000000000000", "us-east-1", "/aws/lambda/chatty", "stream", "chatty")
 

@@ -1,0 +1,60 @@
+"""IAM's CloudFormation types: AWS::IAM::Role and ::Policy updated in place (the role keeps its
+id, so its functions' credentials stay valid), as UpdateRole, UpdateAssumeRolePolicy,
+Put/DeleteRolePolicy, Attach/DetachRolePolicy and PutRolePermissionsBoundary change them."""
+
+import json
+from typing import Any
+
+from moto.iam.models import InlinePolicy, Role, iam_backends
+from moto.utilities.utils import get_partition
+
+from emulator.cloudformation import engine
+
+
+def _document(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def converge_role(role: Role, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str) -> Role:
+    backend = iam_backends[account_id][get_partition(region)]
+    role.assume_role_policy_document = _document(new["AssumeRolePolicyDocument"])
+    role.description = new.get("Description", "")
+    role.max_session_duration = new.get("MaxSessionDuration", 3600)
+    role.permissions_boundary_arn = new.get("PermissionsBoundary") or None
+    role.tags = list(new.get("Tags", []))
+    # The role's own Policies and ManagedPolicyArns only: AWS::IAM::Policy resources add theirs too.
+    inline = {p["PolicyName"]: _document(p["PolicyDocument"]) for p in new.get("Policies", [])}
+    for policy in old.get("Policies", []):
+        if policy["PolicyName"] not in inline and policy["PolicyName"] in role.policies:
+            role.delete_policy(policy["PolicyName"])
+    for name, document in inline.items():
+        role.put_policy(name, document)
+    managed = new.get("ManagedPolicyArns", [])
+    for arn in old.get("ManagedPolicyArns", []):
+        if arn not in managed and arn in role.managed_policies:
+            backend.detach_role_policy(arn, role.name)
+    for arn in managed:
+        if arn not in role.managed_policies:
+            backend.attach_role_policy(arn, role.name)
+    return role
+
+
+def converge_policy(
+    policy: InlinePolicy, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+) -> InlinePolicy:
+    if not old:
+        return policy  # moto's create applied it
+    backend = iam_backends[account_id][get_partition(region)]
+    return backend.update_inline_policy(
+        policy.name,
+        new["PolicyName"],
+        new["PolicyDocument"],
+        new.get("Groups") or [],
+        new.get("Roles") or [],
+        new.get("Users") or [],
+    )
+
+
+def install() -> None:
+    engine.register("AWS::IAM::Role", converge_role)
+    engine.register("AWS::IAM::Policy", converge_policy)
