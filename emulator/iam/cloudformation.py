@@ -2,10 +2,12 @@
 id, so its functions' credentials stay valid), as UpdateRole, UpdateAssumeRolePolicy,
 Put/DeleteRolePolicy, Attach/DetachRolePolicy and PutRolePermissionsBoundary change them."""
 
+import functools
 import json
 from typing import Any
 
-from moto.iam.models import InlinePolicy, Role, iam_backends
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend, InlinePolicy, Role, iam_backends
 from moto.utilities.utils import get_partition
 
 from emulator.cloudformation import engine
@@ -35,8 +37,30 @@ def converge_role(role: Role, old: dict[str, Any], new: dict[str, Any], account_
             backend.detach_role_policy(arn, role.name)
     for arn in managed:
         if arn not in role.managed_policies:
+            _know_aws_managed_policy(backend, arn)
             backend.attach_role_policy(arn, role.name)
     return role
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, Any]:
+    return json.loads(aws_managed_policies_data)
+
+
+def _know_aws_managed_policy(backend: IAMBackend, arn: str) -> None:
+    """moto loads AWS's managed policies (ReadOnlyAccess, AWSLambdaBasicExecutionRole, ...) only
+    when told to, all ~1,400 at once; a role that attaches one gets that one, as on AWS."""
+    name = arn.rsplit("/", 1)[-1]
+    if (
+        arn in backend.managed_policies
+        or ":iam::aws:policy/" not in arn
+        or name not in _aws_managed_policies()
+    ):
+        return  # a customer-managed policy, or one AWS does not have: attaching it fails as on AWS
+    policy = AWSManagedPolicy.from_data(
+        name, backend.account_id, backend.region_name, _aws_managed_policies()[name]
+    )
+    backend.managed_policies[policy.arn] = policy
 
 
 def converge_policy(
