@@ -9,7 +9,7 @@ from moto.apigatewayv2.models import Stage, apigatewayv2_backends
 from moto.core.common_models import CloudFormationModel
 
 from emulator.cloudformation import engine
-from emulator.cloudformation.resources import Emulated, tags_dict
+from emulator.cloudformation.resources import Emulated
 
 
 def _v2(account_id: str, region: str) -> Any:
@@ -174,7 +174,7 @@ API_ATTRIBUTES = {
 
 
 def converge_api(
-    resource: HttpApiResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    resource: HttpApiResource, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> HttpApiResource:
     backend = _v2(account_id, region)
     api = backend.get_api(resource.physical_resource_id)
@@ -182,7 +182,7 @@ def converge_api(
     for key, (attribute, default) in API_ATTRIBUTES.items():
         setattr(api, attribute, new.get(key, default))
     backend.untag_resource(api.arn, list(backend.get_tags(api.arn)))
-    backend.tag_resource(api.arn, tags_dict(new.get("Tags")))
+    backend.tag_resource(api.arn, dict(new.get("Tags") or {}))  # a map here, not CloudFormation's list
     resource.properties = new
     return resource
 
@@ -195,7 +195,11 @@ def _take_configuration(target: Any, configured: Any, identity: tuple[str, ...])
 
 
 def converge_integration(
-    resource: HttpIntegrationResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    resource: HttpIntegrationResource,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    account_id: str,
+    region: str,
 ) -> HttpIntegrationResource:
     api = _v2(account_id, region).get_api(new["ApiId"])
     configured = api.create_integration(**HttpIntegrationResource._arguments(new))
@@ -206,7 +210,7 @@ def converge_integration(
 
 
 def converge_route(
-    resource: HttpRouteResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    resource: HttpRouteResource, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> HttpRouteResource:
     api = _v2(account_id, region).get_api(new["ApiId"])
     configured = api.create_route(**HttpRouteResource._arguments(new))
@@ -217,7 +221,7 @@ def converge_route(
 
 
 def converge_stage(
-    resource: HttpStageResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    resource: HttpStageResource, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> HttpStageResource:
     api = _v2(account_id, region).get_api(new["ApiId"])
     configured = Stage(api, _camel({k: v for k, v in new.items() if k != "ApiId"}))

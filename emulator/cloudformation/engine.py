@@ -19,7 +19,7 @@ and `ContinueUpdateRollback` retries the rest.
 
 Each resource type's `converge` (its service's folder registers it: `register`) takes an existing
 resource from one set of properties to another through that service's own update operations; it
-also runs right after a create (from no properties), so a property moto's create ignores is
+also runs right after a create (from None), so a property moto's create ignores is
 applied the same way either way, and a rollback runs it backwards. A type with no `converge`
 keeps moto's own update where moto has one; a change to a type with neither fails the update
 with a message that names it, instead of being ignored.
@@ -39,8 +39,9 @@ from emulator.cloudformation import schemas
 
 log = logging.getLogger(__name__)
 
-# type -> converge(resource, old properties, new properties, account_id, region) -> the resource
-Converge = Callable[[Any, dict[str, Any], dict[str, Any], str, str], Any]
+# type -> converge(resource, old properties (None: just created), new properties, account_id,
+# region) -> the resource
+Converge = Callable[[Any, dict[str, Any] | None, dict[str, Any], str, str], Any]
 _converge: dict[str, Converge] = {}
 
 
@@ -179,7 +180,8 @@ class Operation:
         self.parameters = parameters
         self.previous = MapState.of(self.resources)
         self.live = live_resources(self.resources)
-        self.creating = not self.live
+        # CreateStack's stack is CREATE_PENDING, a CREATE change set's REVIEW_IN_PROGRESS
+        self.creating = stack.status in ("CREATE_PENDING", "REVIEW_IN_PROGRESS")
         self.steps: list[Step] = []
         self.visited: set[str] = set()
 
@@ -270,7 +272,7 @@ class Operation:
             converge = _converge.get(resource_type)
             if converge is not None:
                 properties = self._properties(self.template["Resources"][logical_id])
-                resource = converge(resource, {}, properties, self.stack.account_id, self.stack.region_name)
+                resource = converge(resource, None, properties, self.stack.account_id, self.stack.region_name)
         except Exception as error:
             raise self._failed(logical_id, resource_type, None, "CREATE_FAILED", error) from error
         _adopt(self.resources, logical_id, resource_type, resource)
@@ -445,7 +447,7 @@ def _moto_update(resource_type: str, logical_id: str) -> Converge | None:
         return None
 
     def converge(
-        resource: Any, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+        resource: Any, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
     ) -> Any:
         name = getattr(resource, "physical_resource_id", None) or logical_id
         return update(

@@ -78,7 +78,11 @@ class CdkMetadataResource(Emulated, CloudFormationModel):
 
 
 def converge_metadata(
-    metadata: CdkMetadataResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    metadata: CdkMetadataResource,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    account_id: str,
+    region: str,
 ) -> CdkMetadataResource:
     metadata.properties = new  # which constructs built the stack: nothing to change
     return metadata

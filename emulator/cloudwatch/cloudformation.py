@@ -63,16 +63,16 @@ def _put(name: str, props: Any, account_id: str, region: str) -> Any:
 
 
 def converge_alarm(
-    alarm: MetricAlarmResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    alarm: MetricAlarmResource, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> MetricAlarmResource:
-    if old:  # PutMetricAlarm on an existing alarm keeps its state (alarms.py)
+    if old is not None:  # PutMetricAlarm on an existing alarm keeps its state (alarms.py)
         _put(alarm.physical_resource_id, new, account_id, region)
     alarm.properties = new
     return alarm
 
 
 def converge_dashboard(
-    dashboard: Dashboard, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    dashboard: Dashboard, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> Dashboard:
     return cloudwatch_backends[account_id][region].put_dashboard(
         name=dashboard.name, body=new["DashboardBody"]

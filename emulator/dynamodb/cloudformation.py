@@ -48,13 +48,14 @@ def _configured(table: Table, properties: dict[str, Any]) -> Table:
 
 
 def converge_table(
-    table: Table, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    table: Table, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> Table:
+    created, old = old is None, old or {}
     configured = _configured(table, new)
     for name in CONFIGURATION:
         setattr(table, name, getattr(configured, name))
     stream = new.get("StreamSpecification") or None
-    if stream != (old.get("StreamSpecification") or None) or not old:
+    if stream != (old.get("StreamSpecification") or None) or created:
         # a stream switched off and on again is a new stream (new label and ARN), as on AWS
         table.latest_stream_label, table.stream_shard = None, None
         table.set_stream_specification(copy.deepcopy(stream))
@@ -66,7 +67,7 @@ def converge_table(
         table.ttl = {"TimeToLiveStatus": "DISABLED"}
     recovery = (new.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled", False)
     was = (old.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled", False)
-    if recovery != was or (recovery and not old):
+    if recovery != was or (recovery and created):
         backend.update_continuous_backups(table.name, {"PointInTimeRecoveryEnabled": recovery})
     return table
 

@@ -17,7 +17,10 @@ def _document(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def converge_role(role: Role, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str) -> Role:
+def converge_role(
+    role: Role, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
+) -> Role:
+    old = old or {}
     backend = iam_backends[account_id][get_partition(region)]
     role.assume_role_policy_document = _document(new["AssumeRolePolicyDocument"])
     role.description = new.get("Description", "")
@@ -64,9 +67,9 @@ def _know_aws_managed_policy(backend: IAMBackend, arn: str) -> None:
 
 
 def converge_policy(
-    policy: InlinePolicy, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    policy: InlinePolicy, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> InlinePolicy:
-    if not old:
+    if old is None:
         return policy  # moto's create applied it
     backend = iam_backends[account_id][get_partition(region)]
     return backend.update_inline_policy(

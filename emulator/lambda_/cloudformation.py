@@ -57,22 +57,22 @@ def _function_spec(fn: LambdaFunction, properties: dict[str, Any]) -> dict[str, 
 
 
 def converge_function(
-    fn: LambdaFunction, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    fn: LambdaFunction, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> LambdaFunction:
     configured = LambdaFunction(account_id, _function_spec(fn, new), region)  # type: ignore[abstract]
     for name in CONFIGURATION:
         setattr(fn, name, getattr(configured, name, None))
-    if new.get("Code") != old.get("Code"):
+    if old is not None and new.get("Code") != old.get("Code"):
         for name in CODE:
             setattr(fn, name, getattr(configured, name))
-    if old:
+    if old is not None:
         fn.last_modified = configured.last_modified
         fn.code_or_config_updated = True
     return fn
 
 
 def converge_event_source_mapping(
-    mapping: EventSourceMapping, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    mapping: EventSourceMapping, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> EventSourceMapping:
     function = lambda_backends[account_id][region]._lambdas.get_function_by_name_or_arn_with_qualifier(
         new["FunctionName"]

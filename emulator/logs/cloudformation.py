@@ -10,7 +10,7 @@ from emulator.cloudformation.resources import tags_dict
 
 
 def converge_log_group(
-    group: LogGroup, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    group: LogGroup, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> LogGroup:
     backend = logs_backends[account_id][region]
     group.set_retention_policy(new.get("RetentionInDays"))

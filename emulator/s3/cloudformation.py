@@ -28,7 +28,11 @@ class BucketPolicyResource(Emulated, CloudFormationModel):
 
 
 def converge_bucket_policy(
-    policy: BucketPolicyResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    policy: BucketPolicyResource,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    account_id: str,
+    region: str,
 ) -> BucketPolicyResource:
     s3_backends[account_id]["global"].put_bucket_policy(
         new["Bucket"], json.dumps(new["PolicyDocument"]).encode()

@@ -19,15 +19,16 @@ NOT_ATTRIBUTES = ("TopicName", "FifoTopic", "Tags", "Subscription")
 
 
 def converge_topic(
-    topic: Topic, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    topic: Topic, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> Topic:
+    created, old = old is None, old or {}
     backend = sns_backends[account_id][region]
     defaults = Topic(topic.name, backend)  # type: ignore[abstract]  # what a topic created without the attribute has
     for key in {*old, *new} - set(NOT_ATTRIBUTES):
         attribute = camelcase_to_underscores(key)
         setattr(topic, attribute, new[key] if key in new else getattr(defaults, attribute, None))
     topic._tags = tags_dict(new.get("Tags"))
-    if old:  # moto's create subscribed the first ones
+    if not created:  # moto's create subscribed the first ones
         wanted = [(s["Endpoint"], s["Protocol"]) for s in new.get("Subscription", [])]
         for endpoint, protocol in [(s["Endpoint"], s["Protocol"]) for s in old.get("Subscription", [])]:
             gone = (endpoint, protocol) not in wanted and backend._find_subscription(
@@ -79,8 +80,13 @@ def _attribute_value(value: Any) -> Any:
 
 
 def converge_subscription(
-    resource: SubscriptionResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    resource: SubscriptionResource,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    account_id: str,
+    region: str,
 ) -> SubscriptionResource:
+    old = old or {}
     backend = sns_backends[account_id][region]
     subscription: Subscription = backend.subscriptions[resource.physical_resource_id]
     for name in SUBSCRIPTION_ATTRIBUTES:
@@ -122,9 +128,9 @@ class TopicPolicyResource(Emulated, CloudFormationModel):
 
 
 def converge_topic_policy(
-    policy: TopicPolicyResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    policy: TopicPolicyResource, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> TopicPolicyResource:
-    policy._reset([arn for arn in old.get("Topics", []) if arn not in new["Topics"]])
+    policy._reset([arn for arn in (old or {}).get("Topics", []) if arn not in new["Topics"]])
     for arn in new["Topics"]:
         sns_backends[account_id][region].get_topic(arn).policy = json.dumps(new["PolicyDocument"])
     policy.properties = new

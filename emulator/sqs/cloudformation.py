@@ -35,7 +35,7 @@ FIFO_DEFAULTS: dict[str, Any] = {
 
 
 def converge_queue(
-    queue: Queue, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    queue: Queue, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> Queue:
     defaults = {**QUEUE_DEFAULTS, **(FIFO_DEFAULTS if queue.fifo_queue else {})}
     attributes = {name: copy.deepcopy(new.get(name, default)) for name, default in defaults.items()}
@@ -73,9 +73,9 @@ class QueuePolicyResource(Emulated, CloudFormationModel):
 
 
 def converge_queue_policy(
-    policy: QueuePolicyResource, old: dict[str, Any], new: dict[str, Any], account_id: str, region: str
+    policy: QueuePolicyResource, old: dict[str, Any] | None, new: dict[str, Any], account_id: str, region: str
 ) -> QueuePolicyResource:
-    policy._apply([url for url in old.get("Queues", []) if url not in new["Queues"]], "")
+    policy._apply([url for url in (old or {}).get("Queues", []) if url not in new["Queues"]], "")
     policy._apply(new["Queues"], json.dumps(new["PolicyDocument"]))
     policy.properties = new
     return policy
