@@ -30,7 +30,9 @@ CHECKS = [
 calls: list[int] = []
 
 
-@pytest.fixture(scope="module", autouse=True)
+# session-wide: with -n the two routes run on one worker (the e2e group) but not always one after
+# the other, and a module fixture would be set up again between them
+@pytest.fixture(scope="session", autouse=True)
 def enough_requests() -> object:
     yield
     if calls:

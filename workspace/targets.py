@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,13 +117,15 @@ def local_client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
     )
 
 
-def _bootstrap_once(env: dict[str, str], region: str, log: Path | None, progress: Any) -> None:
+def _bootstrap_once(
+    env: dict[str, str], region: str, log: Path | None, progress: Any, assembly: Path
+) -> None:
     """`cdklocal bootstrap`, unless the target has its CDKToolkit stack already."""
     if _stack_id(env["AWS_ENDPOINT_URL"], region, "CDKToolkit") is not None:
         return
     started = time.monotonic()
     progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
-    _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}"], env, log)
+    _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}", "--output", str(assembly)], env, log)
     progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
 
 
@@ -156,7 +159,9 @@ def _cdklocal_env(endpoint: str, region: str) -> dict[str, str]:
 
 def destroy_local(endpoint: str, region: str = "us-east-1", log: Path | None = None) -> None:
     """`cdklocal destroy --force` of the stack on a local target."""
-    _run_cdklocal(["destroy", STACK, "--force", "-c", "target=local"], _cdklocal_env(endpoint, region), log)
+    with tempfile.TemporaryDirectory() as assembly:  # its synth is thrown away
+        command = ["destroy", STACK, "--force", "--output", assembly, "-c", "target=local"]
+        _run_cdklocal(command, _cdklocal_env(endpoint, region), log)
 
 
 def deploy_local(
@@ -211,7 +216,9 @@ def deploy_local(
         progress(
             f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
         )
-    _bootstrap_once(env, region, log, progress)
+    # the cloud assembly beside the outputs, not in cdk/: two deploys at once never share one
+    assembly = outputs_file.parent.resolve() / "cdk.out"
+    _bootstrap_once(env, region, log, progress, assembly)
     started = time.monotonic()
     how = "hotswap: code and configuration straight to the functions" if hotswap else "create or update"
     progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, {how}) ...")
@@ -224,6 +231,8 @@ def deploy_local(
             "never",
             "--outputs-file",
             str(outputs_file.resolve()),
+            "--output",
+            str(assembly),
             "-c",
             "target=local",
             *[arg for key, value in (context or {}).items() for arg in ("-c", f"{key}={value}")],

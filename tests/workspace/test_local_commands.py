@@ -207,6 +207,7 @@ def test_local_reset_wipes_the_state_and_the_outputs_it_described(tmp_path: Path
     assert not (tmp_path / ".local" / "outputs.json").exists()
 
 
+@pytest.mark.integration  # deploys with cdklocal
 def test_a_restarted_emulator_brings_back_the_stack_and_its_orders_without_a_deploy(tmp_path: Path) -> None:
     state, port = tmp_path / ".local" / "state", free_port()
     # in <scratch>/.local, so the deploy finds the alarm address's confirmation in its mailbox
