@@ -10,9 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from orders.keys import order_key
 from orders.messages import canonical_order_id
-from orders.responses import error_response, json_response
-
-PUBLIC_FIELDS = ("orderId", "amount", "currency", "status", "createdAt")
+from orders.responses import error_response, json_response, order_body
 
 logger = Logger()
 tracer = Tracer()
@@ -35,4 +33,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             404, "Order not found", [{"field": "orderId", "problem": "no such order"}], orderId=order_id
         )
     logger.info("Order read", extra={"orderId": order_id})
-    return json_response(200, {name: item[name] for name in PUBLIC_FIELDS})
+    return json_response(200, order_body(item))

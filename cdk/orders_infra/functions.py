@@ -45,7 +45,7 @@ class OrdersFunction(Construct):
             code=code,
             layers=layers,
             description=description,
-            memory_size=256,
+            memory_size=settings.memory_size,
             timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
@@ -74,10 +74,12 @@ class OrdersFunctions(Construct):
         idempotency_partition: str,
     ) -> None:
         super().__init__(scope, id)
-        code = hot_reload_code(self) if settings.hot_reload else functions_code()
-        layers: list[lambda_.ILayerVersion] = (
+        # shared by every function built from functions/ (docs/extending.md's too)
+        self.code = code = hot_reload_code(self) if settings.hot_reload else functions_code()
+        self.layers: list[lambda_.ILayerVersion] = (
             [dependencies_layer(self)] if settings.hot_reload else []
         )  # else bundled
+        layers = self.layers
         self.create = OrdersFunction(
             self, "CreateOrder", settings=settings, code=code, layers=layers, handler="create_order.handler",
             description="POST /orders: validate and enqueue", timeout=settings.api_timeout,

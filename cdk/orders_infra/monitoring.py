@@ -46,19 +46,19 @@ class OrdersMonitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         for fn in functions:
             name = fn.node.id
-            self._alarm(
+            self.alarm(
                 f"{name}Errors",
                 fn.function.metric_errors(period=settings.alarm_period or FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"{name} raised errors (for ProcessOrder: whole-batch failures)",
             )
-            self._alarm(
+            self.alarm(
                 f"{name}Throttles",
                 fn.function.metric_throttles(period=settings.alarm_period or FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"{name} was throttled",
             )
-        self._alarm(
+        self.alarm(
             "QueueOldestMessageAge",
             queue.metric_approximate_age_of_oldest_message(
                 period=settings.alarm_period or ONE_MINUTE, statistic="Maximum"
@@ -66,7 +66,7 @@ class OrdersMonitoring(Construct):
             settings.oldest_message_alarm_seconds,
             "Orders wait too long in OrdersQueue: the consumer is failing or falling behind",
         )
-        self._alarm(
+        self.alarm(
             "DlqNotEmpty",
             dlq.metric_approximate_number_of_messages_visible(
                 period=settings.alarm_period or ONE_MINUTE, statistic="Maximum"
@@ -130,7 +130,7 @@ class OrdersMonitoring(Construct):
         )
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
 
-    def _alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
+    def alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
         alarm = metric.create_alarm(
             self,
             id,

@@ -21,6 +21,7 @@ class Settings:
     batch_size: int
     batching_window: cdk.Duration
     max_receive_count: int
+    memory_size: int
     oldest_message_alarm_seconds: int
     alarm_period: cdk.Duration | None  # None: each alarm's own period (AWS); locally one short period
     hot_reload: bool  # locally: functions run straight from functions/ (LocalStack's hot-reload bucket)
@@ -30,6 +31,7 @@ class Settings:
     alarm_email: str | None
     removal_policy: cdk.RemovalPolicy
     architecture: lambda_.Architecture
+    extension_step: int  # docs/extending.md, applied up to this step (0: the stack as shipped)
 
     @staticmethod
     def from_context(node: Node) -> "Settings":
@@ -51,7 +53,9 @@ class Settings:
             queue_visibility=cdk.Duration.seconds(process_timeout if local else 6 * process_timeout),
             batch_size=10,
             batching_window=cdk.Duration.seconds(0 if local else 1),
-            max_receive_count=5,
+            # knobs a learner turns while growing the stack (docs/extending.md)
+            max_receive_count=int(node.try_get_context("maxReceiveCount") or 5),
+            memory_size=int(node.try_get_context("memorySize") or 256),
             oldest_message_alarm_seconds=60 if local else 300,
             # Locally alarms look at 10-second periods, so a poison message's DLQ alarm (and its
             # email) arrives within about 30 s instead of minutes; AWS keeps 1 and 5 minutes.
@@ -69,6 +73,7 @@ class Settings:
                 if not local or platform.machine().lower() in ("arm64", "aarch64")
                 else lambda_.Architecture.X86_64
             ),
+            extension_step=int(node.try_get_context("extensionStep") or 0),
         )
 
     def env(self) -> cdk.Environment | None:

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from orders_infra.api import OrdersApi
 from orders_infra.database import OrdersDatabase
+from orders_infra.extending import OrdersExtension
 from orders_infra.functions import OrdersFunctions
 from orders_infra.messaging import OrdersMessaging
 from orders_infra.monitoring import OrdersMonitoring
@@ -101,4 +102,9 @@ class OrdersStack(cdk.Stack):
         }.items():
             cdk.CfnOutput(self, name, value=value)
 
+        if settings.extension_step:  # docs/extending.md, as far as the context says
+            OrdersExtension(
+                self, "Extension", settings=settings, table=database.table, functions=functions, api=api,
+                monitoring=monitoring,
+            )  # fmt: skip
         acknowledge_justified_findings(self)

@@ -18,6 +18,14 @@ def dumps_exact(value: Any) -> str:
     return json.dumps(value)
 
 
+ORDER_FIELDS = ("orderId", "amount", "currency", "status", "createdAt")  # what the API shows of an order
+
+
+def order_body(item: dict[str, Any]) -> dict[str, Any]:
+    """An order as GET /orders/{orderId} answers it, from its table item."""
+    return {name: item[name] for name in ORDER_FIELDS}
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,

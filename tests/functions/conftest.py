@@ -9,6 +9,7 @@ os.environ.update(
     TABLE_NAME="orders-test",
     QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/orders-test",
     IDEMPOTENCY_PARTITION="IDEMPOTENCY#create_order",
+    INDEX_NAME="byCurrency",  # ListOrders' index (docs/extending.md)
     POWERTOOLS_SERVICE_NAME="orders",
     POWERTOOLS_METRICS_NAMESPACE="OrdersPipeline",
     POWERTOOLS_TRACE_DISABLED="true",
