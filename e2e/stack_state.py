@@ -13,7 +13,9 @@ Clients = Callable[[str], Any]
 # Keys whose values differ between two identical resources made at different moments
 VOLATILE = re.compile(
     r"(Date|Timestamp|^creationTime$|^LastModified$|^RevisionId$|^RoleId$|^LatestStream(Label|Arn)$|"
-    r"^Version$|^LastUpdateStatus|^StateReason|^ApproximateNumberOf)"
+    r"^Version$|^LastUpdateStatus|^StateReason|^ApproximateNumberOf|"
+    # what the resource holds or went through, not how it is configured
+    r"^StateValue$|^ItemCount$|^IndexSizeBytes$|^TableSizeBytes$|^storedBytes$)"
 )
 
 
@@ -21,7 +23,7 @@ def _table(aws: Clients, physical_id: str) -> dict[str, Any]:
     ddb = aws("dynamodb")
     table = ddb.describe_table(TableName=physical_id)["Table"]
     return {
-        **{k: v for k, v in table.items() if k not in ("ItemCount", "TableSizeBytes", "TableId")},
+        **{k: v for k, v in table.items() if k != "TableId"},
         "TimeToLive": ddb.describe_time_to_live(TableName=physical_id)["TimeToLiveDescription"],
         "PointInTimeRecovery": ddb.describe_continuous_backups(TableName=physical_id)[
             "ContinuousBackupsDescription"
@@ -131,13 +133,17 @@ def _sorted(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
 
 
+UNORDERED = ("Integrations", "Routes", "Stages")  # an API's, listed in no particular order
+
+
 def _api(aws: Clients, physical_id: str) -> dict[str, Any]:
     v2 = aws("apigatewayv2")
     return {
         **v2.get_api(ApiId=physical_id),
-        "Integrations": _sorted(v2.get_integrations(ApiId=physical_id)["Items"]),
-        "Routes": _sorted(v2.get_routes(ApiId=physical_id)["Items"]),
-        "Stages": _sorted(_strip(v2.get_stages(ApiId=physical_id)["Items"])),
+        # in no particular order: sorted once their ids are normalised (observe)
+        "Integrations": v2.get_integrations(ApiId=physical_id)["Items"],
+        "Routes": v2.get_routes(ApiId=physical_id)["Items"],
+        "Stages": _strip(v2.get_stages(ApiId=physical_id)["Items"]),
     }
 
 
@@ -190,7 +196,12 @@ def observe(aws: Clients, stack_name: str) -> dict[str, Any]:
         if describe is not None:
             seen[resource["LogicalResourceId"]] = _strip(describe(aws, resource["PhysicalResourceId"]))
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed}
-    return normalised(seen, stack_name, {**physical, "stack-id": stack["StackId"]})
+    normal = normalised(seen, stack_name, {**physical, "stack-id": stack["StackId"]})
+    for resource in normal.values():
+        for unordered in UNORDERED:
+            if isinstance(resource, dict) and unordered in resource:
+                resource[unordered] = _sorted(resource[unordered])
+    return normal
 
 
 def _names(physical_id: str) -> list[str]:
@@ -212,3 +223,28 @@ def normalised(seen: dict[str, Any], stack_name: str, physical: dict[str, str]) 
     for name, token in sorted(replacements, key=lambda pair: -len(pair[0])):
         text = text.replace(name, token)
     return json.loads(text.replace(stack_name, "<stack>"))
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two observations differ, one line each (path: first vs second)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [line for key in sorted({*a, *b}) for line in _key_differences(a, b, key, path)]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            line
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for line in differences(x, y, f"{path}[{i}]")
+        ]
+    return (
+        []
+        if a == b
+        else [f"{path}: {json.dumps(a, default=str)[:300]} vs {json.dumps(b, default=str)[:300]}"]
+    )
+
+
+def _key_differences(a: dict[str, Any], b: dict[str, Any], key: str, path: str) -> list[str]:
+    if key not in a:
+        return [f"{path}/{key}: only in the second: {json.dumps(b[key], default=str)[:300]}"]
+    if key not in b:
+        return [f"{path}/{key}: only in the first: {json.dumps(a[key], default=str)[:300]}"]
+    return differences(a[key], b[key], f"{path}/{key}")

@@ -1,0 +1,199 @@
+"""docs/extending.md on a running workspace: the shipped stack deployed with orders in it, then
+each step of the walkthrough deployed onto it as a user does (`make deploy-local`). Every deploy
+succeeds, what the step added works, the orders stay, and the grown stack ends where a fresh
+deploy of the same configuration does."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.conftest import TARGET, RecordingSession
+from e2e.stack_state import differences, observe
+from e2e.waiting import eventually
+from emulator.ctl import temporary_emulator
+from workspace.ministack import temporary_ministack
+from workspace.targets import STACK, Outputs, deploy_local, local_api_url, local_client
+
+pytestmark = pytest.mark.integration
+
+# (what the user does, the context it changes; None removes a value), in the walkthrough's order
+STEPS: list[tuple[str, dict[str, str | None]]] = [
+    ("tune the DLQ and the functions' memory", {"maxReceiveCount": "3", "memorySize": "512"}),
+    ("step 1: CancelOrder, its route and grant", {"extensionStep": "1"}),
+    ("step 2: an index, ListOrders, an output", {"extensionStep": "2"}),
+    ("step 3: a Cancellations table", {"extensionStep": "3"}),
+    ("step 4: an alarm and a dashboard widget", {"extensionStep": "4"}),
+    ("hot reload on", {"hotReload": "true"}),
+    ("hot reload off", {"hotReload": None}),
+]
+
+
+@contextmanager
+def fresh_target(work: Path) -> Iterator[str]:
+    """A target of the suite's kind, started for this test alone (the walkthrough changes the
+    stack, which the other tests share)."""
+    if os.environ.get("E2E_RESTORED") == "1":
+        pytest.skip("the walkthrough starts a target of its own; the first e2e run ran it")
+    if TARGET == "embedded":
+        with temporary_emulator(work) as emulator:
+            yield emulator.endpoint
+    elif TARGET == "ministack":
+        with temporary_ministack(work) as endpoint:
+            yield endpoint
+    else:
+        pytest.skip(f"E2E_TARGET={TARGET}: the walkthrough needs a target it may start and change")
+
+
+class Workspace:
+    def __init__(self, endpoint: str, work: Path) -> None:
+        self.endpoint, self.work, self.context = endpoint, work, {}
+
+    def deploy(self, change: dict[str, str | None]) -> Outputs:
+        for key, value in change.items():
+            if value is None:
+                self.context.pop(key, None)
+            else:
+                self.context[key] = value
+        outputs = deploy_local(
+            self.endpoint, self.work / "outputs.json", log=self.work / "deploy.log", progress=lambda _: None,
+            context=dict(self.context),
+        )  # fmt: skip
+        self.outputs = outputs
+        return outputs
+
+    def client(self, service: str) -> Any:
+        return local_client(service, self.endpoint)
+
+    @property
+    def api(self) -> str:
+        return local_api_url(self.endpoint, self.outputs.api_id)
+
+    def resource(self, logical_prefix: str, resource_type: str) -> str:
+        listed = self.client("cloudformation").describe_stack_resources(StackName=STACK)["StackResources"]
+        [found] = [
+            r["PhysicalResourceId"] for r in listed
+            if r["LogicalResourceId"].startswith(logical_prefix) and r["ResourceType"] == resource_type
+        ]  # fmt: skip
+        return found
+
+
+def place_order(http: RecordingSession, api: str, amount: str) -> str:
+    answer = http.post(f"{api}/orders", data=f'{{"amount": {amount}, "currency": "EUR"}}',
+                       headers={"content-type": "application/json"})  # fmt: skip
+    assert answer.status_code == 202, answer.text
+    order_id: str = answer.json()["orderId"]
+    eventually(
+        lambda: http.get(f"{api}/orders/{order_id}").status_code == 200, what=f"order {order_id} stored"
+    )
+    return order_id
+
+
+def test_the_walkthrough_grows_a_running_workspace_and_ends_where_a_fresh_deploy_does(
+    tmp_path: Path, http: RecordingSession
+) -> None:
+    with fresh_target(tmp_path / "grown") as endpoint:
+        grown = Workspace(endpoint, tmp_path / "grown")
+        first = grown.deploy({})
+        orders = {place_order(http, grown.api, amount): Decimal(amount) for amount in ("10.5", "20", "30.25")}
+        cancelled: list[str] = []
+
+        for name, change in STEPS:
+            outputs = grown.deploy(change)
+            # updated in place: the same API, queues and table, and the orders in it
+            kept = (outputs.api_id, outputs.queue_url, outputs.dlq_url, outputs.table_name)
+            assert kept == (first.api_id, first.queue_url, first.dlq_url, first.table_name), name
+            for order_id, amount in orders.items():
+                stored = http.get(f"{grown.api}/orders/{order_id}")
+                assert stored.status_code == 200 and Decimal(stored.json()["amount"]) == amount, (
+                    name,
+                    stored.text,
+                )
+            orders[place_order(http, grown.api, "1")] = Decimal(1)  # the pipeline still runs
+            check = CHECKS.get(name)
+            if check is not None:
+                check(grown, http, orders, cancelled)
+
+        grown_state = observe(grown.client, STACK)
+
+    with fresh_target(tmp_path / "fresh") as endpoint:
+        fresh = Workspace(endpoint, tmp_path / "fresh")
+        fresh.deploy(dict(grown.context))
+        assert not differences(grown_state, observe(fresh.client, STACK)), "grown vs fresh"
+
+
+def _tuned(grown: Workspace, *_: Any) -> None:
+    attributes = grown.client("sqs").get_queue_attributes(
+        QueueUrl=grown.outputs.queue_url, AttributeNames=["RedrivePolicy"]
+    )
+    assert '"maxReceiveCount": 3' in attributes["Attributes"]["RedrivePolicy"].replace("'", '"')
+    name = grown.resource("FunctionsProcessOrderFunction", "AWS::Lambda::Function")
+    assert grown.client("lambda").get_function_configuration(FunctionName=name)["MemorySize"] == 512
+
+
+def _cancel(
+    grown: Workspace, http: RecordingSession, orders: dict[str, Decimal], cancelled: list[str]
+) -> None:
+    order_id = next(o for o in orders if o not in cancelled)
+    first = http.post(f"{grown.api}/orders/{order_id}/cancel")
+    assert first.status_code == 200 and first.json()["status"] == "CANCELLED", first.text
+    assert http.post(f"{grown.api}/orders/{order_id}/cancel").status_code == 409
+    assert http.get(f"{grown.api}/orders/{order_id}").json()["status"] == "CANCELLED"
+    cancelled.append(order_id)
+
+
+def _listed(
+    grown: Workspace, http: RecordingSession, orders: dict[str, Decimal], cancelled: list[str]
+) -> None:
+    answer = http.get(f"{grown.api}/orders", params={"currency": "EUR"})
+    assert answer.status_code == 200, answer.text
+    listed = [o["orderId"] for o in answer.json()["orders"]]
+    assert set(orders) <= set(listed), "the index holds the orders stored before it existed"
+    outputs = grown.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]
+    assert {"OutputKey": "OrdersByCurrencyIndex", "OutputValue": "byCurrency"} in [
+        {k: o[k] for k in ("OutputKey", "OutputValue")} for o in outputs
+    ]
+
+
+def _recorded(
+    grown: Workspace, http: RecordingSession, orders: dict[str, Decimal], cancelled: list[str]
+) -> None:
+    _cancel(grown, http, orders, cancelled)
+    table = grown.resource("ExtensionCancellationsTable", "AWS::DynamoDB::Table")
+    item = (
+        grown.client("dynamodb").get_item(TableName=table, Key={"orderId": {"S": cancelled[-1]}}).get("Item")
+    )
+    assert item is not None and item["cancelledAt"]["S"].endswith("Z")
+
+
+def _monitored(grown: Workspace, *_: Any) -> None:
+    alarms = grown.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert any("CancelOrderErrors" in a["AlarmName"] for a in alarms)
+    body = grown.client("cloudwatch").get_dashboard(DashboardName=grown.outputs.dashboard_name)[
+        "DashboardBody"
+    ]
+    assert '"Cancellations"' in body
+
+
+def _layers(expected: bool) -> Any:
+    def check(grown: Workspace, *_: Any) -> None:
+        name = grown.resource("FunctionsCreateOrderFunction", "AWS::Lambda::Function")
+        layers = grown.client("lambda").get_function_configuration(FunctionName=name).get("Layers", [])
+        assert bool(layers) is expected, layers  # hot-reloaded functions get their packages as a layer
+
+    return check
+
+
+CHECKS = {
+    STEPS[0][0]: _tuned,
+    STEPS[1][0]: _cancel,
+    STEPS[2][0]: _listed,
+    STEPS[3][0]: _recorded,
+    STEPS[4][0]: _monitored,
+    STEPS[5][0]: _layers(True),
+    STEPS[6][0]: _layers(False),
+}
