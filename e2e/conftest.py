@@ -48,7 +48,13 @@ LACKS = {
         "alarms": "ministack evaluates alarms when PutMetricData is called, not on the metrics it records "
         "itself: the stack's alarms never changed state",
         "mailbox": "ministack's SNS logs email deliveries as a stub: there is no mailbox",
-        "iam_enforcement": "ministack let ProcessOrder write although its role had lost the PutItem grant",
+        "iam_enforcement": "ministack enforces no IAM by default (ProcessOrder wrote although its role had lost "
+        "the PutItem grant), and with AUTH=true (1.5.33) `cdk deploy` cannot publish its assets: the CDK's "
+        "file-publishing role, assumed through STS, is refused its own bootstrap bucket",
+        "update_equals_create": "ministack describes a GSI added by an update with throughput and status fields "
+        "one created with its table lacks (tests/cloudformation's MINISTACK_DIFFERS lists what else it does)",
+        "hot_reload": "ministack has no hot-reload bucket: an update to it fails with 'Failed to fetch code "
+        "from s3://hot-reload/<folder>' (and rolls back)",
     },
     "aws": {
         "mailbox": "on AWS alarm email goes to real inboxes, which the suite does not read",
