@@ -219,27 +219,28 @@ def deploy_local(
     # the cloud assembly beside the outputs, not in cdk/: two deploys at once never share one
     assembly = outputs_file.parent.resolve() / "cdk.out"
     _bootstrap_once(env, region, log, progress, assembly)
+    _finish_stopped_rollback(endpoint, region, progress)
     started = time.monotonic()
     how = "hotswap: code and configuration straight to the functions" if hotswap else "create or update"
     progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, {how}) ...")
-    _run_cdklocal(
-        [
-            "deploy",
-            STACK,
-            *(["--hotswap-fallback"] if hotswap else []),
-            "--require-approval",
-            "never",
-            "--outputs-file",
-            str(outputs_file.resolve()),
-            "--output",
-            str(assembly),
-            "-c",
-            "target=local",
-            *[arg for key, value in (context or {}).items() for arg in ("-c", f"{key}={value}")],
-        ],
-        env,
-        log,
-    )
+    deploy = [
+        "deploy",
+        STACK,
+        *(["--hotswap-fallback"] if hotswap else []),
+        "--require-approval",
+        "never",
+        "--outputs-file",
+        str(outputs_file.resolve()),
+        "--output",
+        str(assembly),
+        "-c",
+        "target=local",
+        *[arg for key, value in (context or {}).items() for arg in ("-c", f"{key}={value}")],
+    ]
+    try:
+        _run_cdklocal(deploy, env, log)
+    except RuntimeError as error:
+        raise RuntimeError(f"{_failure(endpoint, region)}\n{error}") from None
     if record.get("hotswapped") and not hotswap:
         from workspace.hotswap import push_code
 
@@ -279,14 +280,58 @@ def _digest(sources: Sequence[str], extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def _stack_id(endpoint: str, region: str, name: str = STACK) -> str | None:
-    """The id of stack `name` on the target, when it is deployed and complete."""
+STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")  # deployed and usable
+
+
+def _stack(endpoint: str, region: str, name: str = STACK) -> dict[str, Any] | None:
     client = local_client("cloudformation", endpoint, region)
     try:
         [stack] = client.describe_stacks(StackName=name)["Stacks"]
     except client.exceptions.ClientError:
         return None
-    return str(stack["StackId"]) if stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else None
+    return dict(stack)
+
+
+def _stack_id(endpoint: str, region: str, name: str = STACK) -> str | None:
+    """The id of stack `name` on the target, when it is deployed and in a stable state."""
+    stack = _stack(endpoint, region, name)
+    return str(stack["StackId"]) if stack and stack["StackStatus"] in STABLE else None
+
+
+def _finish_stopped_rollback(endpoint: str, region: str, progress: Any) -> None:
+    """A rollback that stopped (UPDATE_ROLLBACK_FAILED) is finished first, as `cdk rollback` does
+    on AWS; the CDK would refuse to deploy onto the stack until then."""
+    stack = _stack(endpoint, region)
+    if stack and stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED":
+        progress(
+            f"deploy-local: {STACK}'s last rollback had stopped; finishing it (ContinueUpdateRollback) ..."
+        )
+        local_client("cloudformation", endpoint, region).continue_update_rollback(StackName=STACK)
+
+
+def _failure(endpoint: str, region: str) -> str:
+    """One line on where a failed deploy left the stack and what to do next."""
+    stack = _stack(endpoint, region)
+    if stack is None:
+        return f"{STACK} was not deployed:"
+    status = stack["StackStatus"]
+    events = local_client("cloudformation", endpoint, region).describe_stack_events(StackName=STACK)[
+        "StackEvents"
+    ]
+    cause = next(
+        (f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in reversed(events)
+         if e["ResourceStatus"].endswith("_FAILED") and e["ResourceType"] != "AWS::CloudFormation::Stack"),
+        "see the CDK's output below",
+    )  # fmt: skip
+    if status == "UPDATE_ROLLBACK_COMPLETE":
+        return (f"{STACK} was rolled back to its previous deploy, its data kept ({status}) because {cause}; "
+                "fix the change and run `make deploy-local` again")  # fmt: skip
+    if status == "ROLLBACK_COMPLETE":
+        return f"{STACK} could not be created ({status}) because {cause}; fix it and run `make deploy-local` again"
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (f"{STACK}'s rollback stopped ({status}) at {cause}; the next `make deploy-local` finishes it "
+                "before deploying")  # fmt: skip
+    return f"{STACK} was not changed ({status}): the CDK stopped before deploying:"
 
 
 def _read_json(path: Path) -> Any:

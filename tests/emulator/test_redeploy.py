@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.ctl import temporary_emulator
+from emulator.ctl import free_port, temporary_emulator
 from tests.emulator.helpers import workers_running_in
 from workspace.targets import (
     REPO,
@@ -202,3 +202,73 @@ def test_watch_deploys_and_then_hotswaps_each_saved_change(tmp_path: Path) -> No
         assert live, output[-3000:]
         assert "watch: functions/get_order.py changed" in output, output[-3000:]
         assert "(no synth)" in output, output[-3000:]
+
+
+def test_a_failed_update_rolls_back_keeps_the_orders_across_a_restart_and_the_fix_then_deploys(
+    tmp_path: Path,
+) -> None:
+    copy = repository_copy(tmp_path)
+    stack = copy / "cdk" / "orders_infra" / "stack.py"
+    shipped = stack.read_text()
+    # a new table named like one that exists outside the stack: its create fails on AWS too
+    clash = shipped.replace(
+        "        acknowledge_justified_findings(self)",
+        '        dynamodb.Table(self, "Clash", table_name="TABLE", removal_policy=cdk.RemovalPolicy.DESTROY,\n'
+        '            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),\n'
+        "            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
+        "                point_in_time_recovery_enabled=True))\n"
+        "        acknowledge_justified_findings(self)",
+    ).replace(
+        "from aws_cdk import aws_iam as iam",
+        "from aws_cdk import aws_dynamodb as dynamodb\nfrom aws_cdk import aws_iam as iam",
+    )
+    state, port = tmp_path / "state", free_port()
+    with temporary_emulator(copy / ".local", state_dir=state, port=port) as emulator:
+        deploy_copy(copy, emulator.endpoint)
+        outputs = read_outputs(copy / ".local" / "outputs.json")
+        api = local_api_url(emulator.endpoint, outputs.api_id)
+        order = requests.post(f"{api}/orders", json=ORDER, timeout=30).json()["orderId"]
+        deadline = time.monotonic() + 10
+        while (
+            requests.get(f"{api}/orders/{order}", timeout=30).status_code != 200
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        local_client("dynamodb", emulator.endpoint).create_table(
+            TableName="taken", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )  # fmt: skip
+
+        stack.write_text(clash.replace("TABLE", "taken"))
+        failed = subprocess.run(
+            [sys.executable, "-m", "workspace", "deploy"], cwd=copy, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONPATH": str(copy), "LOCAL_ENDPOINT": emulator.endpoint},
+        )  # fmt: skip
+        assert failed.returncode == 1
+        first = failed.stderr.splitlines()[0]
+        assert (
+            "was rolled back to its previous deploy" in first
+            and "Clash" in first
+            and "already exists" in first
+        ), first
+
+    def unchanged(endpoint: str) -> None:
+        cfn = local_client("cloudformation", endpoint)
+        assert (
+            cfn.describe_stacks(StackName="OrdersStack")["Stacks"][0]["StackStatus"]
+            == "UPDATE_ROLLBACK_COMPLETE"
+        )
+        assert "Clash" not in {
+            r["LogicalResourceId"]
+            for r in cfn.describe_stack_resources(StackName="OrdersStack")["StackResources"]
+        }
+        assert requests.get(f"{api}/orders/{order}", timeout=30).json()["orderId"] == order
+
+    with temporary_emulator(copy / ".local", state_dir=state, port=port) as emulator:  # after a restart
+        unchanged(emulator.endpoint)
+        stack.write_text(clash.replace("TABLE", "clash-free"))
+        deploy_copy(copy, emulator.endpoint)
+        cfn = local_client("cloudformation", emulator.endpoint)
+        assert cfn.describe_stacks(StackName="OrdersStack")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+        assert local_client("dynamodb", emulator.endpoint).describe_table(TableName="clash-free")["Table"]
+        assert requests.get(f"{api}/orders/{order}", timeout=30).status_code == 200
