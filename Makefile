@@ -67,7 +67,7 @@ local-down: ## Stop the local AWS and everything it started (embedded, and compo
 local-reset: setup ## Start from nothing: wipe the running local target's state (every stack, queue, table), or the saved state in .local/state, and .local/outputs.json
 	@$(PY) -m workspace reset
 
-deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target (skipped when nothing changed, FORCE=1 deploys anyway; HOTSWAP=1 puts code changes straight into the functions, without a synth when only functions/ changed), alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live; outputs in .local/outputs.json
+deploy-local: setup ## cdklocal bootstrap + deploy -c target=local to the running local target (skipped when nothing changed, FORCE=1 deploys anyway; HOTSWAP=1 puts code changes straight into the functions, without a synth when only functions/ changed), alarms to ALARM_EMAIL (default oncall@example.com, confirmed), HOT_RELOAD=1 runs functions/ live, CONTEXT="key=value ..." adds CDK context (docs/extending.md); a failed update is rolled back, data kept; outputs in .local/outputs.json
 	@$(PY) -m workspace deploy
 
 watch: setup ## Deploy, then hotswap each saved change under cdk/ or functions/ into the running local target (functions/ alone: no synth; else cdklocal deploy --hotswap-fallback), until Ctrl-C

@@ -187,10 +187,18 @@ def follow_logs(endpoint: str, function: str, lines: int, follow: bool) -> None:
 
 
 def deploy_context() -> dict[str, str]:
-    """The CDK context of a local deploy: where alarms mail, and whether functions hot-reload."""
+    """The CDK context of a local deploy: where alarms mail, whether functions hot-reload, and any
+    other values in CONTEXT ("extensionStep=2 memorySize=512": docs/extending.md)."""
     context = {"alarmEmail": os.environ.get("ALARM_EMAIL") or mail.DEFAULT_ALARM_EMAIL}
     if os.environ.get("HOT_RELOAD") == "1":  # the functions run from functions/, saved changes live
         context["hotReload"] = "true"
+    for pair in os.environ.get("CONTEXT", "").split():
+        key, equals, value = pair.partition("=")
+        if not (key and equals):
+            raise RuntimeError(
+                f'CONTEXT takes key=value pairs, got {pair!r} (e.g. CONTEXT="extensionStep=2")'
+            )
+        context[key] = value
     return context
 
 

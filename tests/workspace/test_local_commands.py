@@ -371,3 +371,19 @@ def test_the_deploy_fingerprint_follows_what_synth_reads(
     (tmp_path / "cdk" / "orders_infra" / "stack.py").write_text("v2")
     assert targets.deploy_fingerprint(reloaded)["infra"] != changed_requirements["infra"]
     assert targets.deploy_fingerprint(bundled)["infra"] != before[0]["infra"]
+
+
+def test_deploy_context_takes_hot_reload_the_alarm_address_and_any_context_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workspace.commands import deploy_context
+
+    monkeypatch.setenv("HOT_RELOAD", "1")
+    monkeypatch.setenv("ALARM_EMAIL", "me@example.com")
+    monkeypatch.setenv("CONTEXT", "extensionStep=2  memorySize=512")
+    assert deploy_context() == {
+        "alarmEmail": "me@example.com", "hotReload": "true", "extensionStep": "2", "memorySize": "512",
+    }  # fmt: skip
+    monkeypatch.setenv("CONTEXT", "extensionStep")
+    with pytest.raises(RuntimeError, match="CONTEXT takes key=value pairs, got 'extensionStep'"):
+        deploy_context()
