@@ -53,7 +53,8 @@ def fresh_target(work: Path) -> Iterator[str]:
 
 class Workspace:
     def __init__(self, endpoint: str, work: Path) -> None:
-        self.endpoint, self.work, self.context = endpoint, work, {}
+        self.endpoint, self.work = endpoint, work
+        self.context: dict[str, str] = {}
 
     def deploy(self, change: dict[str, str | None]) -> Outputs:
         for key, value in change.items():

@@ -26,7 +26,6 @@ with a message that names it, instead of being ignored.
 """
 
 import copy
-import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,8 +36,6 @@ from moto.cloudformation.parsing import ResourceMap, clean_json, resource_class_
 
 from emulator.cloudformation import schemas
 
-log = logging.getLogger(__name__)
-
 # type -> converge(resource, old properties (None: just created), new properties, account_id,
 # region) -> the resource
 Converge = Callable[[Any, dict[str, Any] | None, dict[str, Any], str, str], Any]
@@ -47,10 +44,6 @@ _converge: dict[str, Converge] = {}
 
 def register(resource_type: str, converge: Converge) -> None:
     _converge[resource_type] = converge
-
-
-def converges(resource_type: str) -> bool:
-    return resource_type in _converge
 
 
 class UpdateFailed(Exception):
@@ -187,11 +180,19 @@ class Operation:
 
     def run(self) -> bool:
         kind = "CREATE" if self.creating else "UPDATE"
-        before = {lid: self._properties(self.previous.resource_json[lid]) for lid in self.live}
         types = {lid: self.previous.resource_json[lid]["Type"] for lid in self.live}
         self.stack.status = f"{kind}_IN_PROGRESS"
-        self.stack._add_stack_event(self.stack.status, resource_status_reason="User Initiated")
+        last = self.stack.events[-1] if self.stack.events else None
+        if last is None or (last.logical_resource_id, last.resource_status) != (
+            self.stack.name,
+            self.stack.status,
+        ):
+            self.stack._add_stack_event(self.stack.status, resource_status_reason="User Initiated")
         try:
+            try:  # what each resource has now: the previous template, resolved against them
+                before = {lid: self._properties(self.previous.resource_json[lid]) for lid in self.live}
+            except Exception as error:
+                raise UpdateFailed(self.stack.name, _reason(error)) from error
             self._load_template()
             for logical_id in dependency_order(self.template["Resources"]):
                 self._apply(logical_id, types.get(logical_id), before.get(logical_id))
