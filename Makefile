@@ -121,12 +121,12 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
 test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the update-vs-create harness, the e2e suite on embedded (two at a time), again on an embedded emulator restarted from its saved state, then on ministack
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2
 	E2E_RESTORED=1 $(VENV)/bin/pytest e2e -q
 	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs
 
 unit: setup ## Tests only, no lint
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2
 
 check: lint ## The edit loop: lint, then the tests that start no deployment (~1.5 min); `make test` before you push
 	$(VENV)/bin/pytest -n 2 -q -m "not integration and not e2e" tests

@@ -82,7 +82,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "e2e" in str(item.path.parent.name):
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group("e2e"))  # with -n: one worker, one deployed stack
         for marker in item.iter_markers("needs"):
             if marker.args[0] in lacking:
                 item.add_marker(pytest.mark.skip(reason=f"E2E_TARGET={TARGET}: {lacking[marker.args[0]]}"))

@@ -81,14 +81,7 @@ def _zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(
-    scope="module",
-    # with -n, each target on a worker of its own: one server each, the two side by side
-    params=[
-        pytest.param(target, marks=pytest.mark.xdist_group(f"harness-{target}"))
-        for target in ("embedded", "ministack")
-    ],
-)
+@pytest.fixture(scope="module", params=["embedded", "ministack"])  # with -n, side by side (conftest.py)
 def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     work = tmp_path_factory.mktemp(request.param)
     if request.param == "embedded":

@@ -1,0 +1,35 @@
+"""How `make test` shares its tests between two workers (pytest -n 2): what must run in one
+process stays together, everything else is spread one test at a time.
+
+  e2e/                  one worker, so the suite deploys its stack once
+  the harness's targets  all cases of one target on one worker (one emulator, one ministack)
+
+pytest-xdist's own `--dist loadgroup` cannot do it with pytest 9: it marks a group by rewriting
+`item._nodeid`, which pytest 9 no longer reads (a node's id is `item._id`), so every test ran
+alone and the e2e suite deployed its stack on both workers.
+"""
+
+import re
+from typing import Any
+
+import pytest
+
+HARNESS_TARGET = re.compile(r"^tests/cloudformation/test_update_equals_create\.py::.*\[(embedded|ministack)-")
+
+
+def work_unit(nodeid: str) -> str:
+    """The tests that must share a worker share this name; any other test is its own."""
+    if nodeid.startswith("e2e/"):
+        return "e2e"
+    harness = HARNESS_TARGET.match(nodeid)
+    return f"harness-{harness.group(1)}" if harness else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ByWorkUnit(config, log)
