@@ -1,7 +1,8 @@
 """How `make test` shares its tests between two workers (pytest -n 2): what must run in one
 process stays together, everything else is spread one test at a time.
 
-  e2e/                  one worker, so the suite deploys its stack once
+  e2e/                  one worker, so the suite deploys its stack once (the walkthrough, which
+                        starts targets of its own, apart)
   the harness's targets  all cases of one target on one worker (one emulator, one ministack)
 
 pytest-xdist's own `--dist loadgroup` cannot do it with pytest 9: it marks a group by rewriting
@@ -19,7 +20,7 @@ HARNESS_TARGET = re.compile(r"^tests/cloudformation/test_update_equals_create\.p
 
 def work_unit(nodeid: str) -> str:
     """The tests that must share a worker share this name; any other test is its own."""
-    if nodeid.startswith("e2e/"):
+    if nodeid.startswith("e2e/") and not nodeid.startswith("e2e/test_extending.py"):
         return "e2e"
     harness = HARNESS_TARGET.match(nodeid)
     return f"harness-{harness.group(1)}" if harness else nodeid

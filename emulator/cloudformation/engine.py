@@ -158,8 +158,8 @@ def create(stack: Stack) -> bool:
 
 
 def update(stack: Stack, template: dict[str, Any], parameters: dict[str, Any] | None) -> bool:
-    """Bring `stack` to `template` (UpdateStack, ExecuteChangeSet, or a create from a change set
-    while the stack has no resources). True when it got there; False when it rolled back."""
+    """Bring `stack` to `template` (UpdateStack, ExecuteChangeSet; a CREATE change set's stack,
+    REVIEW_IN_PROGRESS, is created). True when it got there; False when it rolled back."""
     return Operation(stack, template, parameters).run()
 
 
@@ -400,13 +400,16 @@ def _undo(stack: Stack, step: Step, pending: PendingRollback) -> None:
     if step.action == "update":
         _event(stack, step.logical_id, step.resource_type, step.resource, "UPDATE_IN_PROGRESS")
         converge = _converge.get(step.resource_type) or _moto_update(step.resource_type, step.logical_id)
-        assert converge is not None  # the update step ran it
+        if converge is None:  # cannot be: the update step ran one
+            raise RuntimeError(f"no way to update {step.resource_type} back")
         step.resource = converge(step.resource, step.after, step.before, stack.account_id, stack.region_name)
         pending.restored[step.logical_id] = step.resource
         _event(stack, step.logical_id, step.resource_type, step.resource, "UPDATE_COMPLETE")
         return
     _event(stack, step.logical_id, step.resource_type, step.resource, "DELETE_IN_PROGRESS")
-    stack.resource_map._delete_resource(step.resource, {"Type": step.resource_type, "Properties": {}})
+    # until the rollback ends the map holds the new template, which made this resource
+    template = stack.resource_map._resource_json_map.get(step.logical_id) or {"Type": step.resource_type}
+    stack.resource_map._delete_resource(step.resource, copy.deepcopy(template))
     _event(stack, step.logical_id, step.resource_type, step.resource, "DELETE_COMPLETE")
 
 
