@@ -216,26 +216,22 @@ def deploy_local(
         progress(
             f"deploy-local: note: Node {node_major()} is end-of-life for the CDK; it works, {RECOMMENDED_NODE}+ is recommended"
         )
-    # the cloud assembly beside the outputs, not in cdk/: two deploys at once never share one
-    assembly = outputs_file.parent.resolve() / "cdk.out"
-    _bootstrap_once(env, region, log, progress, assembly)
+    _bootstrap_once(env, region, log, progress, outputs_file.parent.resolve() / "cdk.out")
     _finish_stopped_rollback(endpoint, region, progress)
     started = time.monotonic()
+    assembly = _synthesized(context or {}, region, env, log, progress)
     how = "hotswap: code and configuration straight to the functions" if hotswap else "create or update"
-    progress(f"deploy-local: cdklocal deploy {STACK} (synth, bundle, publish, {how}) ...")
+    progress(f"deploy-local: cdklocal deploy {STACK} (publish, {how}) ...")
     deploy = [
         "deploy",
         STACK,
+        "--app",
+        str(assembly),
         *(["--hotswap-fallback"] if hotswap else []),
         "--require-approval",
         "never",
         "--outputs-file",
         str(outputs_file.resolve()),
-        "--output",
-        str(assembly),
-        "-c",
-        "target=local",
-        *[arg for key, value in (context or {}).items() for arg in ("-c", f"{key}={value}")],
     ]
     try:
         _run_cdklocal(deploy, env, log)
@@ -278,6 +274,45 @@ def _digest(sources: Sequence[str], extra: str = "") -> str:
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+ASSEMBLIES = REPO / ".local" / "assemblies"  # cloud assemblies by their sources, context and region
+ASSEMBLIES_KEPT = 6
+
+
+def _synthesized(
+    context: dict[str, str], region: str, env: dict[str, str], log: Path | None, progress: Any
+) -> Path:
+    """The stack's cloud assembly for these sources, context and region: synthesized once (CDK's
+    synth and bundling, ~6 s of a deploy), then deployed as often as wanted (`make up` after
+    `make local-reset`, a revert, another emulator). Written whole or not at all, so two deploys
+    at once never share a half-written one."""
+    key = json.dumps({**deploy_fingerprint(context), "region": region, "repo": str(REPO)}, sort_keys=True)
+    assembly = ASSEMBLIES / hashlib.sha256(key.encode()).hexdigest()[:20]
+    if assembly.is_dir():
+        progress(f"deploy-local: these sources and context were synthesized before ({assembly.name}): reused")
+        assembly.touch()  # recently used: kept
+        return assembly
+    ASSEMBLIES.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=ASSEMBLIES, prefix=f"{assembly.name}."))
+    progress(f"deploy-local: cdklocal synth {STACK} (synth, bundle) ...")
+    context_args = [
+        arg for key, value in {"target": "local", **context}.items() for arg in ("-c", f"{key}={value}")
+    ]
+    try:
+        _run_cdklocal(["synth", STACK, "--quiet", "--output", str(partial), *context_args], env, log)
+        partial.rename(assembly)
+    except OSError:  # another deploy synthesized the same first
+        shutil.rmtree(partial, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    for old in sorted((p for p in ASSEMBLIES.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)[
+        :-ASSEMBLIES_KEPT
+    ]:
+        if "." not in old.name:  # never one being written
+            shutil.rmtree(old, ignore_errors=True)
+    return assembly
 
 
 STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")  # deployed and usable
