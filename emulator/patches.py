@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from emulator import patching, speedups
 from emulator.cloudwatch import alarms
+from emulator.dynamodb import streams
 from emulator.lambda_ import patches as lambda_patches
 from emulator.s3 import policies
 from emulator.sns import delivery
@@ -28,6 +29,8 @@ def install() -> None:
     speedups.serialize_plain_json_results_directly()
     lambda_patches.keep_logging_config()
     lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here
+    lambda_patches.moto_triggers_invoke_through_the_runtime()  # S3, EventBridge, ...: never Docker
+    streams.install()  # DynamoDB Streams: no synchronous trigger inside PutItem (pollers invoke)
     store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
     policies.store_but_do_not_enforce_bucket_policies()
     alarms.alarms_start_in_insufficient_data()

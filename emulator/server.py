@@ -16,7 +16,7 @@ from moto.moto_server.werkzeug_app import create_backend_app
 from waitress import wasyncore
 from waitress.server import create_server
 
-from emulator import guard, patches, persistence
+from emulator import guard, patches, persistence, wiring
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
 from emulator.ctl import MAILBOX
@@ -24,11 +24,11 @@ from emulator.http import Response, StartResponse, json_response, respond
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_ import invoke
 from emulator.lambda_.asynchronous import AsyncInvoker
+from emulator.lambda_.event_sources import EventSourceManager
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.s3 import unsigned
 from emulator.sns import delivery
 from emulator.speedups import REGION_IN_AUTH, CachingDispatcher, SdkFastPath
-from emulator.sqs.event_source import EventSourceManager
 from emulator.sqs.metrics import sample_queue_metrics
 
 log = logging.getLogger("emulator")
@@ -212,7 +212,9 @@ class Emulator:
             self.account_id, self.work_dir / "functions", internal_url, self.concurrency
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
-        delivery.configure(self.mailbox, self.url, self.app.events.submit)
+        wiring.wire(
+            wiring.Wiring(mailbox=self.mailbox, public_url=self.url, invoke_async=self.app.events.submit)
+        )
         self.event_sources = EventSourceManager(
             self.account_id, self.runtime, self.app.iam, changed=lambda: self.app.changed()
         )

@@ -86,7 +86,8 @@ def converge_event_source_mapping(
     }
     configured = EventSourceMapping(spec)  # type: ignore[abstract]
     for name, value in vars(configured).items():
-        if name not in ("uuid", "arn"):
+        # its identity stays, and what the emulator keeps on it (a stream mapping's position)
+        if name not in ("uuid", "arn") and not name.startswith("emulator_"):
             setattr(mapping, name, value)
     return mapping
 

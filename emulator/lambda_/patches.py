@@ -1,5 +1,6 @@
-"""Lambda's changes to moto: a function's LoggingConfig is kept (the runtime writes there), and
-code in LocalStack's `hot-reload` bucket is a folder on this machine, not an object in S3."""
+"""Lambda's changes to moto: a function's LoggingConfig is kept (the runtime writes there), code
+in LocalStack's `hot-reload` bucket is a folder on this machine, not an object in S3, and every
+invocation moto makes itself goes to the emulator's runtime, never to Docker."""
 
 import functools
 import hashlib
@@ -9,6 +10,7 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 
 from emulator.patching import replace
+from emulator.wiring import wired
 
 
 def keep_logging_config() -> None:
@@ -65,3 +67,30 @@ def accept_hot_reload_code() -> None:
         self.code_sha_256 = hashlib.sha256(folder.encode()).hexdigest()  # a new folder is a new version
 
     replace(LambdaFunction, "_set_function_code", set_function_code)
+
+
+def moto_triggers_invoke_through_the_runtime() -> None:
+    """Wherever moto invokes a function itself, as an AWS service would (S3 event notifications,
+    Kinesis, Logs subscriptions, Secrets Manager rotation, ...), it ran the function in Docker;
+    with no Docker the trigger did nothing and the deploy looked fine. Each such invocation is
+    an asynchronous invocation of the emulator's runtime, as these services invoke on AWS
+    (retries, destinations: asynchronous.py). moto's Docker path refuses loudly, so nothing
+    reaches it unseen."""
+
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        invoke_async = wired().invoke_async
+        if invoke_async is None:
+            raise RuntimeError(
+                f"{self.function_name} not invoked: the emulator's Lambda runtime is not running"
+            )
+        payload = body if isinstance(body, bytes) else str(body or "{}").encode()
+        invoke_async(self.region, self.function_arn, payload)
+        return b""
+
+    def in_docker(self: LambdaFunction, event: Any = None) -> Any:
+        raise RuntimeError(
+            f"moto tried to run {self.function_name} in Docker; the emulator's runtime runs functions"
+        )
+
+    replace(LambdaFunction, "invoke", invoke)
+    replace(LambdaFunction, "_invoke_lambda", in_docker)

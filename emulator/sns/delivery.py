@@ -23,7 +23,6 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,9 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import requests
 
-from emulator.ctl import MAILBOX
 from emulator.http import Response
 from emulator.patching import replace
+from emulator.wiring import wired
 
 log = logging.getLogger("emulator.sns")
 
@@ -43,32 +42,16 @@ SENDER = "no-reply@sns.amazonaws.com"
 EMAIL_PROTOCOLS = ("email", "email-json")
 
 
-@dataclass
-class Settings:
-    """What delivery needs from the running emulator (set by `configure`)."""
-
-    mailbox: Path = MAILBOX
-    public_url: str = "http://localhost:4566"
-    invoke_async: Any = None  # (region, function name or ARN, payload bytes) -> request id
-
-
-SETTINGS = Settings()
-
-
-def configure(mailbox: Path, public_url: str, invoke_async: Any) -> None:
-    SETTINGS.mailbox, SETTINGS.public_url, SETTINGS.invoke_async = mailbox, public_url, invoke_async
-
-
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def confirm_url(topic_arn: str, token: str) -> str:
-    return f"{SETTINGS.public_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn)}&Token={token}"
+    return f"{wired().public_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn)}&Token={token}"
 
 
 def unsubscribe_url(subscription_arn: str) -> str:
-    return f"{SETTINGS.public_url}/?Action=Unsubscribe&SubscriptionArn={quote(subscription_arn)}"
+    return f"{wired().public_url}/?Action=Unsubscribe&SubscriptionArn={quote(subscription_arn)}"
 
 
 def pending(subscription: Any) -> bool:
@@ -85,7 +68,7 @@ def write_mail(address: str, subject: str, body: str, sender_name: str) -> Path 
     message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = email.utils.make_msgid(domain="email.amazonses.com")
     message.set_content(body)
-    folder = SETTINGS.mailbox / re.sub(r"[^A-Za-z0-9@._+-]", "_", address)
+    folder = wired().mailbox / re.sub(r"[^A-Za-z0-9@._+-]", "_", address)
     path = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}.eml"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -152,7 +135,7 @@ def envelope(subscription: Any, message: str, message_id: str, subject: str | No
         "Timestamp": now_iso(),
         "SignatureVersion": "1",
         "Signature": "EXAMPLE",
-        "SigningCertURL": f"{SETTINGS.public_url}/SimpleNotificationService.pem",
+        "SigningCertURL": f"{wired().public_url}/SimpleNotificationService.pem",
         "UnsubscribeURL": unsubscribe_url(subscription.arn),
     }
 
@@ -178,10 +161,11 @@ def deliver(subscription: Any, message: str, message_id: str, subject: str | Non
             ]
         }
         region = subscription.endpoint.split(":")[3]
-        if SETTINGS.invoke_async is None:
+        invoke_async = wired().invoke_async
+        if invoke_async is None:
             log.error("not delivered to %s: no Lambda runtime", subscription.endpoint)
         else:
-            SETTINGS.invoke_async(region, subscription.endpoint, json.dumps(event).encode())
+            invoke_async(region, subscription.endpoint, json.dumps(event).encode())
     elif protocol in ("http", "https"):
         post = envelope(subscription, message, message_id, subject)
         threading.Thread(target=_post, args=(subscription.endpoint, post), daemon=True).start()

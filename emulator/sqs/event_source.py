@@ -1,6 +1,7 @@
 """SQS event source mappings, polled the way Lambda polls: batches, batching window, partial batch
 responses, visibility timeout and redrive. moto's own synchronous trigger is switched off
-(see control_plane); pollers call moto's SQS backend in-process, not over HTTP.
+(store.py); pollers call moto's SQS backend in-process, not over HTTP. lambda_/event_sources.py
+keeps one poller per mapping.
 """
 
 import base64
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from moto.awslambda.models import EventSourceMapping, lambda_backends
+from moto.awslambda.models import EventSourceMapping
 from moto.sqs.models import Message, sqs_backends
 
 from emulator.iam.credentials import Principal
@@ -247,81 +248,3 @@ class SqsPoller:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(max(0.0, deadline - time.monotonic()))
-
-
-class EventSourceManager:
-    """Keeps one poller per enabled SQS mapping, following creates, updates and deletes."""
-
-    def __init__(
-        self,
-        account_id: str,
-        runtime: LambdaRuntime,
-        authorizer: Authorizer,
-        changed: Callable[[], None] = lambda: None,
-        scan_interval: float = 0.5,
-    ) -> None:
-        self.authorizer = authorizer
-        self.changed = changed
-        self.account_id = account_id
-        self.runtime = runtime
-        self.scan_interval = scan_interval
-        self.pollers: dict[str, SqsPoller] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _mappings(self) -> dict[str, EventSourceMapping]:
-        found = {}
-        for region, backend in lambda_backends[self.account_id].items():
-            for esm in list(backend._event_source_mappings.values()):
-                if (
-                    esm.event_source_arn.startswith("arn:aws:sqs:")
-                    and esm.event_source_arn.split(":")[3] == region
-                ):
-                    found[esm.uuid] = esm
-        return found
-
-    def sync(self) -> None:
-        mappings = self._mappings()
-        for uuid in set(self.pollers) - set(mappings):
-            self.pollers.pop(uuid).stop()
-        for uuid, esm in mappings.items():
-            poller = self.pollers.get(uuid)
-            if poller is not None and poller.esm is not esm:
-                poller.stop()
-                poller = None
-            if poller is None:
-                concurrency = self._concurrency(esm)
-                log.info(
-                    "polling %s for %s (up to %d batches at once)",
-                    esm.event_source_arn,
-                    esm.function_arn,
-                    concurrency,
-                )
-                self.pollers[uuid] = SqsPoller(
-                    esm, self.runtime, concurrency, self.authorizer, self.changed
-                ).start()
-
-    def _concurrency(self, esm: EventSourceMapping) -> int:
-        try:
-            return self.runtime.concurrency(
-                self.runtime.function(esm.event_source_arn.split(":")[3], esm.function_arn)
-            )
-        except FunctionNotFound:
-            return 1
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.scan_interval):
-            try:
-                self.sync()
-            except Exception:
-                log.exception("event source scan failed")
-
-    def stop(self, timeout: float = 3.0) -> None:
-        self._stop.set()
-        for poller in self.pollers.values():
-            poller.stop()
-        for poller in self.pollers.values():
-            poller.join(timeout)

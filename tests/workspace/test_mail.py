@@ -2,18 +2,21 @@
 emails keep arriving (the first fresh-clone CI of session 6 showed an OK email for the confirmation
 the listing had just numbered 1, because the numbers counted from the newest)."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from emulator import wiring
 from emulator.sns import delivery
 from workspace import mail
 
 
 @pytest.fixture
-def mailbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(delivery.SETTINGS, "mailbox", tmp_path)
-    return tmp_path
+def mailbox(tmp_path: Path) -> Iterator[Path]:
+    wiring.wire(wiring.Wiring(mailbox=tmp_path))
+    yield tmp_path
+    wiring.wire(wiring.Wiring())
 
 
 def test_a_listed_number_keeps_its_message_when_new_mail_arrives(mailbox: Path) -> None:

@@ -14,10 +14,11 @@ import moto
 import pytest
 
 from emulator.iam.enforcement import Authorizer
+from emulator.lambda_.event_sources import EventSourceManager
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 from emulator.lambda_.spec import InvokeResult
-from emulator.sqs.event_source import EventSourceManager, SqsPoller, failed_message_ids
+from emulator.sqs.event_source import SqsPoller, failed_message_ids
 from tests.emulator.helpers import code_zip
 
 # fails the records whose body is "bad", as ProcessOrder reports poison

@@ -1,0 +1,34 @@
+"""What code running inside moto's patched methods needs of the running emulator: handed over
+once by `Emulator.start` (`wire`) and read through `wired()`, the one accessor. Everything else
+gets what it needs as arguments.
+
+  mailbox       where SNS email subscriptions deliver (sns/delivery.py)
+  public_url    the emulator's own URL, in the links SNS mails (confirm, unsubscribe)
+  invoke_async  Lambda's asynchronous invocation (region, function, payload -> request id): SNS,
+                S3 notifications and moto's other triggers invoke functions through it
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.ctl import DEFAULT_PORT, MAILBOX
+
+
+@dataclass(frozen=True)
+class Wiring:
+    mailbox: Path = MAILBOX
+    public_url: str = f"http://localhost:{DEFAULT_PORT}"
+    invoke_async: Callable[[str, str, bytes], str] | None = None
+
+
+_wiring = Wiring()  # until an emulator starts: the defaults, and no Lambda runtime
+
+
+def wire(wiring: Wiring) -> None:
+    global _wiring
+    _wiring = wiring
+
+
+def wired() -> Wiring:
+    return _wiring
