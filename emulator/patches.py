@@ -9,8 +9,9 @@ from collections.abc import Callable
 from emulator import patching, speedups
 from emulator.cloudwatch import alarms
 from emulator.dynamodb import streams
+from emulator.events import schedule, targets
 from emulator.lambda_ import patches as lambda_patches
-from emulator.s3 import policies
+from emulator.s3 import notifications, policies
 from emulator.sns import delivery
 from emulator.sqs import store
 
@@ -33,6 +34,9 @@ def install() -> None:
     streams.install()  # DynamoDB Streams: no synchronous trigger inside PutItem (pollers invoke)
     store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
     policies.store_but_do_not_enforce_bucket_policies()
+    notifications.install()  # S3 event notifications: AWS's record, destinations' policies checked
+    targets.install()  # EventBridge: Lambda, SQS and SNS targets; unsupported targets refused
+    schedule.install()  # EventBridge: a schedule the emulator cannot keep is refused
     alarms.alarms_start_in_insufficient_data()
     alarms.alarm_history_as_aws_keeps_it()  # state changes recorded; DescribeAlarmHistory
     delivery.install()  # SNS: email to the mailbox (confirmed first), Lambda, loopback http(s)
@@ -49,7 +53,7 @@ def load_cloudformation() -> None:
             return
         with speedups.one_boto_session():
             from emulator.apigw import cloudformation as apigw_types
-            from emulator.cloudformation import patches, resources
+            from emulator.cloudformation import custom, patches, resources
             from emulator.cloudwatch import cloudformation as cloudwatch_types
             from emulator.dynamodb import cloudformation as dynamodb_types
             from emulator.iam import cloudformation as iam_types
@@ -64,6 +68,7 @@ def load_cloudformation() -> None:
                         logs_types, s3_types, sns_types, sqs_types):  # fmt: skip
             service.install()
         resources.install()
+        custom.install()  # Custom::* resources: their function answers, as on AWS
         patches.stack_operations_as_cloudformation_performs_them()
         patches.missing_change_sets_as_aws_reports_them()
         patches.previous_ssm_parameters_are_their_names()

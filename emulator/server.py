@@ -18,8 +18,10 @@ from waitress.server import create_server
 
 from emulator import guard, patches, persistence, wiring
 from emulator.apigw.gateway import HttpApiGateway
+from emulator.cloudformation.custom import Answers
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
 from emulator.ctl import MAILBOX
+from emulator.events.schedule import Schedules
 from emulator.http import Response, StartResponse, json_response, respond
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_ import invoke
@@ -44,6 +46,7 @@ SERVICES = (
     "cloudformation",
     "cloudwatch",
     "dynamodb",
+    "events",
     "iam",
     "kms",
     "lambda",
@@ -73,6 +76,8 @@ class EmulatorApp:
         self.account_id = account_id
         self.runtime = runtime
         self.events = AsyncInvoker(runtime)
+        self.custom_resources = Answers()
+        self.schedules = Schedules(account_id, default_region)
         self.default_region = default_region
         self.ready = False
         self.started_at = time.time()
@@ -112,7 +117,12 @@ class EmulatorApp:
         function = invoke.function_invoked(environ)
         if function is not None:
             return invoke.invoke(self.runtime, self.events, environ, function, self._region(environ))
-        return delivery.link(environ) or unsigned.stray(environ, self.account_id)
+        return (
+            self.custom_resources.receive(environ)
+            or self.schedules.fire_request(environ)
+            or delivery.link(environ)
+            or unsigned.stray(environ, self.account_id)
+        )
 
     @staticmethod
     def _unsupported(environ: dict[str, Any], message: str) -> Response:
@@ -213,7 +223,14 @@ class Emulator:
         )
         self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
         wiring.wire(
-            wiring.Wiring(mailbox=self.mailbox, public_url=self.url, invoke_async=self.app.events.submit)
+            wiring.Wiring(
+                mailbox=self.mailbox,
+                public_url=self.url,
+                invoke_async=self.app.events.submit,
+                invoke=self.runtime.invoke,
+                custom_resource_answers=self.app.custom_resources,
+                authorizer=self.app.iam,
+            )
         )
         self.event_sources = EventSourceManager(
             self.account_id, self.runtime, self.app.iam, changed=lambda: self.app.changed()
@@ -229,6 +246,7 @@ class Emulator:
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()
         self.event_sources.start()
+        self.app.schedules.start()
         self.runtime.watch_deployments()
         self.app.ready = True
         threading.Thread(target=patches.load_cloudformation, name="load-cloudformation", daemon=True).start()
@@ -264,6 +282,7 @@ class Emulator:
                 # only the listening socket (waitress's close() also stops the loop that sends
                 # the answers still in flight): new connections are refused from now on
                 wasyncore.dispatcher.close(server)
+            self.app.schedules.stop()
             self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1.5))
             self.runtime.close(keep_code=self.saver is not None)  # kills workers: waiting requests end now
             for server in (self._server, self._internal):

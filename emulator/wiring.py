@@ -5,14 +5,23 @@ gets what it needs as arguments.
   mailbox       where SNS email subscriptions deliver (sns/delivery.py)
   public_url    the emulator's own URL, in the links SNS mails (confirm, unsubscribe)
   invoke_async  Lambda's asynchronous invocation (region, function, payload -> request id): SNS,
-                S3 notifications and moto's other triggers invoke functions through it
+                S3 notifications, EventBridge and moto's other triggers invoke functions through it
+  invoke        a synchronous invocation (region, function, payload -> result): custom resources
+  custom_resource_answers  where custom resource functions' answers arrive (their ResponseURL)
+  authorizer    IAM: whether a service may invoke a function or send to a queue or topic
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.ctl import DEFAULT_PORT, MAILBOX
+
+if TYPE_CHECKING:
+    from emulator.cloudformation.custom import Answers
+    from emulator.iam.enforcement import Authorizer
+    from emulator.lambda_.spec import InvokeResult
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,9 @@ class Wiring:
     mailbox: Path = MAILBOX
     public_url: str = f"http://localhost:{DEFAULT_PORT}"
     invoke_async: Callable[[str, str, bytes], str] | None = None
+    invoke: "Callable[[str, str, bytes], InvokeResult] | None" = None
+    custom_resource_answers: "Answers | None" = None
+    authorizer: "Authorizer | None" = None
 
 
 _wiring = Wiring()  # until an emulator starts: the defaults, and no Lambda runtime

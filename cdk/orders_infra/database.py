@@ -20,5 +20,7 @@ class OrdersDatabase(Construct):
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute="expiration",  # Powertools idempotency records expire after 24 h
+            # docs/extending.md step 5: every change to an order on the table's stream
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if settings.extension_step >= 5 else None,
             removal_policy=settings.removal_policy,
         )

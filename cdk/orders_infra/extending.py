@@ -6,7 +6,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
@@ -15,8 +21,10 @@ from orders_infra.functions import OrdersFunction, OrdersFunctions
 from orders_infra.monitoring import OrdersMonitoring
 from orders_infra.settings import Settings
 
-STEPS = 4
+STEPS = 7
 BY_CURRENCY = "byCurrency"  # step 2's index: orders of one currency, newest first
+SHIPPED = {"source": ["orders.shipping"], "detail-type": ["OrderShipped"]}  # step 6's pattern
+IMPORTS_PREFIX = "incoming/"  # step 7: objects under it are recorded
 
 
 class OrdersExtension(Construct):
@@ -119,3 +127,80 @@ class OrdersExtension(Construct):
                 left=[cancel.function.metric_invocations(), cancel.function.metric_errors()],
             )
         )
+        if step < 5:
+            return
+
+        # Step 5: every change to an order, from the table's stream (database.py turns it on),
+        # recorded in an activity table by a function of its own
+        activity = dynamodb.Table(
+            self,
+            "ActivityTable",
+            partition_key=dynamodb.Attribute(name="source", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=settings.removal_policy,
+        )
+        recorder = function(
+            "RecordActivity", "record_activity.handler", "Records what the triggers report",
+            {"ACTIVITY_TABLE": activity.table_name},
+        )  # fmt: skip
+        activity.grant(recorder.role, "dynamodb:PutItem", "dynamodb:BatchWriteItem")
+        recorder.function.add_event_source(
+            event_sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.LATEST,
+                batch_size=10,
+                bisect_batch_on_error=True,
+                retry_attempts=2,
+                report_batch_item_failures=True,
+            )
+        )
+        cdk.CfnOutput(cdk.Stack.of(self), "ActivityTableName", value=activity.table_name)
+        if step < 6:
+            return
+
+        # Step 6: EventBridge: events matching a pattern, and a schedule (`make fire RULE=...`
+        # fires it now on the local workspace)
+        shipped = events.Rule(self, "OrderShipped", event_pattern=events.EventPattern(
+            source=SHIPPED["source"], detail_type=SHIPPED["detail-type"]
+        ))  # fmt: skip
+        shipped.add_target(targets.LambdaFunction(recorder.function, retry_attempts=2))
+        nightly = events.Rule(self, "NightlyReport", schedule=events.Schedule.cron(hour="3", minute="0"))
+        nightly.add_target(targets.LambdaFunction(recorder.function))
+        cdk.CfnOutput(cdk.Stack.of(self), "NightlyReportRule", value=nightly.rule_name)
+        if step < 7:
+            return
+
+        # Step 7: a bucket whose new objects under incoming/ are recorded
+        imports = s3.Bucket(
+            self,
+            "ImportsBucket",
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            removal_policy=settings.removal_policy,
+        )
+        imports.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(recorder.function),
+            s3.NotificationKeyFilter(prefix=IMPORTS_PREFIX),
+        )
+        cdk.Validations.of(imports).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="The walkthrough's bucket holds a learner's sample imports; give it server_access_logs_bucket for real data.",
+            )
+        )
+        stack = cdk.Stack.of(self)
+        for handler in stack.node.children:  # CDK's one function that writes every bucket's notifications
+            if handler.node.id.startswith("BucketNotificationsHandler"):
+                cdk.Validations.of(handler).acknowledge(
+                    cdk.Acknowledgment(
+                        id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                        reason="aws-cdk-lib's own notifications handler; its role is not ours to shape (logs only).",
+                    )
+                )
+        cdk.CfnOutput(stack, "ImportsBucketName", value=imports.bucket_name)

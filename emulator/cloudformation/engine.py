@@ -40,10 +40,18 @@ from emulator.cloudformation import schemas
 # region) -> the resource
 Converge = Callable[[Any, dict[str, Any] | None, dict[str, Any], str, str], Any]
 _converge: dict[str, Converge] = {}
+CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"  # every Custom::* type converges as this one
 
 
 def register(resource_type: str, converge: Converge) -> None:
     _converge[resource_type] = converge
+
+
+def _converge_of(resource_type: str) -> Converge | None:
+    """The type's converge; every custom resource type (Custom::*) has the generic one's."""
+    if resource_type.startswith("Custom::"):
+        resource_type = CUSTOM_RESOURCE
+    return _converge.get(resource_type)
 
 
 class UpdateFailed(Exception):
@@ -270,7 +278,7 @@ class Operation:
         parsed.pop(logical_id, None)
         try:
             resource = self.resources[logical_id]  # moto's create, names generated as moto does
-            converge = _converge.get(resource_type)
+            converge = _converge_of(resource_type)
             if converge is not None:
                 properties = self._properties(self.template["Resources"][logical_id])
                 resource = converge(resource, None, properties, self.stack.account_id, self.stack.region_name)
@@ -301,7 +309,7 @@ class Operation:
     def _update(self, logical_id: str, resource_type: str, current: Any, before: dict[str, Any],
                 after: dict[str, Any]) -> None:  # fmt: skip
         _event(self.stack, logical_id, resource_type, current, "UPDATE_IN_PROGRESS")
-        converge = _converge.get(resource_type) or _moto_update(resource_type, logical_id)
+        converge = _converge_of(resource_type) or _moto_update(resource_type, logical_id)
         if converge is None:
             changed = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
             reason = (
@@ -399,7 +407,7 @@ def continue_rollback(stack: Stack, skip: frozenset[str]) -> None:
 def _undo(stack: Stack, step: Step, pending: PendingRollback) -> None:
     if step.action == "update":
         _event(stack, step.logical_id, step.resource_type, step.resource, "UPDATE_IN_PROGRESS")
-        converge = _converge.get(step.resource_type) or _moto_update(step.resource_type, step.logical_id)
+        converge = _converge_of(step.resource_type) or _moto_update(step.resource_type, step.logical_id)
         if converge is None:  # cannot be: the update step ran one
             raise RuntimeError(f"no way to update {step.resource_type} back")
         step.resource = converge(step.resource, step.after, step.before, stack.account_id, stack.region_name)

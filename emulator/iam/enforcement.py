@@ -141,19 +141,34 @@ class Authorizer:
     def invocation_refusal(self, fn: Any, service: str, source_arn: str) -> str | None:
         """Why `service` may not invoke `fn` on behalf of `source_arn` (its resource policy has
         no statement for it), or None; checked as AWS checks a service's call to Invoke."""
+        resources = (fn.function_arn, f"{fn.function_arn}:$LATEST")  # moto qualifies CFN's
+        return self.service_refusal(
+            service, "lambda:InvokeFunction", resources, fn.policy.statements, source_arn
+        )
+
+    def service_refusal(
+        self,
+        service: str,
+        action: str,
+        resources: tuple[str, ...],
+        statements: list[dict[str, Any]],
+        source_arn: str,
+    ) -> str | None:
+        """Why `service` (s3.amazonaws.com, events.amazonaws.com, ...) may not do `action` on
+        `resources[0]` for `source_arn` under the resource policy's `statements`, or None."""
         if self.mode == "off":
             return None
-        allowing = [s for s in fn.policy.statements if _principal_is(s.get("Principal"), service)]
+        allowing = [s for s in statements if _principal_is(s.get("Principal"), service)]
         context: dict[str, tuple[str, ...]] = {
             "aws:sourcearn": (source_arn,),
-            "aws:sourceaccount": (source_arn.split(":")[4],),
+            "aws:sourceaccount": (source_arn.split(":")[4] or resources[0].split(":")[4],),
         }
-        for resource in (fn.function_arn, f"{fn.function_arn}:$LATEST"):  # moto qualifies CFN's
-            if decide([{"Statement": allowing}], Request("lambda:InvokeFunction", resource, context)).allowed:
+        for resource in resources:
+            if decide([{"Statement": allowing}], Request(action, resource, context)).allowed:
                 return None
         text = (
-            f"{service} is not authorized to perform: lambda:InvokeFunction on resource: {fn.function_arn} "
-            f"for {source_arn}: the function's resource policy has no statement that allows it"
+            f"{service} is not authorized to perform: {action} on resource: {resources[0]} "
+            f"for {source_arn}: the resource policy has no statement that allows it"
         )
         if self.mode == "audit":
             log.warning("IAM audit, would deny: %s", text)
