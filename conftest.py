@@ -11,6 +11,7 @@ alone and the e2e suite deployed its stack on both workers.
 """
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,3 +35,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return work_unit(nodeid)
 
     return ByWorkUnit(config, log)
+
+
+# No test may make moto reach for Docker (functions run in the emulator's runtime): the emulator
+# logs DOCKER_REFUSED wherever moto tries, in this process and in every emulator a test starts.
+@pytest.fixture(autouse=True)
+def moto_never_tries_docker(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    yield
+    from emulator.lambda_.patches import DOCKER_REFUSED
+
+    tried = [r.getMessage() for r in caplog.records if DOCKER_REFUSED in r.getMessage()]
+    assert not tried, tried
+
+
+@pytest.fixture(scope="session", autouse=True)
+def started_emulators_never_try_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    yield
+    from emulator.lambda_.patches import DOCKER_REFUSED
+
+    logs = tmp_path_factory.getbasetemp().rglob("*.log")
+    tried = [str(log) for log in logs if DOCKER_REFUSED in log.read_text(errors="replace")]
+    assert not tried, f"moto tried to use Docker; see {tried}"

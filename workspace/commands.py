@@ -1,4 +1,4 @@
-"""`python -m workspace deploy|watch|smoke|url|env|logs|reset|mail|alarms|iam-report`: the commands behind `make up`,
+"""`python -m workspace deploy|watch|smoke|url|env|logs|reset|mail|alarms|iam-report|fire`: the commands behind `make up`,
 `make deploy-local`, `make watch`, `make smoke`, `make env`, `make logs`, `make mail` and `make alarms`, against the
 local target.
 
@@ -22,6 +22,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.ctl import SAVED_STATE, health, local_endpoint
+from emulator.events.schedule import FIRE_PATH
 from emulator.iam.calls import CHECKED_SERVICES
 from workspace import mail
 from workspace.targets import (
@@ -296,6 +297,33 @@ def iam_report(endpoint: str) -> list[str]:
     return lines
 
 
+def fire(endpoint: str, wanted: str) -> str:
+    """Fire a scheduled rule now (its targets get the Scheduled Event), by its name or a part of
+    it (`make fire RULE=NightlyReport`): a test or a learner need not wait for the schedule."""
+    if not wanted:
+        raise RuntimeError("which rule? `make fire RULE=<name or part of it>`")
+    rules = [
+        r["Name"]
+        for r in local_client("events", endpoint).list_rules()["Rules"]
+        if r.get("ScheduleExpression")
+    ]
+    matching = [name for name in rules if name == wanted] or [name for name in rules if wanted in name]
+    if len(matching) != 1:
+        known = ", ".join(rules) or "none"
+        raise RuntimeError(f"{len(matching)} scheduled rules match {wanted!r} (scheduled rules: {known})")
+    answer = requests.post(f"{endpoint}{FIRE_PATH}", json={"rule": matching[0]}, timeout=30)
+    if answer.status_code == 404 and "rule" not in answer.text:
+        raise RuntimeError(
+            f"{endpoint} cannot fire a rule on demand (the embedded emulator can): wait for its schedule"
+        )
+    if answer.status_code != 200:
+        raise RuntimeError(
+            f"{endpoint} did not fire {matching[0]} ({answer.status_code}: {answer.text[:200]})"
+        )
+    fired = answer.json()
+    return f"{matching[0]} fired: {fired['delivered']} of {fired['targets']} targets got its Scheduled Event"
+
+
 def reset(endpoint: str) -> str:
     """Start from nothing: wipe the running local target's state (every stack and its data), or
     the embedded emulator's saved state when nothing runs, and the outputs that described them."""
@@ -327,6 +355,8 @@ def run_command(name: str, endpoint: str, args: argparse.Namespace) -> None:
         print(mail.show(args.show) if args.show else mail.listing())
     elif name == "iam-report":
         print("\n".join(iam_report(endpoint)))
+    elif name == "fire":
+        print(f"fire: {fire(endpoint, args.rule)}")
     elif name == "alarms":
         require_deployment(endpoint)
         print("\n".join(mail.alarm_lines(local_client("cloudwatch", endpoint))))
@@ -340,7 +370,19 @@ def main(argv: list[str] | None = None) -> int:
         "commands",
         nargs="+",
         metavar="command",
-        choices=["deploy", "watch", "smoke", "url", "env", "logs", "reset", "mail", "alarms", "iam-report"],
+        choices=[
+            "deploy",
+            "watch",
+            "smoke",
+            "url",
+            "env",
+            "logs",
+            "reset",
+            "mail",
+            "alarms",
+            "iam-report",
+            "fire",
+        ],
         help="one or more, run in order until one fails (`make up`: deploy smoke url, one process)",
     )
     parser.add_argument("--endpoint", default=None, help="default: the local target's (see above)")
@@ -348,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=20, help="logs: how many of the last lines first")
     parser.add_argument("--no-follow", dest="follow", action="store_false", help="logs: print and stop")
     parser.add_argument("--show", default="", help="mail: print message N of the listing, or `last`")
+    parser.add_argument("--rule", default="", help="fire: the scheduled rule's name, or a part of it")
     args = parser.parse_args(argv)
     endpoint = args.endpoint or local_endpoint()
     for name in args.commands:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.cloudformation.models import Event, Stack
-from moto.cloudformation.parsing import ResourceMap, clean_json, resource_class_from_type
+from moto.cloudformation.parsing import OutputMap, ResourceMap, clean_json, resource_class_from_type
 
 from emulator.cloudformation import schemas
 
@@ -383,7 +383,11 @@ def finish_rollback(stack: Stack, pending: PendingRollback, skip: frozenset[str]
     pending.previous.restore(stack.resource_map)
     stack.resource_map._parsed_resources.update(pending.restored)
     setattr(stack, "emulator_pending_rollback", None)  # noqa: B010 - an attribute moto does not declare
-    stack.output_map = stack._create_output_map()
+    if pending.creating:  # nothing of the template is left: no resources, no outputs, as on AWS
+        stack.resource_map._resource_json_map = {}  # (moto creates a listed resource on first read)
+        stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
+    else:
+        stack.output_map = stack._create_output_map()
     if pending.creating:
         stack.status = "ROLLBACK_COMPLETE"
     else:

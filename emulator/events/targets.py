@@ -20,6 +20,7 @@ A target of another kind (Kinesis, Step Functions, ECS, ...) is refused when it 
 import copy
 import json
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -62,7 +63,7 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
             EventTemplateParser.parse(
                 input_template=transformer.get("InputTemplate"),
                 input_paths_map=transformer.get("InputPathsMap", {}),
-                event=event,  # type: ignore[arg-type]
+                event={**event, "ingestion-time": time.time()},  # type: ignore[arg-type]  # moto reads it
             )
         )
     return json.dumps(event)

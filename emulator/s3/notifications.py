@@ -11,6 +11,7 @@ import secrets
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote_plus
 
 from emulator import destinations
 from emulator.patching import replace
@@ -30,6 +31,7 @@ def record(event_name: str, bucket: Any, key: Any, configuration_id: str) -> dic
         "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
         "x-amz-id-2": secrets.token_urlsafe(48),
     }
+    entry["s3"]["object"]["key"] = quote_plus(key.name, safe="/")  # AWS keeps the slashes; moto did not
     entry["s3"]["object"]["sequencer"] = f"{time.time_ns():016X}"  # grows with each event, as AWS's
     if getattr(key, "version_id", None) and key.version_id != "null":
         entry["s3"]["object"]["versionId"] = key.version_id
