@@ -129,6 +129,28 @@ def _dashboard(aws: Clients, physical_id: str) -> dict[str, Any]:
     }
 
 
+def _rule(aws: Clients, physical_id: str) -> dict[str, Any]:
+    events = aws("events")
+    rule = events.describe_rule(Name=physical_id)
+    if rule.get("EventPattern"):
+        rule["EventPattern"] = json.loads(rule["EventPattern"])
+    targets = events.list_targets_by_rule(Rule=physical_id)["Targets"]
+    return {**rule, "Targets": sorted(targets, key=lambda target: str(target["Id"]))}
+
+
+def _bucket(aws: Clients, physical_id: str) -> dict[str, Any]:
+    """What the stack sets on a bucket: its notifications (CDK writes them through a custom
+    resource), its policy and its encryption."""
+    s3 = aws("s3")
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=physical_id)["Policy"])
+    except s3.exceptions.ClientError:
+        policy = None
+    encryption = s3.get_bucket_encryption(Bucket=physical_id)["ServerSideEncryptionConfiguration"]
+    notifications = s3.get_bucket_notification_configuration(Bucket=physical_id)
+    return {"Notifications": notifications, "Policy": policy, "Encryption": encryption}
+
+
 def _sorted(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
 
@@ -160,10 +182,14 @@ DESCRIBE: dict[str, Callable[[Clients, str], dict[str, Any]]] = {
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::ApiGatewayV2::Api": _api,
+    "AWS::Events::Rule": _rule,
+    "AWS::S3::Bucket": _bucket,
 }
-# Types seen through the resource they change: a queue's, topic's, role's or function's policy,
-# an API's integrations, routes and stages.
+# Types seen through the resource they change: a queue's, topic's, role's, function's or bucket's
+# policy, an API's integrations, routes and stages, a bucket's notifications.
 SEEN_THROUGH_OTHERS = (
+    "AWS::S3::BucketPolicy",
+    "Custom::S3BucketNotifications",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
     "AWS::IAM::Policy",
@@ -224,6 +250,8 @@ def normalised(seen: dict[str, Any], stack_name: str, physical: dict[str, str]) 
         text = text.replace(name, token)
     # two emulators of one kind differ in the port their URLs carry (an API's endpoint)
     text = re.sub(r"localhost:\d+", "localhost:<port>", text.replace(stack_name, "<stack>"))
+    # a table's stream is labelled with the time it was turned on
+    text = re.sub(r"/stream/[0-9T:.-]+", "/stream/<label>", text)
     return json.loads(text)
 
 

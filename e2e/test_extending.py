@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from e2e.conftest import LACKS, TARGET, RecordingSession
 from e2e.stack_state import differences, observe
 from e2e.waiting import eventually
 from emulator.ctl import temporary_emulator
+from emulator.events.schedule import FIRE_PATH
 from workspace.ministack import temporary_ministack
 from workspace.targets import STACK, Outputs, deploy_local, local_api_url, local_client
 
@@ -30,6 +32,9 @@ STEPS: list[tuple[str, dict[str, str | None]]] = [
     ("step 2: an index, ListOrders, an output", {"extensionStep": "2"}),
     ("step 3: a Cancellations table", {"extensionStep": "3"}),
     ("step 4: an alarm and a dashboard widget", {"extensionStep": "4"}),
+    ("step 5: the orders table's stream runs a function", {"extensionStep": "5"}),
+    ("step 6: EventBridge rules, a pattern and a schedule", {"extensionStep": "6"}),
+    ("step 7: S3 notifications from a new bucket", {"extensionStep": "7"}),
     ("hot reload on", {"hotReload": "true"}),
     ("hot reload off", {"hotReload": None}),
 ]
@@ -71,6 +76,10 @@ class Workspace:
 
     def client(self, service: str) -> Any:
         return local_client(service, self.endpoint)
+
+    def outputs_of(self, key: str) -> str:
+        outputs = self.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]
+        return next(o["OutputValue"] for o in outputs if o["OutputKey"] == key)
 
     @property
     def api(self) -> str:
@@ -131,6 +140,10 @@ def test_the_walkthrough_grows_a_running_workspace_and_ends_where_a_fresh_deploy
         fresh = Workspace(endpoint, tmp_path / "fresh")
         fresh.deploy(dict(grown.context))
         assert not differences(grown_state, observe(fresh.client, STACK)), "grown vs fresh"
+        # and every trigger runs its function on the fresh deploy too
+        fresh_orders = {place_order(http, fresh.api, "2"): Decimal(2)}
+        for check in (_streamed, _routed, _notified):
+            check(fresh, http, fresh_orders, [])
 
 
 def _tuned(grown: Workspace, *_: Any) -> None:
@@ -195,12 +208,75 @@ def _layers(expected: bool) -> Any:
     return check
 
 
+def activity(grown: Workspace, source: str, id_prefix: str, what: str) -> None:
+    """The activity table (steps 5-7) gets the entry a trigger's invocation records."""
+    table = grown.outputs_of("ActivityTableName")
+
+    def recorded() -> bool:
+        condition, values = "#s = :s", {":s": {"S": source}}
+        if id_prefix:
+            condition, values[":i"] = f"{condition} AND begins_with(#i, :i)", {"S": id_prefix}
+        items = grown.client("dynamodb").query(
+            TableName=table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "source", **({"#i": "id"} if id_prefix else {})},
+            ExpressionAttributeValues=values,
+        )["Items"]
+        return any(item["what"]["S"] == what for item in items)
+
+    eventually(recorded, what=f"activity {source} {id_prefix} {what}")
+
+
+def _streamed(grown: Workspace, http: RecordingSession, orders: dict[str, Decimal], *_: Any) -> None:
+    order_id = place_order(http, grown.api, "3")  # stored by ProcessOrder: an INSERT on the stream
+    orders[order_id] = Decimal(3)
+    activity(grown, "aws:dynamodb", order_id, "INSERT PROCESSED")
+
+
+def _routed(grown: Workspace, *_: Any) -> None:
+    events = grown.client("events")
+    answer = events.put_events(
+        Entries=[{"Source": "orders.shipping", "DetailType": "OrderShipped", "Detail": "{}"}]
+    )
+    activity(grown, "orders.shipping", answer["Entries"][0]["EventId"], "OrderShipped")
+    ignored = events.put_events(
+        Entries=[{"Source": "orders.billing", "DetailType": "OrderShipped", "Detail": "{}"}]
+    )
+    if "fire_rule" in LACKS.get(TARGET, {}):
+        return
+    fired = requests.post(
+        f"{grown.endpoint}{FIRE_PATH}", json={"rule": grown.outputs_of("NightlyReportRule")}, timeout=30
+    )
+    assert fired.status_code == 200 and fired.json()["delivered"] == 1, fired.text
+    activity(grown, "aws.events", "", "Scheduled Event")
+    table = grown.outputs_of("ActivityTableName")
+    assert "Item" not in grown.client("dynamodb").get_item(
+        TableName=table,
+        Key={"source": {"S": "orders.billing"}, "id": {"S": ignored["Entries"][0]["EventId"]}},
+    ), "an event the pattern does not match"
+
+
+def _notified(grown: Workspace, *_: Any) -> None:
+    bucket = grown.outputs_of("ImportsBucketName")
+    s3 = grown.client("s3")
+    s3.put_object(Bucket=bucket, Key="incoming/orders 1.json", Body=b"[]")
+    s3.put_object(Bucket=bucket, Key="elsewhere/orders.json", Body=b"[]")
+    activity(grown, "aws:s3", f"{bucket}/incoming/orders 1.json", "ObjectCreated:Put")
+    table = grown.outputs_of("ActivityTableName")
+    assert "Item" not in grown.client("dynamodb").get_item(
+        TableName=table, Key={"source": {"S": "aws:s3"}, "id": {"S": f"{bucket}/elsewhere/orders.json"}}
+    ), "outside the notification's prefix"
+
+
 CHECKS = {
     STEPS[0][0]: _tuned,
     STEPS[1][0]: _cancel,
     STEPS[2][0]: _listed,
     STEPS[3][0]: _recorded,
     STEPS[4][0]: _monitored,
-    STEPS[5][0]: _layers(True),
-    STEPS[6][0]: _layers(False),
+    STEPS[5][0]: _streamed,
+    STEPS[6][0]: _routed,
+    STEPS[7][0]: _notified,
+    STEPS[8][0]: _layers(True),
+    STEPS[9][0]: _layers(False),
 }

@@ -10,6 +10,7 @@ from emulator import patching, speedups
 from emulator.cloudwatch import alarms
 from emulator.dynamodb import streams
 from emulator.events import schedule, targets
+from emulator.lambda_ import event_sources
 from emulator.lambda_ import patches as lambda_patches
 from emulator.s3 import notifications, policies
 from emulator.sns import delivery
@@ -32,6 +33,7 @@ def install() -> None:
     lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here
     lambda_patches.moto_triggers_invoke_through_the_runtime()  # S3, EventBridge, ...: never Docker
     streams.install()  # DynamoDB Streams: no synchronous trigger inside PutItem (pollers invoke)
+    event_sources.install()  # a mapping from a source no poller reads is refused
     store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
     policies.store_but_do_not_enforce_bucket_policies()
     notifications.install()  # S3 event notifications: AWS's record, destinations' policies checked

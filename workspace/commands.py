@@ -312,7 +312,7 @@ def fire(endpoint: str, wanted: str) -> str:
         known = ", ".join(rules) or "none"
         raise RuntimeError(f"{len(matching)} scheduled rules match {wanted!r} (scheduled rules: {known})")
     answer = requests.post(f"{endpoint}{FIRE_PATH}", json={"rule": matching[0]}, timeout=30)
-    if answer.status_code == 404 and "rule" not in answer.text:
+    if "json" not in answer.headers.get("Content-Type", ""):
         raise RuntimeError(
             f"{endpoint} cannot fire a rule on demand (the embedded emulator can): wait for its schedule"
         )

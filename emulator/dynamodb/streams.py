@@ -31,6 +31,7 @@ from moto.sqs.models import sqs_backends
 from emulator.iam.credentials import Principal
 from emulator.iam.enforcement import Authorizer
 from emulator.iam.policy import Request
+from emulator.lambda_ import filters
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 from emulator.patching import replace
@@ -261,7 +262,11 @@ class StreamPoller:
 
     def _invoke(self, chunk: list[StreamRecord]) -> int | None:
         """None when the function handled `chunk`; else the index it must be retried from."""
-        event = {"Records": [lambda_record(r, self.stream_arn, self.region) for r in chunk]}
+        records = [lambda_record(r, self.stream_arn, self.region) for r in chunk]
+        wanted = [record for record in records if filters.wanted(record, self.esm.filter_criteria)]
+        if not wanted:  # no filter matches any: the stream moves past them, as Lambda's does
+            return None
+        event = {"Records": wanted}
         try:
             result = self.runtime.invoke(self.region, self.esm.function_arn, json.dumps(event).encode())
         except (Throttled, FunctionNotFound) as error:
@@ -271,8 +276,10 @@ class StreamPoller:
             return 0
         if "ReportBatchItemFailures" not in (self.esm.function_response_types or []):
             return None
-        sequences = [r.to_json()["dynamodb"]["SequenceNumber"] for r in chunk]
-        first = first_failed_sequence(result.payload, sequences)
+        sequences = [record["dynamodb"]["SequenceNumber"] for record in records]
+        first = first_failed_sequence(
+            result.payload, [record["dynamodb"]["SequenceNumber"] for record in wanted]
+        )
         if first is None:
             log.warning("%s: invalid batchItemFailures response; the whole batch is retried", self.stream_arn)
             return 0

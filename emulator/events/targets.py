@@ -59,11 +59,12 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
     if transformer:
         from moto.events.utils import EventTemplateParser
 
+        with_ingestion_time: Any = {**event, "ingestion-time": time.time()}  # moto's parser reads it
         return json.dumps(
             EventTemplateParser.parse(
                 input_template=transformer.get("InputTemplate"),
                 input_paths_map=transformer.get("InputPathsMap", {}),
-                event={**event, "ingestion-time": time.time()},  # type: ignore[arg-type]  # moto reads it
+                event=with_ingestion_time,
             )
         )
     return json.dumps(event)

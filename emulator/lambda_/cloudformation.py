@@ -5,7 +5,9 @@ delete, which moto's models lack."""
 
 import base64
 import copy
+import io
 import json
+import zipfile
 from typing import Any
 
 from moto.awslambda.exceptions import UnknownFunctionException
@@ -97,6 +99,30 @@ def install() -> None:
     engine.register("AWS::Lambda::EventSourceMapping", converge_event_source_mapping)
     permissions_are_statements_of_the_function_policy()
     layer_versions_are_referred_to_by_arn()
+    inline_code_zips_the_same_every_time()
+
+
+def inline_code_zips_the_same_every_time() -> None:
+    """Inline code (Code.ZipFile) zipped with fixed timestamps: the same source, the same
+    CodeSha256, deploy after deploy, as CloudFormation's (moto stamped the current time, so a
+    fresh deploy and an update of one template told two different code hashes)."""
+    zip_source = LambdaFunction._create_zipfile_from_plaintext_code
+
+    def create_zipfile_from_plaintext_code(code: str) -> bytes:
+        stamped = zipfile.ZipFile(io.BytesIO(zip_source(code)))
+        output = io.BytesIO()
+        with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as fixed:
+            for info in stamped.infolist():
+                fixed.writestr(
+                    zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), stamped.read(info)
+                )
+        return output.getvalue()
+
+    replace(
+        LambdaFunction,
+        "_create_zipfile_from_plaintext_code",
+        staticmethod(create_zipfile_from_plaintext_code),
+    )
 
 
 def permissions_are_statements_of_the_function_policy() -> None:

@@ -6,11 +6,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.awslambda.models import EventSourceMapping, lambda_backends
+from moto.awslambda.exceptions import InvalidParameterValueException
+from moto.awslambda.models import EventSourceMapping, LambdaBackend, lambda_backends
 
 from emulator.dynamodb.streams import StreamPoller
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.patching import replace
 from emulator.sqs.event_source import SqsPoller
 
 log = logging.getLogger("emulator.lambda")
@@ -23,6 +25,23 @@ def source_kind(arn: str) -> str | None:
     if arn.startswith("arn:aws:dynamodb:") and "/stream/" in arn:
         return "dynamodb"
     return None
+
+
+def install() -> None:
+    """A mapping from a source no poller here reads (Kinesis, MSK, MQ, ...) is refused when it is
+    created, so at deploy time, instead of accepted and never run (moto pushed Kinesis records
+    one by one, without Lambda's batches, order or retries)."""
+    create = LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Any:
+        source = str(spec.get("EventSourceArn") or spec.get("SelfManagedEventSource") or "")
+        if source_kind(source) is None:
+            raise InvalidParameterValueException(
+                f"The embedded emulator polls SQS queues and DynamoDB streams only, not {source or 'this source'}"
+            )
+        return create(self, spec)
+
+    replace(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)
 
 
 class EventSourceManager:

@@ -15,7 +15,9 @@ from emulator.wiring import wired
 
 log = logging.getLogger("emulator.lambda")
 
-DOCKER_REFUSED = "moto tried to use Docker"  # logged (as an error) wherever it tries; conftest.py looks for it
+DOCKER_REFUSED = (
+    "moto tried to use Docker"  # logged (as an error) wherever it tries; conftest.py looks for it
+)
 
 
 def keep_logging_config() -> None:

@@ -18,6 +18,7 @@ from moto.sqs.models import Message, sqs_backends
 from emulator.iam.credentials import Principal
 from emulator.iam.enforcement import Authorizer
 from emulator.iam.policy import Request
+from emulator.lambda_ import filters
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
 from emulator.sqs.store import DLQ_SOURCE
@@ -212,7 +213,20 @@ class SqsPoller:
             return 0
         self._scale(full_batch=len(batch) >= self.batch_size)
         queue_arn = self.esm.event_source_arn
-        event = {"Records": [lambda_record(m, queue_arn, self.region) for m in batch]}
+        wanted: list[tuple[Message, dict[str, Any]]] = []
+        for message in batch:
+            record = lambda_record(message, queue_arn, self.region)
+            if filters.wanted(record, self.esm.filter_criteria):
+                wanted.append((message, record))
+            else:  # as Lambda does: a message no filter matches is deleted
+                self.backend.delete_message(self.queue_name, message.receipt_handle)
+        if wanted:
+            self._deliver(wanted)
+        return len(batch)
+
+    def _deliver(self, batch: list[tuple[Message, dict[str, Any]]]) -> None:
+        """One invocation; what it handled is deleted, the rest returns after the visibility timeout."""
+        event = {"Records": [record for _, record in batch]}
         try:
             result = self.runtime.invoke(self.region, self.esm.function_arn, json.dumps(event).encode())
         except (Throttled, FunctionNotFound) as error:
@@ -222,23 +236,21 @@ class SqsPoller:
                 len(batch),
                 error,
             )
-            return len(batch)
+            return
         if not result.ok:
-            # A failed or timed-out invocation deletes nothing: the whole batch returns after the visibility timeout.
-            return len(batch)
+            return  # a failed or timed-out invocation deletes nothing: the whole batch returns
+        failed: set[str] = set()
         if "ReportBatchItemFailures" in (self.esm.function_response_types or []):
-            failed = failed_message_ids(result.payload, {m.id for m in batch})
-            if failed is None:
+            reported = failed_message_ids(result.payload, {m.id for m, _ in batch})
+            if reported is None:
                 log.warning(
                     "%s: invalid batchItemFailures response; the whole batch is retried", self.queue_name
                 )
-                return len(batch)
-        else:
-            failed = set()
-        for message in batch:
+                return
+            failed = reported
+        for message, _ in batch:
             if message.id not in failed:
                 self.backend.delete_message(self.queue_name, message.receipt_handle)
-        return len(batch)
 
     def stop(self) -> None:
         self.stopping.set()

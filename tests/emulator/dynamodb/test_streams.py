@@ -180,3 +180,21 @@ def test_first_failed_sequence_reads_what_aws_accepts() -> None:
     )
     assert first_failed_sequence(b'{"batchItemFailures": [{"itemIdentifier": "99"}]}', sequences) is None
     assert first_failed_sequence(b"not json", sequences) is None
+
+
+def test_filter_criteria_pass_only_matching_records_and_the_stream_moves_past_the_others(
+    stream: Stream,
+) -> None:
+    esm = stream.mapping(StartingPosition="TRIM_HORIZON", BatchSize=10, FilterCriteria={"Filters": [
+        {"Pattern": json.dumps({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "ORDER#"}]}}}})},
+    ]})  # fmt: skip
+    stream.put("ORDER#1", "IDEMPOTENCY#1")
+    stream.ddb.delete_item(TableName="t", Key={"pk": {"S": "ORDER#1"}})
+    runtime = FakeRuntime()
+    reader = poller(esm, runtime)
+    assert reader.poll_once() == 3 and reader.poll_once() == 0
+    assert [
+        [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in e["Records"]] for e in runtime.events
+    ] == [[("INSERT", "ORDER#1")]]
+    stream.put("IDEMPOTENCY#2")
+    assert reader.poll_once() == 1 and len(runtime.events) == 1, "nothing matched: no invocation"

@@ -223,3 +223,31 @@ def test_the_manager_follows_mappings(setup: Setup) -> None:
     manager.sync()
     assert manager.pollers == {} and poller.stopping.is_set()
     manager.stop(timeout=2)
+
+
+def test_filter_criteria_deliver_matching_messages_and_delete_the_others(setup: Setup) -> None:
+    from moto.awslambda.models import lambda_backends
+
+    client = boto3.client("lambda", region_name="us-east-1")
+    client.update_event_source_mapping(UUID=setup.esm.uuid, FilterCriteria={"Filters": [
+        {"Pattern": json.dumps({"body": {"kind": ["order"], "amount": [{"numeric": [">", 10]}]}})},
+    ]})  # fmt: skip
+    esm = lambda_backends["123456789012"]["us-east-1"]._event_source_mappings[setup.esm.uuid]
+    setup.send(
+        '{"kind": "order", "amount": 42}', '{"kind": "order", "amount": 1}', "not json", '{"kind": "x"}'
+    )
+    runtime = FakeRuntime()
+    poller = SqsPoller(esm, runtime, max_pollers=1, authorizer=Authorizer("off"))
+    assert poller.poll_once() == 3 and poller.poll_once() == 1
+    delivered = [r["body"] for event in runtime.events for r in event["Records"]]
+    assert delivered == ['{"kind": "order", "amount": 42}']
+    assert setup.remaining() == 0, "Lambda deletes what no filter matches"
+
+
+def test_a_mapping_from_a_source_no_poller_reads_is_refused(setup: Setup) -> None:
+    client = boto3.client("lambda", region_name="us-east-1")
+    with pytest.raises(client.exceptions.InvalidParameterValueException, match="not arn:aws:kinesis"):
+        client.create_event_source_mapping(
+            EventSourceArn="arn:aws:kinesis:us-east-1:123456789012:stream/s", FunctionName="f",
+            StartingPosition="LATEST",
+        )  # fmt: skip
