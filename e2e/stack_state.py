@@ -147,7 +147,11 @@ def _bucket(aws: Clients, physical_id: str) -> dict[str, Any]:
     except s3.exceptions.ClientError:
         policy = None
     encryption = s3.get_bucket_encryption(Bucket=physical_id)["ServerSideEncryptionConfiguration"]
-    notifications = s3.get_bucket_notification_configuration(Bucket=physical_id)
+    notifications = {  # without the Ids S3 generates for configurations given none (CDK's)
+        kind: [{k: v for k, v in c.items() if k != "Id"} for c in configurations]
+        for kind, configurations in s3.get_bucket_notification_configuration(Bucket=physical_id).items()
+        if isinstance(configurations, list)
+    }
     return {"Notifications": notifications, "Policy": policy, "Encryption": encryption}
 
 
