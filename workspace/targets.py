@@ -117,15 +117,76 @@ def local_client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
     )
 
 
+# What `cdk bootstrap` passes for its default template (read from the CDKToolkit stack it created)
+BOOTSTRAP_PARAMETERS = {
+    "TrustedAccounts": "",
+    "TrustedAccountsForLookup": "",
+    "CloudFormationExecutionPolicies": "",
+    "FileAssetsBucketName": "",
+    "FileAssetsBucketKmsKeyId": "AWS_MANAGED_KEY",
+    "ContainerAssetsRepositoryName": "",
+    "Qualifier": "hnb659fds",
+    "PublicAccessBlockConfiguration": "true",
+    "InputPermissionsBoundary": "",
+    "UseExamplePermissionsBoundary": "false",
+    "ApplyPermissionsBoundaryToAllRoles": "false",
+    "BootstrapVariant": "AWS CDK: Default Resources",
+    "DenyExternalId": "true",
+}
+BOOTSTRAP_TEMPLATES = REPO / ".local" / "bootstrap"  # `cdk bootstrap --show-template`, by CDK version
+
+
+def _bootstrap_template(env: dict[str, str]) -> str:
+    version = json.loads((REPO / "node_modules" / "aws-cdk" / "package.json").read_text())["version"]
+    cached = BOOTSTRAP_TEMPLATES / f"{version}.yaml"
+    if not cached.is_file():
+        shown = subprocess.run(  # noqa: S603 - fixed arguments
+            [str(CDKLOCAL), "bootstrap", "--show-template"], cwd=CDK_DIR, env=env, capture_output=True,
+            text=True, check=True,
+        )  # fmt: skip
+        BOOTSTRAP_TEMPLATES.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}")
+        partial.write_text(shown.stdout)
+        partial.replace(cached)  # whole or not at all
+    return cached.read_text()
+
+
 def _bootstrap_once(
     env: dict[str, str], region: str, log: Path | None, progress: Any, assembly: Path
 ) -> None:
-    """`cdklocal bootstrap`, unless the target has its CDKToolkit stack already."""
-    if _stack_id(env["AWS_ENDPOINT_URL"], region, "CDKToolkit") is not None:
+    """The CDKToolkit stack `cdk bootstrap` creates, unless the target has it already: its own
+    template and parameters, created with one CreateStack (~0.5 s; the CLI's bootstrap took ~10 s,
+    most of it polling). Where that fails, `cdklocal bootstrap` itself."""
+    endpoint = env["AWS_ENDPOINT_URL"]
+    if _stack_id(endpoint, region, "CDKToolkit") is not None:
         return
     started = time.monotonic()
-    progress(f"deploy-local: cdklocal bootstrap aws://{LOCAL_ACCOUNT}/{region} ...")
-    _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}", "--output", str(assembly)], env, log)
+    progress(f"deploy-local: bootstrapping aws://{LOCAL_ACCOUNT}/{region} (the CDKToolkit stack) ...")
+    cloudformation = local_client("cloudformation", endpoint, region)
+    try:
+        cloudformation.create_stack(
+            StackName="CDKToolkit", TemplateBody=_bootstrap_template(env), Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in BOOTSTRAP_PARAMETERS.items()],
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while (status := _stack(endpoint, region, "CDKToolkit")) and status["StackStatus"].endswith(
+            "_IN_PROGRESS"
+        ):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        created = status is not None and status["StackStatus"] == "CREATE_COMPLETE"
+    except Exception as error:  # the template or the target refused it: the CLI's way below
+        created, status = False, {"StackStatusReason": str(error)}
+    if not created:
+        if log is not None:
+            with open(log, "a") as handle:
+                handle.write(
+                    f"CreateStack CDKToolkit did not complete ({status}); cdklocal bootstrap instead\n"
+                )
+        if _stack_id(endpoint, region, "CDKToolkit") is not None:
+            cloudformation.delete_stack(StackName="CDKToolkit")
+        _run_cdklocal(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{region}", "--output", str(assembly)], env, log)
     progress(f"deploy-local: bootstrapped in {time.monotonic() - started:.1f}s")
 
 
