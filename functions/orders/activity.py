@@ -20,7 +20,9 @@ def entries(event: dict[str, Any]) -> list[dict[str, str]]:
         elif record.get("eventSource") == "aws:s3":
             s3 = record["s3"]
             key = unquote_plus(s3["object"]["key"])  # S3 sends the key URL-encoded
-            found.append({"source": "aws:s3", "id": f"{s3['bucket']['name']}/{key}", "what": record["eventName"]})
+            found.append(
+                {"source": "aws:s3", "id": f"{s3['bucket']['name']}/{key}", "what": record["eventName"]}
+            )
     return found
 
 
@@ -33,4 +35,10 @@ def _order_change(record: dict[str, Any]) -> list[dict[str, str]]:
     image = change.get("NewImage") or change.get("OldImage") or {}
     status = image.get("status", {}).get("S", "")
     what = f"{record['eventName']} {status}".strip()
-    return [{"source": "aws:dynamodb", "id": f"{key.removeprefix(ORDER_PREFIX)} {change['SequenceNumber']}", "what": what}]
+    return [
+        {
+            "source": "aws:dynamodb",
+            "id": f"{key.removeprefix(ORDER_PREFIX)} {change['SequenceNumber']}",
+            "what": what,
+        }
+    ]

@@ -10,6 +10,7 @@ os.environ.update(
     QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/orders-test",
     IDEMPOTENCY_PARTITION="IDEMPOTENCY#create_order",
     INDEX_NAME="byCurrency",  # ListOrders' index (docs/extending.md)
+    ACTIVITY_TABLE="activity-test",  # RecordActivity's (docs/extending.md)
     POWERTOOLS_SERVICE_NAME="orders",
     POWERTOOLS_METRICS_NAMESPACE="OrdersPipeline",
     POWERTOOLS_TRACE_DISABLED="true",
