@@ -239,7 +239,7 @@ def _names(physical_id: str) -> list[str]:
     a layer's version number), which other values (ARNs, dimensions, log group names) carry. A
     subscription's ARN holds its topic's name too, but that name is the topic's."""
     parts = [part for part in re.split(r"[/:]", physical_id) if part]
-    while parts and parts[-1].isdigit():
+    while physical_id.startswith("arn:") and parts and parts[-1].isdigit():  # a layer's version
         parts.pop()
     own = parts[-1] if parts else ""
     return [physical_id, *([own] if own != physical_id and len(own) >= 8 else [])]

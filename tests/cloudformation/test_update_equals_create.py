@@ -215,3 +215,15 @@ def test_the_harness_sees_a_difference_when_there_is_one(tmp_path: Path) -> None
     c = normalised({"Q": {"VisibilityTimeout": "60", "QueueArn": "arn:aws:sqs:us-east-1:1:s2-Q-BBBBBBBBB"}}, "s2",
                    {"Q": "https://sqs/1/s2-Q-BBBBBBBBB"})  # fmt: skip
     assert a == b and a != c
+
+
+def test_an_all_digit_id_is_normalised_like_any_other() -> None:
+    """ministack's route ids are 8 random hex digits, sometimes all decimal: "<api>/83675056"."""
+    from e2e.stack_state import normalised
+
+    seen = {"Api": {"Routes": [{"RouteId": "83675056"}]}}
+    assert normalised(seen, "harness-1-upd", {"Subject": "e030b7df/83675056"}) == {
+        "Api": {"Routes": [{"RouteId": "<Subject>"}]}
+    }
+    layer = "arn:aws:lambda:us-east-1:1:layer:OrdersDeps12345678:3"
+    assert normalised({"L": layer + "x"}, "harness-1-upd", {"Layer": layer}) == {"L": "<Layer>x"}
