@@ -55,10 +55,13 @@ LACKS = {
         "one created with its table lacks (tests/cloudformation's MINISTACK_DIFFERS lists what else it does)",
         "hot_reload": "ministack has no hot-reload bucket: an update to it fails with 'Failed to fetch code "
         "from s3://hot-reload/<folder>' (and rolls back)",
+        "console": "ministack stores a dashboard's body but renders nothing (the local console is the embedded "
+        "emulator's)",
         "fire_rule": "ministack has no way to fire a scheduled rule on demand (`make fire`): its schedules "
         "fire on time only",
     },
     "aws": {
+        "console": "on AWS the CloudWatch console renders the dashboard",
         "mailbox": "on AWS alarm email goes to real inboxes, which the suite does not read",
         "iam_enforcement": "the suite does not take grants away from a real stack",
     },

@@ -1,11 +1,14 @@
 """Scenario 9: alarms notify the SNS topic; function logs are structured JSON carrying the orderId."""
 
 import json
+import re
+from urllib.parse import quote
 
 import pytest
 
 from e2e.conftest import RecordingSession
 from e2e.waiting import eventually
+from emulator.cloudwatch.dashboards import CONSOLE_PATH, DASHBOARDS_PATH
 from workspace.targets import Deployment
 
 
@@ -73,3 +76,29 @@ def test_api_access_logs_have_a_json_line_per_request(http: RecordingSession, de
 def test_the_log_group_outputs_name_where_each_function_writes(deployment: Deployment) -> None:
     for short, handler in (("create", "create_order"), ("process", "process_order"), ("get", "get_order")):
         assert deployment.log_group(deployment.function_name(handler)) == deployment.outputs.log_groups[short]
+
+
+@pytest.mark.needs("console")
+def test_the_console_renders_the_stack_s_dashboard_with_what_the_pipeline_did(
+    http: RecordingSession, deployment: Deployment
+) -> None:
+    assert deployment.endpoint is not None
+    for _ in range(3):
+        assert (
+            http.post(f"{deployment.api_url}/orders", json={"amount": 2, "currency": "EUR"}).status_code
+            == 202
+        )
+    page_url = f"{deployment.endpoint}{DASHBOARDS_PATH}{quote(deployment.outputs.dashboard_name, safe='')}"
+
+    def rendered() -> str | None:
+        page = http.get(page_url, params={"minutes": 15})
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+        text = page.text
+        return text if re.search(r"OrdersAccepted: [1-9]", text) and "OrdersProcessed: " in text else None
+
+    text, _ = eventually(rendered, what="the dashboard's Orders graph with the accepted orders")
+    assert "<polyline" in text or "<circle" in text
+    for title in ("API requests and errors", "Orders", "Alarms"):
+        assert f"<h2>{title}</h2>" in text
+    index = http.get(f"{deployment.endpoint}{CONSOLE_PATH}")
+    assert index.status_code == 200 and deployment.outputs.dashboard_name in index.text

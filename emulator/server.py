@@ -19,6 +19,7 @@ from waitress.server import create_server
 from emulator import guard, patches, persistence, wiring
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudformation.custom import Answers
+from emulator.cloudwatch import dashboards
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
 from emulator.ctl import MAILBOX
 from emulator.events.schedule import Schedules
@@ -120,6 +121,7 @@ class EmulatorApp:
         return (
             self.custom_resources.receive(environ)
             or self.schedules.fire_request(environ)
+            or dashboards.console(environ, self.account_id, self.default_region)
             or delivery.link(environ)
             or unsigned.stray(environ, self.account_id)
         )

@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
+from emulator.cloudwatch.dashboards import DASHBOARDS_PATH
 from emulator.ctl import SAVED_STATE, health, local_endpoint
 from emulator.events.schedule import FIRE_PATH
 from emulator.iam.calls import CHECKED_SERVICES
@@ -88,11 +90,14 @@ def url(endpoint: str) -> str:
     outputs = require_deployment(endpoint)
     api = local_api_url(endpoint, outputs.api_id)
     body = json.dumps({"amount": 99.99, "currency": "EUR"})
+    embedded = (health(endpoint) or {}).get("edition") == "embedded"
+    dashboard = f"{endpoint}{DASHBOARDS_PATH}{quote(outputs.dashboard_name, safe='')}"
     return (
         f"\nLocal API: {api}\n\n"
         f"  curl -s -X POST {api}/orders -H 'content-type: application/json' -d '{body}'\n"
         f"  curl -s {api}/orders/<orderId>\n\n"
-        'AWS CLI against it: eval "$(make -s env)"; then `awslocal sqs list-queues` or `aws ...`\n'
+        + (f"The stack's dashboard, rendered: {dashboard}\n" if embedded else "")
+        + 'AWS CLI against it: eval "$(make -s env)"; then `awslocal sqs list-queues` or `aws ...`\n'
         "Follow a function's log: make logs FUNCTION=create|process|get|access\n"
         "Stop everything with: make local-down"
     )

@@ -1,0 +1,277 @@
+"""The local console's CloudWatch pages: a deployed dashboard rendered as the CloudWatch console
+lays it out, from the metrics the emulator recorded (metrics.py) and the alarms it evaluates.
+
+  GET /_emulator/console                          every dashboard and every alarm, by state
+  GET /_emulator/console/dashboards/<name>        one dashboard; ?minutes=N the range (default 60)
+
+Widgets, placed on CloudWatch's 24-column grid by their x, y, width and height:
+  metric (timeSeries)  one SVG line per metric row, at the row's period and statistic (Sum, Average,
+                       Minimum, Maximum, SampleCount, pNN), the right axis for rows that ask for it,
+                       an alarm annotation's threshold as a dashed line; the legend gives each
+                       line's latest value
+  metric (singleValue) each row's latest value
+  alarm                each alarm's state
+  text                 the markdown, as text
+Everything the page shows is escaped; the page changes nothing.
+"""
+
+import html
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+from emulator.cloudwatch.metrics import RECORDER, Series, dimensions_of, statistic
+from emulator.http import Response
+
+CONSOLE_PATH = "/_emulator/console"
+DASHBOARDS_PATH = f"{CONSOLE_PATH}/dashboards/"
+DEFAULT_MINUTES = 60
+DEFAULT_PERIOD = 300  # CloudWatch's default for a dashboard widget
+ROW_PX, COLUMNS = 60, 24  # one grid unit of height, in pixels; the grid's width, in units
+STATE_COLOURS = {"OK": "#1d8102", "ALARM": "#d13212", "INSUFFICIENT_DATA": "#687078"}
+LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def _backend(account: str, region: str) -> Any:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account][region]
+
+
+def metric_rows(metrics: list[list[Any]]) -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+    """(namespace, name, dimensions, options) per row; "." repeats the row above's value, as
+    CloudWatch's dashboard body allows."""
+    rows: list[tuple[str, str, dict[str, str], dict[str, Any]]] = []
+    previous: list[Any] = []
+    for row in metrics:
+        options = row[-1] if row and isinstance(row[-1], dict) else {}
+        values = [v for v in row if not isinstance(v, dict)]
+        values = [previous[i] if v == "." and i < len(previous) else v for i, v in enumerate(values)]
+        previous = values
+        if len(values) < 2:
+            continue
+        namespace, name, rest = str(values[0]), str(values[1]), [str(v) for v in values[2:]]
+        rows.append((namespace, name, dict(zip(rest[::2], rest[1::2], strict=False)), options))
+    return rows
+
+
+def points(
+    account: str, region: str, row: tuple[str, str, dict[str, str], dict[str, Any]], widget: dict[str, Any],
+    start: float, end: float,
+) -> list[tuple[float, float]]:  # fmt: skip
+    """(period start, value) of one metric row over [start, end), periods without data left out."""
+    namespace, name, dimensions, options = row
+    period = int(options.get("period") or widget.get("period") or DEFAULT_PERIOD)
+    stat = str(options.get("stat") or widget.get("stat") or "Average")
+    series = Series(account, options.get("region") or region, namespace, name, dimensions_of(dimensions))
+    buckets = RECORDER.buckets(series, start - start % period, end)
+    if stat not in ("Sum", "Average", "Minimum", "Maximum", "SampleCount") and not stat.startswith("p"):
+        return []  # a statistic the emulator does not compute (trimmed means, ...): no data
+    by_period: dict[float, list[Any]] = {}
+    for bucket in buckets:
+        by_period.setdefault(bucket.start - bucket.start % period, []).append(bucket)
+    found = []
+    for moment in sorted(by_period):
+        value = statistic(by_period[moment], stat)
+        if value is not None:
+            found.append((moment, value))
+    return found
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}"
+
+
+def _graph(lines: list[tuple[str, list[tuple[float, float]], str]], thresholds: list[float],
+           start: float, end: float, height: int) -> str:  # fmt: skip
+    """An SVG of `lines` (label, points, axis) over [start, end)."""
+    width, top, bottom = 600, 8, 18
+    plot = max(20, height - top - bottom)
+    axes = {axis: [v for _, pts, a in lines if a == axis for _, v in pts] for axis in ("left", "right")}
+    scale = {
+        axis: max([*values, *(thresholds if axis == "left" else [])], default=0) or 1
+        for axis, values in axes.items()
+    }
+    parts = [f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" class="graph">',
+             f'<line x1="0" y1="{top + plot}" x2="{width}" y2="{top + plot}" class="axis"/>',
+             f'<text x="2" y="{top + 8}" class="tick">{_number(scale["left"])}</text>']  # fmt: skip
+    if axes["right"]:
+        parts.append(
+            f'<text x="{width - 2}" y="{top + 8}" class="tick" text-anchor="end">{_number(scale["right"])}</text>'
+        )
+    span = max(1.0, end - start)
+    for threshold in thresholds:
+        y = top + plot - plot * threshold / scale["left"]
+        parts.append(f'<line x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" class="threshold"/>')
+    for index, (_, pts, axis) in enumerate(lines):
+        colour = LINE_COLOURS[index % len(LINE_COLOURS)]
+        xy = [(width * (t - start) / span, top + plot - plot * v / scale[axis]) for t, v in pts]
+        if len(xy) == 1:
+            parts.append(f'<circle cx="{xy[0][0]:.1f}" cy="{xy[0][1]:.1f}" r="3" fill="{colour}"/>')
+        elif xy:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    parts.append(
+        f'<text x="2" y="{height - 4}" class="tick">{html.escape(time.strftime("%H:%M", time.gmtime(start)))} UTC</text>'
+    )
+    parts.append(
+        f'<text x="{width - 2}" y="{height - 4}" class="tick" text-anchor="end">{html.escape(time.strftime("%H:%M", time.gmtime(end)))}</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _label(row: tuple[str, str, dict[str, str], dict[str, Any]]) -> str:
+    return str(row[3].get("label") or row[1])
+
+
+def _alarms(account: str, region: str) -> list[Any]:
+    return sorted(_backend(account, region).alarms.values(), key=lambda a: (a.state_value != "ALARM", a.name))
+
+
+def _metric_widget(account: str, region: str, properties: dict[str, Any], start: float, end: float,
+                   height: int) -> str:  # fmt: skip
+    rows = metric_rows(properties.get("metrics", []))
+    series = [(row, points(account, region, row, properties, start, end)) for row in rows]
+    if properties.get("view") == "singleValue":
+        cells = [
+            f'<div class="single"><span class="value">{html.escape(_number(pts[-1][1]) if pts else "-")}</span>'
+            f'<span class="label">{html.escape(_label(row))}</span></div>'
+            for row, pts in series
+        ]
+        return "".join(cells)
+    thresholds = []
+    alarms_by_arn = {a.alarm_arn: a for a in _backend(account, region).alarms.values()}
+    for annotation in (properties.get("annotations") or {}).get("alarms", []):
+        alarm = alarms_by_arn.get(annotation)
+        if alarm is not None and alarm.threshold is not None:
+            thresholds.append(float(alarm.threshold))
+    lines = [(_label(row), pts, "right" if row[3].get("yAxis") == "right" else "left") for row, pts in series]
+    legend = "".join(
+        f'<li><span class="swatch" style="background:{LINE_COLOURS[i % len(LINE_COLOURS)]}"></span>'
+        f"{html.escape(label)}: {html.escape(_number(pts[-1][1]) if pts else 'no data')}</li>"
+        for i, (label, pts, _) in enumerate(lines)
+    )
+    return _graph(lines, thresholds, start, end, height - 70) + f'<ul class="legend">{legend}</ul>'
+
+
+def _alarm_widget(account: str, region: str, properties: dict[str, Any]) -> str:
+    wanted = set(properties.get("alarms", []))
+    shown = [a for a in _alarms(account, region) if a.alarm_arn in wanted]
+    return '<ul class="alarms">' + "".join(_alarm_item(a) for a in shown) + "</ul>"
+
+
+def _alarm_item(alarm: Any) -> str:
+    colour = STATE_COLOURS.get(alarm.state_value, "#687078")
+    return (
+        f'<li><span class="state" style="background:{colour}">{html.escape(alarm.state_value)}</span> '
+        f"{html.escape(alarm.name)}<br><small>{html.escape(alarm.state_reason or '')}</small></li>"
+    )
+
+
+def render_dashboard(
+    account: str, region: str, name: str, minutes: int, now: float | None = None
+) -> str | None:
+    """The dashboard's page, or None when there is no such dashboard."""
+    dashboard = _backend(account, region).dashboards.get(name)
+    if dashboard is None:
+        return None
+    end = now if now is not None else time.time()
+    start = end - minutes * 60
+    try:
+        widgets = json.loads(dashboard.body).get("widgets", [])
+    except ValueError:
+        widgets = []
+    cells = []
+    for widget in widgets:
+        properties = widget.get("properties") or {}
+        width, height = int(widget.get("width") or 6), int(widget.get("height") or 6)
+        x, y = int(widget.get("x") or 0), int(widget.get("y") or 0)
+        kind = widget.get("type")
+        if kind == "metric":
+            body = _metric_widget(account, region, properties, start, end, height * ROW_PX)
+        elif kind == "alarm":
+            body = _alarm_widget(account, region, properties)
+        elif kind == "text":
+            body = f"<pre>{html.escape(str(properties.get('markdown', '')))}</pre>"
+        else:
+            body = f"<p>{html.escape(str(kind))} widgets are not rendered locally</p>"
+        placement = f"grid-column:{x + 1} / span {width};grid-row:{y + 1} / span {height}"
+        cells.append(f'<section class="widget" style="{placement}"><h2>{html.escape(str(properties.get("title", "")))}'
+                     f"</h2>{body}</section>")  # fmt: skip
+    ranges = " ".join(
+        f'<a href="?minutes={m}"{" class=current" if m == minutes else ""}>{label}</a>'
+        for m, label in ((15, "15 min"), (60, "1 h"), (180, "3 h"))
+    )
+    content = f'<p class="range">{ranges}</p><div class="grid">{"".join(cells)}</div>'
+    return page(f"Dashboard {name}", content)
+
+
+def render_index(account: str, regions: list[str]) -> str:
+    dashboards, alarms = [], []
+    for region in regions:
+        backend = _backend(account, region)
+        dashboards += [(region, name) for name in sorted(backend.dashboards)]
+        alarms += _alarms(account, region)
+    listed = (
+        "".join(
+            f'<li><a href="{DASHBOARDS_PATH}{quote(name, safe="")}">{html.escape(name)}</a> <small>{html.escape(region)}</small></li>'
+            for region, name in dashboards
+        )
+        or "<li>none yet: `make up` deploys the stack's</li>"
+    )
+    content = f'<h2>Dashboards</h2><ul>{listed}</ul><h2>Alarms</h2><ul class="alarms">{"".join(_alarm_item(a) for a in alarms) or "<li>none</li>"}</ul>'
+    return page("Local console", content)
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:16px;background:#f2f3f3;color:#16191f}
+a{color:#0073bb} h1{font-size:20px} h2{font-size:14px;margin:0 0 6px}
+.grid{display:grid;grid-template-columns:repeat(24,1fr);grid-auto-rows:60px;gap:8px}
+.widget{background:#fff;border:1px solid #d5dbdb;padding:8px;overflow:hidden}
+.graph{width:100%;height:calc(100% - 70px)} .axis{stroke:#aab7b8} .tick{font-size:10px;fill:#545b64}
+.threshold{stroke:#d13212;stroke-dasharray:4 3} .legend{list-style:none;padding:0;margin:4px 0;font-size:12px}
+.swatch{display:inline-block;width:10px;height:10px;margin-right:4px}
+.single{display:inline-block;margin:8px 16px 0 0} .value{font-size:28px;display:block} .label{font-size:12px}
+.alarms{list-style:none;padding:0} .alarms li{margin:4px 0;font-size:13px}
+.state{color:#fff;padding:1px 6px;border-radius:3px;font-size:11px} .range a{margin-right:8px}
+.range a.current{font-weight:bold}
+"""
+
+
+def page(title: str, content: str) -> str:
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<meta http-equiv="refresh" content="10"><style>{STYLE}</style></head><body>'
+        f'<h1><a href="{CONSOLE_PATH}">Local console</a> · {html.escape(title)}</h1>{content}</body></html>'
+    )
+
+
+def console(environ: dict[str, Any], account: str, default_region: str) -> Response | None:
+    """The console's pages (GET), or None for any other path."""
+    path = environ.get("PATH_INFO", "")
+    if path not in (CONSOLE_PATH, f"{CONSOLE_PATH}/") and not path.startswith(DASHBOARDS_PATH):
+        return None
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    regions = [default_region, *[r for r in cloudwatch_backends[account] if r != default_region]]
+    if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        return _html(405, page("Not allowed", "<p>The console only reads.</p>"))
+    if not path.startswith(DASHBOARDS_PATH):
+        return _html(200, render_index(account, regions))
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    try:
+        minutes = max(1, min(180, int(query.get("minutes", [DEFAULT_MINUTES])[0])))
+    except ValueError:
+        minutes = DEFAULT_MINUTES
+    name = unquote(path[len(DASHBOARDS_PATH) :])
+    for region in regions:
+        rendered = render_dashboard(account, region, name, minutes)
+        if rendered is not None:
+            return _html(200, rendered)
+    return _html(404, page("Not found", f"<p>No dashboard named {html.escape(name)}.</p>"))
+
+
+def _html(status: int, body: str) -> Response:
+    return Response(status, {"Content-Type": "text/html; charset=utf-8"}, body.encode())
