@@ -15,7 +15,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test check test-e2e-restored test-e2e-ministack unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local watch smoke url env logs mail alarms iam-report fire bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test check test-e2e-restored test-e2e-ministack unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local watch smoke url env logs mail alarms iam-report fire console bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -108,6 +108,9 @@ alarms: setup ## Each alarm's state, since when and why (ALARM first)
 
 iam-report: setup ## Per function: the actions its role was used for, and granted actions never used (of the services the emulator checks)
 	@$(PY) -m workspace iam-report
+
+console: setup ## The local console's link (embedded emulator): dashboards rendered from the recorded metrics, alarms
+	@$(PY) -m workspace console
 
 fire: setup ## Fire a scheduled EventBridge rule now (embedded emulator): RULE=<name or part of it>, e.g. RULE=NightlyReport
 	@$(PY) -m workspace fire --rule "$(RULE)"

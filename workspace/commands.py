@@ -1,4 +1,4 @@
-"""`python -m workspace deploy|watch|smoke|url|env|logs|reset|mail|alarms|iam-report|fire`: the commands behind `make up`,
+"""`python -m workspace deploy|watch|smoke|url|env|logs|reset|mail|alarms|iam-report|fire|console`: the commands behind `make up`,
 `make deploy-local`, `make watch`, `make smoke`, `make env`, `make logs`, `make mail` and `make alarms`, against the
 local target.
 
@@ -22,7 +22,7 @@ from urllib.parse import quote
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from emulator.cloudwatch.dashboards import DASHBOARDS_PATH
+from emulator.cloudwatch.dashboards import CONSOLE_PATH, DASHBOARDS_PATH
 from emulator.ctl import SAVED_STATE, health, local_endpoint
 from emulator.events.schedule import FIRE_PATH
 from emulator.iam.calls import CHECKED_SERVICES
@@ -307,6 +307,7 @@ def fire(endpoint: str, wanted: str) -> str:
     it (`make fire RULE=NightlyReport`): a test or a learner need not wait for the schedule."""
     if not wanted:
         raise RuntimeError("which rule? `make fire RULE=<name or part of it>`")
+    require_running(endpoint)
     rules = [
         r["Name"]
         for r in local_client("events", endpoint).list_rules()["Rules"]
@@ -327,6 +328,22 @@ def fire(endpoint: str, wanted: str) -> str:
         )
     fired = answer.json()
     return f"{matching[0]} fired: {fired['delivered']} of {fired['targets']} targets got its Scheduled Event"
+
+
+def console(endpoint: str) -> str:
+    """Where the embedded emulator's console is, and the stack's dashboard on it."""
+    require_running(endpoint)
+    if (health(endpoint) or {}).get("edition") != "embedded":
+        raise RuntimeError(
+            f"{endpoint} is not the embedded emulator, whose console this is: `make up` starts it"
+        )
+    outputs = read_outputs(OUTPUTS) if OUTPUTS.exists() else None
+    lines = [f"console: {endpoint}{CONSOLE_PATH}"]
+    if outputs is not None:
+        lines.append(
+            f"the stack's dashboard: {endpoint}{DASHBOARDS_PATH}{quote(outputs.dashboard_name, safe='')}"
+        )
+    return "\n".join(lines)
 
 
 def reset(endpoint: str) -> str:
@@ -360,6 +377,8 @@ def run_command(name: str, endpoint: str, args: argparse.Namespace) -> None:
         print(mail.show(args.show) if args.show else mail.listing())
     elif name == "iam-report":
         print("\n".join(iam_report(endpoint)))
+    elif name == "console":
+        print(console(endpoint))
     elif name == "fire":
         print(f"fire: {fire(endpoint, args.rule)}")
     elif name == "alarms":
@@ -387,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             "alarms",
             "iam-report",
             "fire",
+            "console",
         ],
         help="one or more, run in order until one fails (`make up`: deploy smoke url, one process)",
     )

@@ -12,6 +12,7 @@ Widgets, placed on CloudWatch's 24-column grid by their x, y, width and height:
   metric (singleValue) each row's latest value
   alarm                each alarm's state
   text                 the markdown, as text
+  any other kind       "not rendered: <type>", never a blank
 Everything the page shows is escaped; the page changes nothing.
 """
 
@@ -196,7 +197,7 @@ def render_dashboard(
         elif kind == "text":
             body = f"<pre>{html.escape(str(properties.get('markdown', '')))}</pre>"
         else:
-            body = f"<p>{html.escape(str(kind))} widgets are not rendered locally</p>"
+            body = f"<p>not rendered: {html.escape(str(kind))}</p>"
         placement = f"grid-column:{x + 1} / span {width};grid-row:{y + 1} / span {height}"
         cells.append(f'<section class="widget" style="{placement}"><h2>{html.escape(str(properties.get("title", "")))}'
                      f"</h2>{body}</section>")  # fmt: skip

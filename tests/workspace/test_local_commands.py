@@ -63,6 +63,8 @@ def write_outputs(folder: Path) -> None:
         ["-m", "workspace", "deploy"],
         ["-m", "workspace", "logs", "--no-follow"],
         ["-m", "workspace.redrive"],
+        ["-m", "workspace", "console"],
+        ["-m", "workspace", "fire", "--rule", "NightlyReport"],
     ],
 )
 def test_nothing_listening_is_one_line_naming_the_fix(tmp_path: Path, command: list[str]) -> None:
