@@ -28,9 +28,7 @@ from moto.dynamodb.models.table import StreamRecord, Table
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from emulator.iam.credentials import Principal
 from emulator.iam.enforcement import Authorizer
-from emulator.iam.policy import Request
 from emulator.lambda_ import filters
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
@@ -207,12 +205,8 @@ class StreamPoller:
         if self.authorizer.mode == "off":
             return None
         fn = self.runtime.function(self.region, self.esm.function_arn)
-        principal = Principal(self.esm.account_id, str(fn.role), fn.function_name)
-        needed = [
-            Request(f"dynamodb:{action}", self.stream_arn, {"aws:securetransport": ("true",)})
-            for action in ("GetRecords", "GetShardIterator", "DescribeStream")
-        ]
-        return self.authorizer.role_refusal(principal, needed)
+        actions = ("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream")
+        return self.authorizer.polling_refusal(fn, self.esm.account_id, self.stream_arn, actions)
 
     def poll_once(self) -> int:
         refused = self.may_not_poll()

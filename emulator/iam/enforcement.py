@@ -138,6 +138,15 @@ class Authorizer:
             return text
         return None
 
+    def polling_refusal(
+        self, fn: Any, account_id: str, source_arn: str, actions: tuple[str, ...]
+    ) -> str | None:
+        """Why Lambda may not poll `source_arn` for `fn` (an event source mapping polls with the
+        function's role: it must allow `actions` on the source), or None."""
+        principal = Principal(account_id, str(fn.role), fn.function_name)
+        context: dict[str, tuple[str, ...]] = {"aws:securetransport": ("true",)}
+        return self.role_refusal(principal, [Request(action, source_arn, context) for action in actions])
+
     def invocation_refusal(self, fn: Any, service: str, source_arn: str) -> str | None:
         """Why `service` may not invoke `fn` on behalf of `source_arn` (its resource policy has
         no statement for it), or None; checked as AWS checks a service's call to Invoke."""

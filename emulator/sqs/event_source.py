@@ -15,9 +15,7 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping
 from moto.sqs.models import Message, sqs_backends
 
-from emulator.iam.credentials import Principal
 from emulator.iam.enforcement import Authorizer
-from emulator.iam.policy import Request
 from emulator.lambda_ import filters
 from emulator.lambda_.pool import Throttled
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
@@ -190,13 +188,8 @@ class SqsPoller:
         if self.authorizer.mode == "off":
             return None
         fn = self.runtime.function(self.region, self.esm.function_arn)
-        principal = Principal(self.esm.account_id, str(fn.role), fn.function_name)
-        context: dict[str, tuple[str, ...]] = {"aws:securetransport": ("true",)}
-        needed = [
-            Request(f"sqs:{action}", self.esm.event_source_arn, context)
-            for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
-        ]
-        return self.authorizer.role_refusal(principal, needed)
+        actions = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+        return self.authorizer.polling_refusal(fn, self.esm.account_id, self.esm.event_source_arn, actions)
 
     def poll_once(self) -> int:
         refused = self.may_not_poll()
