@@ -11,6 +11,7 @@ from moto.iam.models import AWSManagedPolicy, IAMBackend, InlinePolicy, Role, ia
 from moto.utilities.utils import get_partition
 
 from emulator.cloudformation import engine
+from emulator.patching import replace
 
 
 def _document(document: Any) -> str:
@@ -85,3 +86,23 @@ def converge_policy(
 def install() -> None:
     engine.register("AWS::IAM::Role", converge_role)
     engine.register("AWS::IAM::Policy", converge_policy)
+    roles_are_deleted_with_their_managed_policies_detached()
+
+
+def roles_are_deleted_with_their_managed_policies_detached() -> None:
+    """CloudFormation detaches a role's managed policies before deleting it; moto's delete left
+    them attached and DeleteRole refused ("must detach all policies first"): a rollback that
+    removed a role with AWSLambdaBasicExecutionRole (CDK's own handlers have it) stopped in
+    ROLLBACK_FAILED."""
+    moto_delete = Role.delete_from_cloudformation_json
+
+    def delete_from_cloudformation_json(
+        cls: type, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in [r for r in backend.roles.values() if r.name == resource_name]:
+            for arn in list(role.managed_policies):
+                backend.detach_role_policy(arn, role.name)
+        moto_delete(resource_name, cloudformation_json, account_id, region_name)
+
+    replace(Role, "delete_from_cloudformation_json", classmethod(delete_from_cloudformation_json))

@@ -22,6 +22,10 @@ class Throttled(RuntimeError):
     """Every worker slot stayed busy for the whole wait: Lambda's TooManyRequestsException."""
 
 
+class Retired(RuntimeError):
+    """The version was updated or deleted before this invocation got a worker."""
+
+
 @dataclass
 class FunctionPool:
     """Warm workers of one function version, at most `spec.concurrency` running at once."""
@@ -44,7 +48,7 @@ class FunctionPool:
     def _template(self) -> Template:
         with self._template_lock:
             if self.retired:
-                raise RuntimeError(f"{self.spec.name}: this version was retired")
+                raise Retired(f"{self.spec.name}: this version was retired")
             if self.template is None or not self.template.alive:
                 if self.template is not None:
                     log.warning("%s: its template process is gone; starting a new one", self.spec.name)

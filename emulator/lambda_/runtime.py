@@ -22,7 +22,7 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 
 from emulator.cloudwatch.metrics import RECORDER
 from emulator.lambda_.patches import hot_reload_folder
-from emulator.lambda_.pool import FunctionPool, Throttled
+from emulator.lambda_.pool import FunctionPool, Retired, Throttled
 from emulator.lambda_.spec import FunctionSpec, InvokeResult
 from emulator.logs.sink import LogSink
 
@@ -203,15 +203,20 @@ class LambdaRuntime:
         wait_seconds: float | None = None,
         request_id: str | None = None,  # an asynchronous event keeps its id across retries
     ) -> InvokeResult:
-        pool = self.pool(region, name_or_arn)
-        spec = pool.spec
-        wait = wait_seconds if wait_seconds is not None else spec.timeout
-        started = time.perf_counter()
-        try:
-            result = pool.invoke(event, request_id or str(uuid.uuid4()), wait)
-        except Throttled:
-            _metrics(spec, ("Throttles", 1, "Count"))
-            raise
+        for attempt in (1, 2):
+            pool = self.pool(region, name_or_arn)
+            spec = pool.spec
+            wait = wait_seconds if wait_seconds is not None else spec.timeout
+            started = time.perf_counter()
+            try:
+                result = pool.invoke(event, request_id or str(uuid.uuid4()), wait)
+                break
+            except Throttled:
+                _metrics(spec, ("Throttles", 1, "Count"))
+                raise
+            except Retired:  # updated while it waited: the new version runs it, as on Lambda
+                if attempt == 2:
+                    raise
         _metrics(
             spec,
             ("Invocations", 1, "Count"),

@@ -264,3 +264,24 @@ def test_dependency_order_follows_refs_getatts_subs_and_depends_on() -> None:
     order = engine.dependency_order(resources)
     for before, after in (("B", "A"), ("C", "A"), ("D", "B"), ("D", "C"), ("E", "D")):
         assert order.index(before) < order.index(after), (before, after, order)
+
+
+def test_a_role_with_managed_policies_is_deleted_by_a_rollback_and_by_an_update(aws: Any) -> None:
+    """CloudFormation detaches a role's managed policies before deleting it (CDK's own handlers'
+    roles carry AWSLambdaBasicExecutionRole): a rollback or an update that removes one completes."""
+    cfn, iam = aws("cloudformation"), aws("iam")
+    managed = {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {},
+        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+    }}  # fmt: skip
+    iam.create_role(RoleName="taken", AssumeRolePolicyDocument="{}")
+    clash = {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "taken", "AssumeRolePolicyDocument": {}},
+             "DependsOn": "Managed"}  # fmt: skip
+    cfn.create_stack(StackName="s", TemplateBody=stack(Managed=managed, Clash=clash))
+    assert described(cfn)["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["taken"]
+
+    cfn.create_stack(StackName="t", TemplateBody=stack(Managed=managed))
+    cfn.update_stack(StackName="t", TemplateBody=stack())
+    assert described(cfn, "t")["StackStatus"] == "UPDATE_COMPLETE"
+    assert not [r for r in iam.list_roles()["Roles"] if "Managed" in r["RoleName"]]

@@ -347,3 +347,20 @@ def test_a_hung_template_is_replaced_instead_of_blocking_invocations(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(hung.process.pid, signal.SIGKILL)
+
+
+def test_an_invocation_whose_version_is_retired_before_it_runs_runs_on_the_new_one(
+    aws: Any, runtime: LambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on Lambda, an update never fails an invocation: one that got the old version just
+    before the update (a custom resource invoking the function CloudFormation just changed) runs
+    on the new one."""
+    aws.create("echo", "app.env", Environment={"Variables": {"GREETING": "v1"}})
+    stale = runtime.pool("us-east-1", "echo")
+    aws.update_function_configuration(FunctionName="echo", Environment={"Variables": {"GREETING": "v2"}})
+    current = runtime.pool("us-east-1", "echo")  # the update noticed: the stale pool is retired
+    assert stale.retired and current is not stale
+    handed_out = iter([stale])
+    monkeypatch.setattr(runtime, "pool", lambda region, name: next(handed_out, current))
+    ok, result = invoke(runtime, "echo")
+    assert ok and result["env"]["GREETING"] == "v2"
