@@ -16,6 +16,15 @@ def replace(owner: Any, name: str, value: Any) -> Any:
     return previous
 
 
+def original(owner: Any, name: str) -> Any:
+    """`owner.name` as it was before the emulator first replaced it (moto's own, to call from a
+    replacement or beside it); the attribute itself when it was never replaced."""
+    for replaced_owner, replaced_name, own in _replaced:
+        if replaced_owner is owner and replaced_name == name and own is not _MISSING:
+            return own
+    return getattr(owner, name)
+
+
 def undo_all() -> None:
     while _replaced:
         owner, name, own = _replaced.pop()

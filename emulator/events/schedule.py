@@ -101,10 +101,8 @@ class Schedules:
 
     def fire(self, rule: Any) -> int:
         """Send `rule`'s targets its Scheduled Event now; how many got it."""
-        from moto.events.models import Rule
-
         event = targets.scheduled_event(rule)
-        delivered = targets.deliver(rule, event, Rule.send_to_targets)
+        delivered = targets.deliver(rule, event)
         log.info("rule %s fired (%s): %d of %d targets", rule.name, rule.scheduled_expression, delivered,
                  len(rule.targets))  # fmt: skip
         return delivered

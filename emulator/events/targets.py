@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator import destinations
-from emulator.patching import replace
+from emulator.patching import original, replace
 
 log = logging.getLogger("emulator.events")
 
@@ -71,22 +71,29 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
 
 
 def scheduled_event(rule: Any) -> dict[str, Any]:
-    """What a schedule sends its targets when it fires."""
+    """What a schedule sends its targets when it fires, in moto's form as a put event is (times
+    as Unix seconds: `as_delivered` writes them as AWS does)."""
+    now = time.time()
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": rule.account_id,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": now,
         "region": rule.region_name,
         "resources": [rule.arn],
         "detail": {},
+        "ingestion-time": now,
     }
 
 
-def deliver(rule: Any, event: dict[str, Any], send_with_moto: Any) -> int:
-    """Send `event` to each of `rule`'s targets; how many got it."""
+def deliver(rule: Any, event: dict[str, Any]) -> int:
+    """Send `event` to each of `rule`'s targets, matched or not (a schedule's targets are sent
+    its Scheduled Event); how many got it."""
+    from moto.events.models import Rule
+
+    send_with_moto = original(Rule, "send_to_targets")
     delivered = 0
     for target in list(rule.targets):
         arn = target["Arn"]
@@ -123,14 +130,13 @@ def install() -> None:
     from moto.events.exceptions import ValidationException
     from moto.events.models import EventsBackend, Rule
 
-    send_with_moto = Rule.send_to_targets
     moto_put_targets = EventsBackend.put_targets
 
     def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         if self.state != "ENABLED" or not self.event_pattern.get_pattern():
             return  # a disabled rule, or a schedule's: no put event reaches them
         if self.event_pattern.matches_event(original_event):
-            deliver(self, dict(original_event), send_with_moto)
+            deliver(self, dict(original_event))
 
     def put_targets(
         self: EventsBackend, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]

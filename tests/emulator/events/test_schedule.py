@@ -71,3 +71,20 @@ def test_a_rule_fires_at_each_due_time_from_when_it_was_first_seen(aws: tuple[An
     events.put_rule(Name="every-five", ScheduleExpression="rate(1 hour)")
     assert schedules.tick(T0 + timedelta(minutes=20)) == []
     assert schedules.tick(T0 + timedelta(minutes=80)) == [rate]
+
+
+def test_a_schedule_s_log_group_target_gets_its_scheduled_event(aws: tuple[Any, Any, str]) -> None:
+    """Targets moto delivers itself (log groups) get a firing too, not only Lambda, SQS and SNS."""
+    events, _, _ = aws
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/aws/events/nightly")
+    group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/events/nightly"
+    rule = events.put_rule(Name="nightly-log", ScheduleExpression="rate(5 minutes)")["RuleArn"]
+    events.put_targets(Rule="nightly-log", Targets=[{"Id": "log", "Arn": group_arn}])
+    schedules = Schedules(ACCOUNT, REGION)
+    schedules.tick(T0)
+    assert schedules.tick(T0 + timedelta(minutes=5)) == [rule]
+    [logged] = [
+        json.loads(e["message"]) for e in logs.filter_log_events(logGroupName="/aws/events/nightly")["events"]
+    ]
+    assert (logged["detail-type"], logged["resources"]) == ("Scheduled Event", [rule])
