@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from emulator.ctl import MAILBOX, free_port, temporary_emulator, wait_healthy
+from emulator.ctl import free_port, temporary_emulator, wait_healthy
+from emulator.settings import MAILBOX
 from workspace.ministack import temporary_ministack
 from workspace.targets import Deployment, aws_deployment, docker_available, local_deployment
 

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from emulator.ctl import MAILBOX
+from emulator import settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,33 +27,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("EMULATOR_PORT", "4566")),
-        help="port (default 4566, 0 = any free)",
+        default=settings.port_from_environment(),
+        help=f"port (default {settings.DEFAULT_PORT}, 0 = any free)",
     )
     parser.add_argument(
-        "--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), help="default region"
+        "--region",
+        default=os.environ.get("AWS_DEFAULT_REGION", settings.DEFAULT_REGION),
+        help="default region",
     )
     parser.add_argument(
         "--work-dir",
         type=Path,
-        default=Path(".local/emulator"),
+        default=settings.WORK_DIR,
         help="where deployed function code is unpacked",
     )
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=4,
-        help="workers per function without reserved concurrency (default 4)",
+        default=settings.DEFAULT_CONCURRENCY,
+        help=f"workers per function without reserved concurrency (default {settings.DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--mailbox",
         type=Path,
-        default=MAILBOX,
-        help="where SNS email subscriptions receive their messages (default .local/mailbox)",
+        default=settings.MAILBOX,
+        help=f"where SNS email subscriptions receive their messages (default {settings.MAILBOX})",
     )
     parser.add_argument(
         "--iam",
-        choices=["enforce", "audit", "off"],
+        choices=settings.IAM_MODES,
         default=os.environ.get("EMULATOR_IAM", "enforce"),
         help="functions' calls against their roles' policies: enforce (default), audit (log what would be "
         "denied), off",
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        help="keep the state here across restarts (`make local-up`: .local/state); default: none, start clean",
+        help=f"keep the state here across restarts (`make local-up`: {settings.SAVED_STATE}); default: none, start clean",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
@@ -83,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     from emulator.server import Emulator
 
     emulator = Emulator(
-        args.host,
-        args.port,
-        args.work_dir,
-        args.region,
-        args.concurrency,
-        args.mailbox,
-        args.iam,
-        args.state_dir,
+        host=args.host,
+        port=args.port,
+        work_dir=args.work_dir,
+        region=args.region,
+        concurrency=args.concurrency,
+        mailbox=args.mailbox,
+        iam=args.iam,
+        state_dir=args.state_dir,
     )
     try:
         emulator.start()

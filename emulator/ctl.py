@@ -23,22 +23,22 @@ from pathlib import Path
 
 import psutil
 
-STATE_DIR = Path(".local")
-PID_FILE = STATE_DIR / "emulator.pid"
-LOG_FILE = STATE_DIR / "emulator.log"
-ENDPOINT_FILE = STATE_DIR / "endpoint"
-MAILBOX = STATE_DIR / "mailbox"  # where SNS email subscriptions get their messages
-SAVED_STATE = STATE_DIR / "state"  # `make local-up` keeps the emulator's state here across restarts
-DEFAULT_PORT = 4566
-
-
-def endpoint_on(port: int) -> str:
-    return f"http://localhost:{port}"
+from emulator.settings import (
+    DEFAULT_PORT,
+    ENDPOINT_FILE,
+    LOCAL,
+    LOG_FILE,
+    PID_FILE,
+    SAVED_STATE,
+    WORK_DIR,
+    endpoint_on,
+    port_from_environment,
+)
 
 
 def local_endpoint() -> str:
     """Where the local target answers: LOCAL_ENDPOINT or EMULATOR_PORT when set (they win), else
-    the endpoint `make local-up` remembered, else port 4566."""
+    the endpoint `make local-up` remembered, else the default port."""
     if os.environ.get("LOCAL_ENDPOINT"):
         return os.environ["LOCAL_ENDPOINT"].rstrip("/")
     if os.environ.get("EMULATOR_PORT"):
@@ -54,7 +54,7 @@ def remembered() -> str | None:
 
 
 def remember(endpoint: str) -> None:
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    LOCAL.mkdir(parents=True, exist_ok=True)
     ENDPOINT_FILE.write_text(endpoint + "\n")
 
 
@@ -271,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("EMULATOR_PORT") or DEFAULT_PORT),
-        help="start/remember: the port (default EMULATOR_PORT, else 4566)",
+        default=port_from_environment(),
+        help=f"start/remember: the port (default EMULATOR_PORT, else {DEFAULT_PORT})",
     )
     parser.add_argument("--host", default=os.environ.get("EMULATOR_HOST", "127.0.0.1"))
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     # its work dir beside its pid file: two emulators never unpack into (or clean) the same folder
-    kept = ["--work-dir", str((STATE_DIR / "emulator").resolve()), "--state-dir", str(SAVED_STATE.resolve())]
+    kept = ["--work-dir", str(WORK_DIR.resolve()), "--state-dir", str(SAVED_STATE.resolve())]
     return start(args.port, lambda: spawn(args.port, args.host, extra_args=kept), args.timeout)
 
 

@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from moto.core.base_backend import BackendDict
 
-from emulator.cloudwatch.metrics import RECORDER
+from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.sqs import store as sqs_store
 
 log = logging.getLogger("emulator.state")
@@ -143,7 +143,7 @@ def _plain(backends: dict[str, BackendDict[Any]]) -> dict[str, Any]:
     }
 
 
-def write(path: Path, backends: dict[str, BackendDict[Any]]) -> int:
+def write(path: Path, backends: dict[str, BackendDict[Any]], metrics: dict[str, Any]) -> int:
     """The state into `path`, atomically (a crash while writing keeps the previous one); its size.
 
     Two parts: everything but the LAZY services, with the metric buckets; then those, whose
@@ -152,7 +152,7 @@ def write(path: Path, backends: dict[str, BackendDict[Any]]) -> int:
     first, second = io.BytesIO(), io.BytesIO()
     pickler = _Pickler(first, protocol=pickle.HIGHEST_PROTOCOL)
     eager = {service: found for service, found in backends.items() if service not in LAZY}
-    pickler.dump({"moto": _plain(eager), "metrics": RECORDER.state()})
+    pickler.dump({"moto": _plain(eager), "metrics": metrics})
     memo = pickler.memo.copy()  # {id: (place, object)}: keeps those objects, and so their ids, alive
     lazy = {service: found for service, found in backends.items() if service in LAZY}
     _SharingPickler(second, {oid: place for oid, (place, _) in memo.items()}).dump(_plain(lazy))
@@ -204,7 +204,9 @@ def read(path: Path) -> Saved:
             raise Unloadable(f"it is damaged ({type(error).__name__}: {error})") from error
 
 
-def restore(path: Path, services: tuple[str, ...]) -> tuple[str, Callable[[], str] | None]:
+def restore(
+    path: Path, services: tuple[str, ...], recorder: MetricRecorder
+) -> tuple[str, Callable[[], str] | None]:
     """Load the saved state into moto's backends: what was restored, in words, and what restores
     CloudFormation's stacks once moto's CloudFormation has loaded (None when there are none)."""
     if not path.exists():
@@ -216,7 +218,7 @@ def restore(path: Path, services: tuple[str, ...]) -> tuple[str, Callable[[], st
         return f"could not load {path}: {error}; moved it to {_set_aside(path)} and starting clean", None
     try:
         _apply(saved.first["moto"], services)
-        RECORDER.restore(saved.first["metrics"])
+        recorder.restore(saved.first["metrics"])
         released = sqs_store.restart_all()
     except Exception as error:  # loaded, but not in a shape this code knows: never half a state
         BackendDict.reset()
@@ -270,8 +272,15 @@ def _set_aside(path: Path) -> str:
 class Saver:
     """Saves in the background after changes (`changed()`), and once more at `stop()`."""
 
-    def __init__(self, path: Path, services: tuple[str, ...], before_save: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        services: tuple[str, ...],
+        before_save: Callable[[], None],
+        recorder: MetricRecorder,
+    ) -> None:
         self.path = path
+        self.recorder = recorder
         self.services = services
         self.before_save = (
             before_save  # CloudFormation loaded and its stacks restored: never saved without them
@@ -331,7 +340,7 @@ class Saver:
             code = 1
             signal.alarm(CHILD_SECONDS)  # ends a stuck child even when its parent was killed
             try:
-                write(self.path, backends)
+                write(self.path, backends, self.recorder.state())
                 code = 0
             except BaseException:
                 os.write(2, f"saving the state failed:\n{traceback.format_exc()}".encode())
@@ -357,7 +366,7 @@ class Saver:
     def _save_here(self, backends: dict[str, BackendDict[Any]]) -> bool:
         for _ in range(3):  # another thread may change a dict while it is pickled: try again
             try:
-                write(self.path, backends)
+                write(self.path, backends, self.recorder.state())
                 return True
             except RuntimeError:
                 continue

@@ -16,14 +16,15 @@ from moto.moto_server.werkzeug_app import create_backend_app
 from waitress import wasyncore
 from waitress.server import create_server
 
-from emulator import guard, patches, persistence, wiring
+from emulator import guard, patches, persistence, settings, sigv4, wiring
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudformation.custom import Answers
 from emulator.cloudwatch import dashboards
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
-from emulator.ctl import MAILBOX
+from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.events.schedule import Schedules
 from emulator.http import Response, StartResponse, json_response, respond
+from emulator.iam.credentials import CredentialStore
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_ import invoke
 from emulator.lambda_.asynchronous import AsyncInvoker
@@ -31,7 +32,7 @@ from emulator.lambda_.event_sources import EventSourceManager
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.s3 import unsigned
 from emulator.sns import delivery
-from emulator.speedups import REGION_IN_AUTH, CachingDispatcher, SdkFastPath
+from emulator.speedups import CachingDispatcher, SdkFastPath
 from emulator.sqs.metrics import sample_queue_metrics
 
 log = logging.getLogger("emulator")
@@ -66,14 +67,22 @@ def _create_app(service: Any) -> Any:
     return create_backend_app(service)
 
 
+Handler = Callable[[dict[str, Any]], Response | None]  # a request's answer, or None: not its request
+
+
 class EmulatorApp:
     def __init__(
-        self, account_id: str, runtime: LambdaRuntime, default_region: str, iam: str = "enforce"
+        self,
+        account_id: str,
+        runtime: LambdaRuntime,
+        default_region: str,
+        authorizer: Authorizer,
+        changed: Callable[[], None] = lambda: None,  # told of every request that may change state
     ) -> None:
-        self.iam = Authorizer(iam)
+        self.iam = authorizer
         self.moto = CachingDispatcher(_create_app)
         self.fast_path = SdkFastPath()
-        self.http_api = HttpApiGateway(account_id, runtime, self.iam)
+        self.http_api = HttpApiGateway(account_id, runtime, self.iam, runtime.recorder)
         self.account_id = account_id
         self.runtime = runtime
         self.events = AsyncInvoker(runtime)
@@ -82,7 +91,19 @@ class EmulatorApp:
         self.default_region = default_region
         self.ready = False
         self.started_at = time.time()
-        self.changed: Callable[[], None] = lambda: None  # told of every request that may change state
+        self.changed = changed
+        # Who answers a request before moto, in order: the first that does not return None.
+        self.handlers: tuple[Handler, ...] = (
+            self._health,  # /_localstack/health
+            self._iam_report,  # `make iam-report`: what each function's role was used for
+            self.http_api.handle,  # an HTTP API's URL: the API's route runs
+            self._lambda_invoke,  # Lambda Invoke: the runtime runs the function
+            self.custom_resources.receive,  # a custom resource function's answer (its ResponseURL)
+            self.schedules.fire_request,  # `make fire`: a scheduled rule fires now
+            lambda environ: dashboards.console(environ, account_id, default_region, runtime.recorder),
+            delivery.link,  # the confirm/unsubscribe links of SNS's mails
+            lambda environ: unsigned.stray(environ, account_id),  # a stray unsigned S3 request
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -92,7 +113,7 @@ class EmulatorApp:
         if refused is not None:
             return respond(start_response, refused)
         try:
-            response = self._data_plane(environ, path)
+            response = self._data_plane(environ)
         except Exception:
             log.exception("data plane error on %s %s", environ.get("REQUEST_METHOD"), path)
             response = json_response(500, b'{"message":"Internal Server Error"}')
@@ -106,25 +127,24 @@ class EmulatorApp:
         except NotImplementedError as error:
             return respond(start_response, self._unsupported(environ, str(error)))
 
-    def _data_plane(self, environ: dict[str, Any], path: str) -> Response | None:
+    def _data_plane(self, environ: dict[str, Any]) -> Response | None:
         """The project's own answer, or None for moto's."""
-        if path in HEALTH_PATHS:
-            return self._health()
-        if path == IAM_REPORT_PATH:  # `make iam-report`: what each function's role was used for
-            return json_response(200, json.dumps(self.iam.report()).encode())
-        response = self.http_api.handle(environ)
-        if response is not None:
-            return response
+        for handler in self.handlers:
+            response = handler(environ)
+            if response is not None:
+                return response
+        return None
+
+    def _iam_report(self, environ: dict[str, Any]) -> Response | None:
+        if environ.get("PATH_INFO") != IAM_REPORT_PATH:
+            return None
+        return json_response(200, json.dumps(self.iam.report()).encode())
+
+    def _lambda_invoke(self, environ: dict[str, Any]) -> Response | None:
         function = invoke.function_invoked(environ)
-        if function is not None:
-            return invoke.invoke(self.runtime, self.events, environ, function, self._region(environ))
-        return (
-            self.custom_resources.receive(environ)
-            or self.schedules.fire_request(environ)
-            or dashboards.console(environ, self.account_id, self.default_region)
-            or delivery.link(environ)
-            or unsigned.stray(environ, self.account_id)
-        )
+        if function is None:
+            return None
+        return invoke.invoke(self.runtime, self.events, environ, function, self._region(environ))
 
     @staticmethod
     def _unsupported(environ: dict[str, Any], message: str) -> Response:
@@ -145,7 +165,9 @@ class EmulatorApp:
             headers = {"Content-Type": "text/xml"}
         return Response(400, headers, body)
 
-    def _health(self) -> Response:
+    def _health(self, environ: dict[str, Any]) -> Response | None:
+        if environ.get("PATH_INFO") not in HEALTH_PATHS:
+            return None
         state = "running" if self.ready else "starting"
         body = {
             "edition": "embedded",
@@ -160,8 +182,8 @@ class EmulatorApp:
         return json_response(200 if self.ready else 503, json.dumps(body).encode())
 
     def _region(self, environ: dict[str, Any]) -> str:
-        match = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
-        return match.group("region") if match else self.default_region
+        signed = sigv4.scope(environ)
+        return signed.region if signed else self.default_region
 
 
 class Emulator:
@@ -170,11 +192,11 @@ class Emulator:
     def __init__(
         self,
         host: str = "127.0.0.1",
-        port: int = 4566,
-        work_dir: Path = Path(".local/emulator"),
-        region: str = "us-east-1",
-        concurrency: int = 4,
-        mailbox: Path = MAILBOX,
+        port: int = settings.DEFAULT_PORT,
+        work_dir: Path = settings.WORK_DIR,
+        region: str = settings.DEFAULT_REGION,
+        concurrency: int = settings.DEFAULT_CONCURRENCY,
+        mailbox: Path = settings.MAILBOX,
         iam: str = "enforce",
         state_dir: Path | None = None,
     ) -> None:
@@ -220,30 +242,40 @@ class Emulator:
         self.port = self._server.effective_port  # when port 0 asked for a free one
         self._internal = self._listen("127.0.0.1", 0, INTERNAL_THREADS)
         internal_url = f"http://127.0.0.1:{self._internal.effective_port}"
+        recorder = MetricRecorder()  # every metric the emulator records, and what alarms evaluate
+        credentials = CredentialStore()  # the functions' role credentials, issued by the runtime
+        if self.state_file is not None:
+            self.saver = persistence.Saver(self.state_file, SERVICES, patches.load_cloudformation, recorder)
+        changed = self.saver.changed if self.saver is not None else lambda: None
         self.runtime = LambdaRuntime(
-            self.account_id, self.work_dir / "functions", internal_url, self.concurrency
+            self.account_id,
+            self.work_dir / "functions",
+            internal_url,
+            self.concurrency,
+            recorder=recorder,
+            credentials=credentials,
         )
-        self.app = EmulatorApp(self.account_id, self.runtime, self.region, self.iam)
+        self.app = EmulatorApp(
+            self.account_id, self.runtime, self.region, Authorizer(self.iam, credentials), changed
+        )
         wiring.wire(
             wiring.Wiring(
                 mailbox=self.mailbox,
                 public_url=self.url,
+                recorder=recorder,
                 invoke_async=self.app.events.submit,
                 invoke=self.runtime.invoke,
                 custom_resource_answers=self.app.custom_resources,
                 authorizer=self.app.iam,
             )
         )
-        self.event_sources = EventSourceManager(
-            self.account_id, self.runtime, self.app.iam, changed=lambda: self.app.changed()
-        )
-        if self.state_file is not None:  # before anything polls or answers
-            restored, stacks = persistence.restore(self.state_file, SERVICES)
+        self.event_sources = EventSourceManager(self.account_id, self.runtime, self.app.iam, changed=changed)
+        if self.state_file is not None and self.saver is not None:  # before anything polls or answers
+            restored, stacks = persistence.restore(self.state_file, SERVICES, recorder)
             log.info(restored)
             if stacks is not None:
                 patches.when_cloudformation_loads(lambda: log.info(stacks()))
-            self.saver = persistence.Saver(self.state_file, SERVICES, patches.load_cloudformation).start()
-            self.app.changed = self.saver.changed
+            self.saver.start()
         self.runtime.remove_code(keep_deployed=True)  # an earlier run's, unless restored just now
         for name, server in (("http", self._server), ("http-functions", self._internal)):
             threading.Thread(target=server.run, name=name, daemon=True).start()
@@ -264,10 +296,10 @@ class Emulator:
 
     def _watch_metrics(self) -> None:
         """SQS's gauges sampled and every metric alarm evaluated, every EVALUATE_SECONDS."""
-        alarms = AlarmEvaluator(self.account_id)
+        alarms = AlarmEvaluator(self.account_id, self.runtime.recorder)
         while self.app.ready:
             try:
-                sample_queue_metrics(self.account_id)
+                sample_queue_metrics(self.runtime.recorder, self.account_id)
                 if alarms.evaluate_all():
                     self.app.changed()  # a new alarm state is worth saving; datapoints alone wait
             except Exception:

@@ -3,7 +3,6 @@
 import functools
 import json
 import math
-import re
 import string
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -12,11 +11,9 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from emulator import json_protocol
+from emulator import json_protocol, sigv4
 from emulator.http import Response, StartResponse, respond
 from emulator.patching import replace
-
-REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
 
 PLAIN_RESULTS_TO_VERIFY = 20
 PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # "service.Operation" -> results that serialized identically
@@ -125,16 +122,17 @@ class CachingDispatcher(DomainDispatcherApplication):
 
     def __init__(self, create_app: Callable[[str], Any]) -> None:
         super().__init__(create_app)
-        self._cache: dict[tuple[str, str, str], Any] = {}
+        self._cache: dict[tuple[str, str, str, str], Any] = {}
 
     def get_application(self, environ: dict[str, Any]) -> Any:
-        scope = REGION_IN_AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        signed = sigv4.scope(environ)
         path = environ.get("PATH_INFO", "")
-        if scope is None or path.startswith(("/moto-api", "/latest/")):
+        if signed is None or path.startswith(("/moto-api", "/latest/")):
             return super().get_application(environ)  # unsigned or special: moto decides from the body
         key = (
             environ.get("HTTP_HOST", ""),
-            scope.group(0),
+            signed.service,
+            signed.region,
             environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0],
         )
         app = self._cache.get(key)

@@ -4,6 +4,7 @@ gets what it needs as arguments.
 
   mailbox       where SNS email subscriptions deliver (sns/delivery.py)
   public_url    the emulator's own URL, in the links SNS mails (confirm, unsubscribe)
+  recorder      where metrics are recorded: SQS counts its own inside moto's backend (sqs/metrics.py)
   invoke_async  Lambda's asynchronous invocation (region, function, payload -> request id): SNS,
                 S3 notifications, EventBridge and moto's other triggers invoke functions through it
   invoke        a synchronous invocation (region, function, payload -> result): custom resources
@@ -12,11 +13,12 @@ gets what it needs as arguments.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.ctl import DEFAULT_PORT, MAILBOX
+from emulator.cloudwatch.metrics import MetricRecorder
+from emulator.settings import DEFAULT_PORT, MAILBOX, endpoint_on
 
 if TYPE_CHECKING:
     from emulator.cloudformation.custom import Answers
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Wiring:
     mailbox: Path = MAILBOX
-    public_url: str = f"http://localhost:{DEFAULT_PORT}"
+    public_url: str = endpoint_on(DEFAULT_PORT)
+    recorder: MetricRecorder = field(default_factory=MetricRecorder)
     invoke_async: Callable[[str, str, bytes], str] | None = None
     invoke: "Callable[[str, str, bytes], InvokeResult] | None" = None
     custom_resource_answers: "Answers | None" = None

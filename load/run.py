@@ -24,7 +24,8 @@ from typing import Any
 
 from orders.keys import order_key
 
-from emulator.ctl import endpoint_on, health, local_endpoint, temporary_emulator
+from emulator.ctl import health, local_endpoint, temporary_emulator
+from emulator.settings import endpoint_on
 from load.ledger import RUN_MARKER, read_ledger
 from workspace.commands import require_deployment
 from workspace.targets import Deployment, aws_deployment, local_api_url, local_deployment

@@ -23,9 +23,10 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.cloudwatch.dashboards import CONSOLE_PATH, DASHBOARDS_PATH
-from emulator.ctl import SAVED_STATE, health, local_endpoint
+from emulator.ctl import health, local_endpoint
 from emulator.events.schedule import FIRE_PATH
 from emulator.iam.calls import CHECKED_SERVICES
+from emulator.settings import DEPLOY_LOG, OUTPUTS, SAVED_STATE
 from workspace import mail
 from workspace.targets import (
     STACK,
@@ -37,7 +38,6 @@ from workspace.targets import (
     read_outputs,
 )
 
-OUTPUTS = Path(".local/outputs.json")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -224,7 +224,7 @@ def watch(endpoint: str) -> str:
             deploy_local(
                 endpoint,
                 OUTPUTS,
-                log=Path(".local/deploy.log"),
+                log=DEPLOY_LOG,
                 progress=lambda text: print(text, flush=True),
                 context=deploy_context(),
                 hotswap=True,
@@ -243,7 +243,7 @@ def deploy(endpoint: str) -> str:
     outputs = deploy_local(
         endpoint,
         OUTPUTS,
-        log=Path(".local/deploy.log"),
+        log=DEPLOY_LOG,
         context=context,
         skip_unchanged=os.environ.get("FORCE") != "1",
         hotswap=os.environ.get("HOTSWAP") == "1",

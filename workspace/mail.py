@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-from emulator.ctl import MAILBOX
+from emulator.settings import MAILBOX
 
 DEFAULT_ALARM_EMAIL = "oncall@example.com"  # a reserved domain: nothing can ever be sent there for real
 CONFIRM_LINK = re.compile(r"https?://[^\s\"'<>]+[?&]Action=ConfirmSubscription&[^\s\"'<>]+")  # text or JSON

@@ -14,16 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from emulator.ctl import (
-    DEFAULT_PORT,
-    LOG_FILE,
-    STATE_DIR,
-    endpoint_on,
-    free_port,
-    start,
-    stop_child,
-    wait_healthy,
-)
+from emulator.ctl import free_port, start, stop_child, wait_healthy
+from emulator.settings import LOCAL, LOG_FILE, endpoint_on, port_from_environment
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv-ministack"
@@ -83,9 +75,9 @@ def temporary_ministack(work: Path, timeout: float = 60.0) -> Iterator[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workspace.ministack", description=__doc__)
     parser.add_argument("command", choices=["start"])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT") or DEFAULT_PORT))
+    parser.add_argument("--port", type=int, default=port_from_environment())
     args = parser.parse_args(argv)
-    work = STATE_DIR / "ministack"
+    work = LOCAL / "ministack"
     work.mkdir(parents=True, exist_ok=True)
     return start(args.port, lambda: launch(args.port, work, LOG_FILE), timeout=60, name="ministack")
 

@@ -20,7 +20,7 @@ from moto.apigatewayv2.models import apigatewayv2_backends
 from emulator.apigw.payload import Stage, api_error, build_event, map_response
 from emulator.apigw.request import HttpRequest
 from emulator.apigw.routes import Route, TokenBucket, select_route
-from emulator.cloudwatch.metrics import RECORDER
+from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.http import Response
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_.pool import Throttled
@@ -112,8 +112,11 @@ def _function_from_uri(uri: str) -> str:
 
 
 class HttpApiGateway:
-    def __init__(self, account_id: str, runtime: LambdaRuntime, authorizer: Authorizer) -> None:
+    def __init__(
+        self, account_id: str, runtime: LambdaRuntime, authorizer: Authorizer, recorder: MetricRecorder
+    ) -> None:
         self.account_id = account_id
+        self.recorder = recorder
         self.authorizer = authorizer
         self.runtime = runtime
         self._buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
@@ -163,7 +166,7 @@ class HttpApiGateway:
             values.append(("IntegrationLatency", float(outcome.integration_latency_ms), "Milliseconds"))
         per_api = (("ApiId", request.api_id),)
         per_stage = (("ApiId", request.api_id), ("Stage", stage))
-        RECORDER.record_all(
+        self.recorder.record_all(
             self.account_id,
             region,
             "AWS/ApiGateway",

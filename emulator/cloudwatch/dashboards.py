@@ -22,7 +22,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
-from emulator.cloudwatch.metrics import RECORDER, Series, dimensions_of, statistic
+from emulator.cloudwatch.metrics import MetricRecorder, Series, dimensions_of, statistic
 from emulator.http import Response
 
 CONSOLE_PATH = "/_emulator/console"
@@ -58,7 +58,7 @@ def metric_rows(metrics: list[list[Any]]) -> list[tuple[str, str, dict[str, str]
 
 
 def points(
-    account: str, region: str, row: tuple[str, str, dict[str, str], dict[str, Any]], widget: dict[str, Any],
+    recorder: MetricRecorder, account: str, region: str, row: tuple[str, str, dict[str, str], dict[str, Any]], widget: dict[str, Any],
     start: float, end: float,
 ) -> list[tuple[float, float]]:  # fmt: skip
     """(period start, value) of one metric row over [start, end), periods without data left out."""
@@ -66,7 +66,7 @@ def points(
     period = int(options.get("period") or widget.get("period") or DEFAULT_PERIOD)
     stat = str(options.get("stat") or widget.get("stat") or "Average")
     series = Series(account, options.get("region") or region, namespace, name, dimensions_of(dimensions))
-    buckets = RECORDER.buckets(series, start - start % period, end)
+    buckets = recorder.buckets(series, start - start % period, end)
     if stat not in ("Sum", "Average", "Minimum", "Maximum", "SampleCount") and not stat.startswith("p"):
         return []  # a statistic the emulator does not compute (trimmed means, ...): no data
     by_period: dict[float, list[Any]] = {}
@@ -131,10 +131,10 @@ def _alarms(account: str, region: str) -> list[Any]:
     return sorted(_backend(account, region).alarms.values(), key=lambda a: (a.state_value != "ALARM", a.name))
 
 
-def _metric_widget(account: str, region: str, properties: dict[str, Any], start: float, end: float,
-                   height: int) -> str:  # fmt: skip
+def _metric_widget(recorder: MetricRecorder, account: str, region: str, properties: dict[str, Any],
+                   start: float, end: float, height: int) -> str:  # fmt: skip
     rows = metric_rows(properties.get("metrics", []))
-    series = [(row, points(account, region, row, properties, start, end)) for row in rows]
+    series = [(row, points(recorder, account, region, row, properties, start, end)) for row in rows]
     if properties.get("view") == "singleValue":
         cells = [
             f'<div class="single"><span class="value">{html.escape(_number(pts[-1][1]) if pts else "-")}</span>'
@@ -172,7 +172,7 @@ def _alarm_item(alarm: Any) -> str:
 
 
 def render_dashboard(
-    account: str, region: str, name: str, minutes: int, now: float | None = None
+    recorder: MetricRecorder, account: str, region: str, name: str, minutes: int, now: float | None = None
 ) -> str | None:
     """The dashboard's page, or None when there is no such dashboard."""
     dashboard = _backend(account, region).dashboards.get(name)
@@ -191,7 +191,7 @@ def render_dashboard(
         x, y = int(widget.get("x") or 0), int(widget.get("y") or 0)
         kind = widget.get("type")
         if kind == "metric":
-            body = _metric_widget(account, region, properties, start, end, height * ROW_PX)
+            body = _metric_widget(recorder, account, region, properties, start, end, height * ROW_PX)
         elif kind == "alarm":
             body = _alarm_widget(account, region, properties)
         elif kind == "text":
@@ -249,8 +249,10 @@ def page(title: str, content: str) -> str:
     )
 
 
-def console(environ: dict[str, Any], account: str, default_region: str) -> Response | None:
-    """The console's pages (GET), or None for any other path."""
+def console(
+    environ: dict[str, Any], account: str, default_region: str, recorder: MetricRecorder
+) -> Response | None:
+    """The console's pages (GET), or None for any other path; charts drawn from `recorder`'s metrics."""
     path = environ.get("PATH_INFO", "")
     if path not in (CONSOLE_PATH, f"{CONSOLE_PATH}/") and not path.startswith(DASHBOARDS_PATH):
         return None
@@ -268,7 +270,7 @@ def console(environ: dict[str, Any], account: str, default_region: str) -> Respo
         minutes = DEFAULT_MINUTES
     name = unquote(path[len(DASHBOARDS_PATH) :])
     for region in regions:
-        rendered = render_dashboard(account, region, name, minutes)
+        rendered = render_dashboard(recorder, account, region, name, minutes)
         if rendered is not None:
             return _html(200, rendered)
     return _html(404, page("Not found", f"<p>No dashboard named {html.escape(name)}.</p>"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.cloudwatch.metrics import RECORDER, MetricRecorder, Series, dimensions_of, statistic
+from emulator.cloudwatch.metrics import MetricRecorder, Series, dimensions_of, statistic
 
 log = logging.getLogger("emulator.cloudwatch")
 
@@ -89,7 +89,7 @@ class AlarmEvaluator:
     def __init__(
         self,
         account_id: str,
-        recorder: MetricRecorder = RECORDER,
+        recorder: MetricRecorder,
         publish: Callable[[str, str, str, str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:

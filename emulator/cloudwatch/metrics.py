@@ -202,6 +202,3 @@ def _backend(account: str, region: str) -> Any:
     from moto.cloudwatch.models import cloudwatch_backends
 
     return cloudwatch_backends[account][region]
-
-
-RECORDER = MetricRecorder()

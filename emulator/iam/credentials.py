@@ -61,6 +61,3 @@ class CredentialStore:
 
     def principal(self, access_key_id: str) -> Principal | None:
         return self._principals.get(access_key_id)
-
-
-STORE = CredentialStore()

@@ -20,21 +20,20 @@ denied and lets it through; off checks nothing.
 import io
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
+from emulator import sigv4
 from emulator.http import Response, json_response
 from emulator.iam.calls import Call, describe
-from emulator.iam.credentials import STORE, Principal
+from emulator.iam.credentials import CredentialStore, Principal
 from emulator.iam.policy import Decision, Request, UnsupportedCondition, decide
+from emulator.settings import IAM_MODES
 
 log = logging.getLogger("emulator.iam")
 
-MODES = ("enforce", "audit", "off")
-CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/")
 CACHE_SIZE = 10_000
 
 
@@ -90,10 +89,11 @@ def cbor_text_map(values: dict[str, str]) -> bytes:
 
 
 class Authorizer:
-    def __init__(self, mode: str = "enforce") -> None:
-        if mode not in MODES:
-            raise ValueError(f"--iam must be one of {', '.join(MODES)}, got {mode!r}")
+    def __init__(self, mode: str = "enforce", credentials: CredentialStore | None = None) -> None:
+        if mode not in IAM_MODES:
+            raise ValueError(f"--iam must be one of {', '.join(IAM_MODES)}, got {mode!r}")
         self.mode = mode
+        self.credentials = credentials or CredentialStore()  # which function each access key is
         self._cache: dict[tuple[Any, ...], Decision] = {}
         self._lock = threading.Lock()
         self._unchecked: set[str] = set()
@@ -103,14 +103,14 @@ class Authorizer:
         """AWS's AccessDeniedException for a call its function's role may not make, else None."""
         if self.mode == "off":
             return None
-        found = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-        principal = STORE.principal(found.group(1)) if found else None
+        found = sigv4.scope(environ)
+        principal = self.credentials.principal(found.access_key_id) if found else None
         if principal is None or found is None:
             return None  # not a function's credentials: the user's own call
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)  # for whoever answers the call
-        call = describe(environ, principal.account_id, found.group(2), found.group(3), body)
+        call = describe(environ, principal.account_id, found.region, found.service, body)
         if call is None:
             self._note_unchecked(environ, principal)
             return None

@@ -11,6 +11,7 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 
 from emulator.patching import replace
+from emulator.settings import HOT_RELOAD_BUCKET
 from emulator.wiring import wired
 
 log = logging.getLogger("emulator.lambda")
@@ -43,9 +44,6 @@ def keep_logging_config() -> None:
         return config
 
     replace(LambdaFunction, "get_configuration", get_configuration)
-
-
-HOT_RELOAD_BUCKET = "hot-reload"
 
 
 def hot_reload_folder(fn: LambdaFunction) -> Path | None:

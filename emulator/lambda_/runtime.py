@@ -20,21 +20,15 @@ from pathlib import Path
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 
-from emulator.cloudwatch.metrics import RECORDER
+from emulator.cloudwatch.metrics import MetricRecorder
+from emulator.iam.credentials import CredentialStore
 from emulator.lambda_.patches import hot_reload_folder
 from emulator.lambda_.pool import FunctionPool, Retired, Throttled
 from emulator.lambda_.spec import FunctionSpec, InvokeResult
 from emulator.logs.sink import LogSink
+from emulator.settings import DEFAULT_CONCURRENCY
 
 log = logging.getLogger("emulator.lambda")
-
-
-def _metrics(spec: FunctionSpec, *values: tuple[str, float, str]) -> None:
-    """AWS/Lambda's metrics (name, value, unit), as Lambda publishes them per function."""
-    per_function = (("FunctionName", spec.name),)
-    RECORDER.record_all(
-        spec.account_id, spec.region, "AWS/Lambda", [(*value, per_function) for value in values]
-    )
 
 
 class FunctionNotFound(LookupError):
@@ -54,13 +48,21 @@ class LambdaRuntime:
     """Invokes moto's deployed functions in warm worker processes."""
 
     def __init__(
-        self, account_id: str, work_dir: Path, endpoint_url: str, default_concurrency: int = 4
+        self,
+        account_id: str,
+        work_dir: Path,
+        endpoint_url: str,
+        default_concurrency: int = DEFAULT_CONCURRENCY,
+        recorder: MetricRecorder | None = None,
+        credentials: CredentialStore | None = None,
     ) -> None:
         self.account_id = account_id
         self.work_dir = work_dir
         self.endpoint_url = endpoint_url
         self.default_concurrency = default_concurrency
-        self.sink = LogSink()
+        self.recorder = recorder or MetricRecorder()  # AWS/Lambda's metrics, and the functions' own
+        self.credentials = credentials or CredentialStore()  # issues each function's role credentials
+        self.sink = LogSink(self.recorder)
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -90,6 +92,7 @@ class LambdaRuntime:
             log_group=logging_config.get("LogGroup") or f"/aws/lambda/{fn.function_name}",
             concurrency=self.concurrency(fn),
             role=str(fn.role),
+            credentials=self.credentials.issue(self.account_id, fn.region, str(fn.role), fn.function_name),
         )
 
     def concurrency(self, fn: LambdaFunction) -> int:
@@ -212,12 +215,12 @@ class LambdaRuntime:
                 result = pool.invoke(event, request_id or str(uuid.uuid4()), wait)
                 break
             except Throttled:
-                _metrics(spec, ("Throttles", 1, "Count"))
+                self._metrics(spec, ("Throttles", 1, "Count"))
                 raise
             except Retired:  # updated while it waited: the new version runs it, as on Lambda
                 if attempt == 2:
                     raise
-        _metrics(
+        self._metrics(
             spec,
             ("Invocations", 1, "Count"),
             ("Errors", 0 if result.ok else 1, "Count"),
@@ -225,6 +228,13 @@ class LambdaRuntime:
             ("ConcurrentExecutions", pool.busy + 1, "Count"),  # the others in flight, and this one
         )
         return result
+
+    def _metrics(self, spec: FunctionSpec, *values: tuple[str, float, str]) -> None:
+        """AWS/Lambda's metrics (name, value, unit), as Lambda publishes them per function."""
+        per_function = (("FunctionName", spec.name),)
+        self.recorder.record_all(
+            spec.account_id, spec.region, "AWS/Lambda", [(*value, per_function) for value in values]
+        )
 
     def close(self, keep_code: bool = False) -> None:
         """Stop every worker; `keep_code`: the deployed functions' unpacked code stays for the next

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emulator.iam.credentials import STORE
+from emulator.iam.credentials import Credentials
 from emulator.logs.sink import LogStream
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
@@ -43,7 +43,8 @@ class FunctionSpec:
     environment: tuple[tuple[str, str], ...]
     log_group: str
     concurrency: int
-    role: str  # the execution role: the worker runs with its temporary credentials
+    role: str  # the execution role
+    credentials: Credentials  # the role's temporary credentials, which the worker runs with
 
     def log_stream(self, stream: str) -> LogStream:
         return LogStream(self.account_id, self.region, self.log_group, stream, self.name)
@@ -68,7 +69,7 @@ def new_stream() -> str:
 
 
 def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: str) -> dict[str, str]:
-    credentials = STORE.issue(spec.account_id, spec.region, spec.role, spec.name)
+    credentials = spec.credentials
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from moto.logs.models import logs_backends
 
 from emulator.cloudwatch import emf
-from emulator.cloudwatch.metrics import RECORDER
+from emulator.cloudwatch.metrics import MetricRecorder
 
 log = logging.getLogger("emulator.logs")
 # Function output and access logs are kept in memory: each stream keeps its newest events only.
@@ -40,7 +40,8 @@ class LogSink:
 
     FLUSH_SECONDS = 0.05
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: MetricRecorder) -> None:
+        self.recorder = recorder  # embedded-metric-format lines become its metrics
         self._pending: list[tuple[LogStream, list[tuple[int, str]]]] = []
         self._writing = False
         self._changed = threading.Condition()
@@ -81,14 +82,13 @@ class LogSink:
                 self._writing = False
                 self._changed.notify_all()
 
-    @staticmethod
-    def _write(batch: list[tuple[LogStream, list[tuple[int, str]]]]) -> None:
+    def _write(self, batch: list[tuple[LogStream, list[tuple[int, str]]]]) -> None:
         streams: dict[LogStream, list[tuple[int, str]]] = {}
         for stream, lines in batch:
             streams.setdefault(stream, []).extend(lines)
         for stream, lines in streams.items():
             log.info("[%s] %s", stream.label, f"\n[{stream.label}] ".join(text for _, text in lines))
-            _extract_metrics(stream, lines)
+            _extract_metrics(self.recorder, stream, lines)
             try:
                 backend = logs_backends[stream.account_id][stream.region]
                 if stream.log_group not in backend.groups:
@@ -105,7 +105,7 @@ class LogSink:
                 log.exception("could not write %d log lines to %s", len(lines), stream.log_group)
 
 
-def _extract_metrics(stream: LogStream, lines: list[tuple[int, str]]) -> None:
+def _extract_metrics(recorder: MetricRecorder, stream: LogStream, lines: list[tuple[int, str]]) -> None:
     """Embedded metric format lines become metrics, as CloudWatch Logs extracts them."""
     for timestamp, text in lines:
         if not emf.looks_like_emf(text):
@@ -117,7 +117,7 @@ def _extract_metrics(stream: LogStream, lines: list[tuple[int, str]]) -> None:
             continue
         for metric in found:
             for value in metric.values:
-                RECORDER.record(
+                recorder.record(
                     stream.account_id, stream.region, metric.namespace, metric.name, value,
                     metric.unit, metric.dimensions, (metric.timestamp_ms or timestamp) / 1000,
                 )  # fmt: skip

@@ -3,17 +3,19 @@ calls `queue_metric`), and the queue gauges sampled (`sample_queue_metrics`)."""
 
 from moto.sqs.models import Queue
 
-from emulator.cloudwatch.metrics import RECORDER
+from emulator.cloudwatch.metrics import MetricRecorder
+from emulator.wiring import wired
 
 
 def queue_metric(queue: Queue, name: str, value: float, unit: str = "Count") -> None:
-    queue_metrics(queue, [(name, value, unit)])
+    """Counted inside moto's SQS backend: recorded where the running emulator records."""
+    queue_metrics(wired().recorder, queue, [(name, value, unit)])
 
 
-def queue_metrics(queue: Queue, values: list[tuple[str, float, str]]) -> None:
+def queue_metrics(recorder: MetricRecorder, queue: Queue, values: list[tuple[str, float, str]]) -> None:
     """(name, value, unit)s of one queue, recorded at once under AWS/SQS and its QueueName."""
     per_queue = (("QueueName", queue.name),)
-    RECORDER.record_all(
+    recorder.record_all(
         queue.account_id,
         queue.region,
         "AWS/SQS",
@@ -21,13 +23,14 @@ def queue_metrics(queue: Queue, values: list[tuple[str, float, str]]) -> None:
     )
 
 
-def sample_queue_metrics(account_id: str) -> None:
+def sample_queue_metrics(recorder: MetricRecorder, account_id: str) -> None:
     """The queue gauges SQS publishes every minute (the emulator samples them every few seconds)."""
     from emulator.sqs.store import stores  # here: the store counts with queue_metric
 
     for queue, store in stores(account_id):
         visible, in_flight, delayed = store.counts()
         queue_metrics(
+            recorder,
             queue,
             [
                 ("ApproximateNumberOfMessagesVisible", visible, "Count"),

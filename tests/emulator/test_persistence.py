@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from emulator import persistence
-from emulator.ctl import endpoint_on, free_port, spawn, stop_child, wait_healthy
+from emulator.cloudwatch.metrics import MetricRecorder
+from emulator.ctl import free_port, spawn, stop_child, wait_healthy
+from emulator.settings import endpoint_on
 from tests.emulator.helpers import code_zip
 from workspace.targets import local_client
 
@@ -176,7 +178,9 @@ def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.Monkey
     if not fork:
         monkeypatch.delattr(persistence.os, "fork")
     sqs_backends["000000000000"]["eu-west-1"].create_queue("kept")
-    saver = persistence.Saver(tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None)
+    saver = persistence.Saver(
+        tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
+    )
     assert saver._save_in_child()
     saved = persistence.read(tmp_path / persistence.STATE_FILE).first["moto"]["sqs"]["000000000000"][
         "eu-west-1"
@@ -190,9 +194,9 @@ def test_stacks_that_cannot_be_restored_leave_the_rest_running(tmp_path: Path) -
 
     sqs_backends["000000000000"]["eu-west-2"].create_queue("still-here")
     state = tmp_path / persistence.STATE_FILE
-    persistence.write(state, persistence._backends(("sqs",)))
+    persistence.write(state, persistence._backends(("sqs",)), MetricRecorder().state())
     state.write_bytes(state.read_bytes()[:-3])  # the last part, the stacks, cut short
-    message, stacks = persistence.restore(state, ("sqs",))
+    message, stacks = persistence.restore(state, ("sqs",), MetricRecorder())
     assert message.startswith(f"restored {state}") and stacks is not None
     assert "still-here" in sqs_backends["000000000000"]["eu-west-2"].queues
     assert stacks().startswith(f"could not restore the stacks of {state}")  # said, never raised
@@ -204,7 +208,9 @@ def test_a_stuck_save_ends_even_when_nobody_kills_it(tmp_path: Path, monkeypatch
     monkeypatch.setattr(persistence, "CHILD_SECONDS", 1)
     monkeypatch.setattr(persistence, "write", lambda *args: time.sleep(30))
     monkeypatch.setattr(persistence.os, "kill", lambda *args: None)  # as if the emulator were gone
-    saver = persistence.Saver(tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None)
+    saver = persistence.Saver(
+        tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
+    )
     started = time.monotonic()
     assert saver._save_in_child() is False
     assert time.monotonic() - started < 10

@@ -13,7 +13,6 @@ import requests
 from emulator.ctl import (
     NEEDED_SERVICES,
     Started,
-    endpoint_on,
     free_port,
     health,
     spawn,
@@ -22,6 +21,7 @@ from emulator.ctl import (
     wait_healthy,
 )
 from emulator.ctl import ready as ctl_ready
+from emulator.settings import endpoint_on
 from tests.emulator.helpers import code_zip, workers_running_in
 from workspace.targets import local_client
 

@@ -11,7 +11,7 @@ import moto
 import pytest
 
 from emulator.cloudwatch import dashboards
-from emulator.cloudwatch.metrics import RECORDER
+from emulator.cloudwatch.metrics import MetricRecorder
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 NOW = 1_800_000_000.0  # a period boundary for 60 and 300 s
@@ -43,15 +43,16 @@ def test_a_dashboard_renders_its_widgets_from_the_recorded_metrics(cloudwatch: A
                                 ComparisonOperator="GreaterThanThreshold")  # fmt: skip
     arn = cloudwatch.describe_alarms()["MetricAlarms"][0]["AlarmArn"]
     cloudwatch.put_dashboard(DashboardName="shop", DashboardBody=body(arn))
+    recorder = MetricRecorder()
     for minute, accepted in ((-3, 4), (-2, 7), (-1, 2)):
         for _ in range(accepted):
-            RECORDER.record(ACCOUNT, REGION, "Shop", "Accepted", 1, dimensions={"service": "orders"},
+            recorder.record(ACCOUNT, REGION, "Shop", "Accepted", 1, dimensions={"service": "orders"},
                             at=NOW + minute * 60 + 5)  # fmt: skip
-    RECORDER.record(ACCOUNT, REGION, "Shop", "Rejected", 3, dimensions={"service": "orders"}, at=NOW - 55)
+    recorder.record(ACCOUNT, REGION, "Shop", "Rejected", 3, dimensions={"service": "orders"}, at=NOW - 55)
     for value in (10, 20, 30):
-        RECORDER.record(ACCOUNT, REGION, "Shop", "Latency", value, unit="Milliseconds", at=NOW - 100)
+        recorder.record(ACCOUNT, REGION, "Shop", "Latency", value, unit="Milliseconds", at=NOW - 100)
 
-    page = dashboards.render_dashboard(ACCOUNT, REGION, "shop", 15, now=NOW)
+    page = dashboards.render_dashboard(recorder, ACCOUNT, REGION, "shop", 15, now=NOW)
     assert page is not None
     assert "Accepted: 2</li>" in page and "Rejected: 3</li>" in page  # each line's latest Sum per minute
     assert page.count("<polyline") == 1 and page.count("<circle") == 1  # 3 points; 1 point
@@ -67,7 +68,7 @@ def test_the_console_lists_dashboards_and_alarms_and_only_reads(cloudwatch: Any)
 
     def get(path: str, method: str = "GET", query: str = "") -> Any:
         environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": query}
-        return dashboards.console(environ, ACCOUNT, REGION)
+        return dashboards.console(environ, ACCOUNT, REGION, MetricRecorder())
 
     index = get("/_emulator/console")
     assert index.status == 200 and 'href="/_emulator/console/dashboards/a%20b"' in index.body.decode()

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from emulator.ctl import Started, endpoint_on, free_port, spawn, stop_child, wait_healthy
+from emulator.ctl import Started, free_port, spawn, stop_child, wait_healthy
+from emulator.settings import endpoint_on
 from tests.emulator.helpers import code_zip
 from workspace.targets import local_client
 

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.logs import sink as logs
 from emulator.logs.sink import LogSink, LogStream
 
@@ -21,7 +22,7 @@ def test_lines_written_during_a_batch_are_not_lost(monkeypatch: pytest.MonkeyPat
         written.extend(taken)
 
     monkeypatch.setattr(logs.LogSink, "_write", staticmethod(slow_write))
-    sink = LogSink()
+    sink = LogSink(MetricRecorder())
     try:
         sink.write(STREAM, [(1, "INIT_START")])
         assert first_batch_started.wait(5)
