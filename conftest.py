@@ -42,7 +42,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.fixture(autouse=True)
 def moto_never_tries_docker(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
-    from emulator.lambda_.patches import DOCKER_REFUSED
+    from emulator.core.docker import DOCKER_REFUSED
 
     records = [*caplog.get_records("setup"), *caplog.get_records("call")]
     tried = [r.getMessage() for r in records if DOCKER_REFUSED in r.getMessage()]
@@ -52,7 +52,7 @@ def moto_never_tries_docker(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def started_emulators_never_try_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     yield
-    from emulator.lambda_.patches import DOCKER_REFUSED
+    from emulator.core.docker import DOCKER_REFUSED
 
     logs = tmp_path_factory.getbasetemp().rglob("*.log")
     tried = [str(log) for log in logs if DOCKER_REFUSED in log.read_text(errors="replace")]

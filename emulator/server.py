@@ -16,12 +16,13 @@ from moto.moto_server.werkzeug_app import create_backend_app
 from waitress import wasyncore
 from waitress.server import create_server
 
-from emulator import guard, patches, persistence, settings, sigv4, wiring
+from emulator import guard, moto_changes, persistence, settings, sigv4, wiring
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudformation.custom import Answers
 from emulator.cloudwatch import dashboards
 from emulator.cloudwatch.evaluation import EVALUATE_SECONDS, AlarmEvaluator
 from emulator.cloudwatch.metrics import MetricRecorder
+from emulator.core.speedups import CachingDispatcher, SdkFastPath
 from emulator.events.schedule import Schedules
 from emulator.http import Response, StartResponse, json_response, respond
 from emulator.iam.credentials import CredentialStore
@@ -32,7 +33,6 @@ from emulator.lambda_.event_sources import EventSourceManager
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.s3 import unsigned
 from emulator.sns import delivery
-from emulator.speedups import CachingDispatcher, SdkFastPath
 from emulator.sqs.metrics import sample_queue_metrics
 
 log = logging.getLogger("emulator")
@@ -63,7 +63,7 @@ SERVICES = (
 
 def _create_app(service: Any) -> Any:
     if service in persistence.LAZY:  # loads with CloudFormation, and a restore completes there
-        patches.load_cloudformation()
+        moto_changes.load_cloudformation()
     return create_backend_app(service)
 
 
@@ -176,7 +176,7 @@ class EmulatorApp:
             "services": {
                 **dict.fromkeys(SERVICES, state),
                 # LocalStack's word for a service that loads on first use
-                "cloudformation": "running" if patches.cloudformation_loaded() else "available",
+                "cloudformation": "running" if moto_changes.cloudformation_loaded() else "available",
             },
         }
         return json_response(200 if self.ready else 503, json.dumps(body).encode())
@@ -200,7 +200,7 @@ class Emulator:
         iam: str = "enforce",
         state_dir: Path | None = None,
     ) -> None:
-        patches.install()
+        moto_changes.install()
         self.state_file = state_dir.resolve() / persistence.STATE_FILE if state_dir else None
         self.saver: persistence.Saver | None = None
         self.iam = iam
@@ -245,7 +245,9 @@ class Emulator:
         recorder = MetricRecorder()  # every metric the emulator records, and what alarms evaluate
         credentials = CredentialStore()  # the functions' role credentials, issued by the runtime
         if self.state_file is not None:
-            self.saver = persistence.Saver(self.state_file, SERVICES, patches.load_cloudformation, recorder)
+            self.saver = persistence.Saver(
+                self.state_file, SERVICES, moto_changes.load_cloudformation, recorder
+            )
         changed = self.saver.changed if self.saver is not None else lambda: None
         self.runtime = LambdaRuntime(
             self.account_id,
@@ -274,7 +276,7 @@ class Emulator:
             restored, stacks = persistence.restore(self.state_file, SERVICES, recorder)
             log.info(restored)
             if stacks is not None:
-                patches.when_cloudformation_loads(lambda: log.info(stacks()))
+                moto_changes.when_cloudformation_loads(lambda: log.info(stacks()))
             self.saver.start()
         self.runtime.remove_code(keep_deployed=True)  # an earlier run's, unless restored just now
         for name, server in (("http", self._server), ("http-functions", self._internal)):
@@ -283,7 +285,9 @@ class Emulator:
         self.app.schedules.start()
         self.runtime.watch_deployments()
         self.app.ready = True
-        threading.Thread(target=patches.load_cloudformation, name="load-cloudformation", daemon=True).start()
+        threading.Thread(
+            target=moto_changes.load_cloudformation, name="load-cloudformation", daemon=True
+        ).start()
         threading.Thread(target=self._watch_metrics, name="cloudwatch", daemon=True).start()
         log.info(
             "emulator ready on %s (functions call back on %s; account %s, region %s)",

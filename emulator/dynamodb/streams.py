@@ -49,8 +49,7 @@ class _NoSynchronousTrigger(dict):
 
 
 def install() -> None:
-    """Every change to moto that streams need, in one place: no synchronous trigger, and a
-    mapping's position in its stream fixed when the mapping is created (LATEST means after it)."""
+    """No synchronous trigger inside PutItem: the pollers invoke, as Lambda does."""
     original_init = Table.__init__
 
     def init(self: Table, *args: Any, **kwargs: Any) -> None:
@@ -59,17 +58,15 @@ def install() -> None:
 
     replace(Table, "__init__", init)
 
-    original_mapping_init = EventSourceMapping.__init__
 
-    def mapping_init(self: EventSourceMapping, spec: dict[str, Any]) -> None:
-        original_mapping_init(self, spec)
-        shard = _shard_of(self.account_id, self.event_source_arn)
-        if shard is not None:
-            at_end = shard.starting_sequence_number + len(shard.items)
-            position = shard.starting_sequence_number if self.starting_position == "TRIM_HORIZON" else at_end
-            setattr(self, "emulator_position", position)  # noqa: B010 - an attribute moto does not declare
-
-    replace(EventSourceMapping, "__init__", mapping_init)
+def fix_starting_position(mapping: EventSourceMapping) -> None:
+    """A new mapping's position in its stream, fixed when it is created, as on AWS (LATEST: after
+    the records already there; TRIM_HORIZON: the oldest)."""
+    shard = _shard_of(mapping.account_id, mapping.event_source_arn)
+    if shard is not None:
+        at_end = shard.starting_sequence_number + len(shard.items)
+        position = shard.starting_sequence_number if mapping.starting_position == "TRIM_HORIZON" else at_end
+        setattr(mapping, "emulator_position", position)  # noqa: B010 - an attribute moto does not declare
 
 
 def _shard_of(account_id: str, stream_arn: str) -> Any:

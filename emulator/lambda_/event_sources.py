@@ -9,6 +9,7 @@ from typing import Any
 from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, lambda_backends
 
+from emulator.dynamodb import streams
 from emulator.dynamodb.streams import StreamPoller
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
@@ -30,16 +31,21 @@ def source_kind(arn: str) -> str | None:
 def install() -> None:
     """A mapping from a source no poller here reads (Kinesis, MSK, MQ, ...) is refused when it is
     created, so at deploy time, instead of accepted and never run (moto pushed Kinesis records
-    one by one, without Lambda's batches, order or retries)."""
+    one by one, without Lambda's batches, order or retries). A stream mapping's position is
+    fixed as it is created."""
     create = LambdaBackend.create_event_source_mapping
 
     def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Any:
         source = str(spec.get("EventSourceArn") or spec.get("SelfManagedEventSource") or "")
-        if source_kind(source) is None:
+        kind = source_kind(source)
+        if kind is None:
             raise InvalidParameterValueException(
                 f"The embedded emulator polls SQS queues and DynamoDB streams only, not {source or 'this source'}"
             )
-        return create(self, spec)
+        mapping = create(self, spec)
+        if kind == "dynamodb":
+            streams.fix_starting_position(mapping)
+        return mapping
 
     replace(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)
 

@@ -4,21 +4,15 @@ invocation moto makes itself goes to the emulator's runtime, never to Docker."""
 
 import functools
 import hashlib
-import logging
 from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from emulator.core import docker
 from emulator.patching import replace
 from emulator.settings import HOT_RELOAD_BUCKET
 from emulator.wiring import wired
-
-log = logging.getLogger("emulator.lambda")
-
-DOCKER_REFUSED = (
-    "moto tried to use Docker"  # logged (as an error) wherever it tries; conftest.py looks for it
-)
 
 
 def keep_logging_config() -> None:
@@ -92,12 +86,5 @@ def moto_triggers_invoke_through_the_runtime() -> None:
         invoke_async(self.region, self.function_arn, payload)
         return b""
 
-    def in_docker(self: Any, *args: Any, **kwargs: Any) -> Any:
-        log.error("%s: %s", DOCKER_REFUSED, getattr(self, "function_name", type(self).__name__))
-        raise RuntimeError(f"{DOCKER_REFUSED}; the emulator's runtime runs functions")
-
-    from moto.utilities.docker_utilities import DockerModel
-
     replace(LambdaFunction, "invoke", invoke)
-    replace(LambdaFunction, "_invoke_lambda", in_docker)
-    replace(DockerModel, "docker_client", property(in_docker))  # every other Docker path of moto
+    replace(LambdaFunction, "_invoke_lambda", docker.refuse)  # (core/docker.py refuses the others)

@@ -8,7 +8,7 @@ import boto3
 import moto
 import pytest
 
-from emulator import speedups
+from emulator.core import speedups
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_only_plain_json_results_take_the_direct_path(value: Any, plain: bool) -
 
 EC2_REGIONS = """
 import sys, boto3
-from emulator import speedups
+from emulator.core import speedups
 if sys.argv[1] == "shared":
     with speedups.one_boto_session():
         from moto.ec2.models import availability_zones_and_regions as az

@@ -7,7 +7,7 @@ import pytest
 from moto.awslambda.models import LambdaFunction
 from moto.utilities.docker_utilities import DockerModel
 
-from emulator.lambda_.patches import DOCKER_REFUSED
+from emulator.core.docker import DOCKER_REFUSED
 
 
 def test_every_docker_path_of_moto_is_refused_and_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,19 +1,22 @@
 """Every change the emulator makes to moto, in order: the one place to see them. Each lives with
-its service (emulator/<service>/) and says why; all go through emulator.patching, so tests can
-install them for a while and put moto back (`uninstall`)."""
+the service it changes (emulator/<service>/; moto's shared machinery: emulator/core/) and says
+why; all go through emulator.patching, so tests can install them for a while and put moto back
+(`uninstall`), and tests/emulator/test_moto_changes.py checks both."""
 
 import gc
 import threading
 from collections.abc import Callable
 
-from emulator import patching, speedups
+from emulator import patching
 from emulator.cloudwatch import alarms
+from emulator.core import docker, speedups
 from emulator.dynamodb import streams
 from emulator.events import schedule, targets
 from emulator.lambda_ import event_sources
 from emulator.lambda_ import patches as lambda_patches
 from emulator.s3 import notifications, policies
 from emulator.sns import delivery
+from emulator.sqs import speedups as sqs_speedups
 from emulator.sqs import store
 
 _installed = False
@@ -26,9 +29,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    speedups.cache_pure_helpers()
-    speedups.draw_random_strings_at_once()
-    speedups.serialize_plain_json_results_directly()
+    speedups.install()  # moto's request handling: the same answers with less work
+    docker.install()  # no Docker: moto's container paths refuse loudly
+    sqs_speedups.install()
     lambda_patches.keep_logging_config()
     lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here
     lambda_patches.moto_triggers_invoke_through_the_runtime()  # S3, EventBridge, ...: never Docker

@@ -1,4 +1,5 @@
-"""moto speed-ups that keep its answers: each computes the same response with less work."""
+"""moto speed-ups that keep its answers: each computes the same response with less work.
+(SQS's own are in sqs/speedups.py.)"""
 
 import functools
 import json
@@ -13,28 +14,29 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from emulator import json_protocol, sigv4
 from emulator.http import Response, StartResponse, respond
-from emulator.patching import replace
+from emulator.patching import replace, swapped
 
 PLAIN_RESULTS_TO_VERIFY = 20
 PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # "service.Operation" -> results that serialized identically
 PLAIN_RESULTS_DIFFER: set[str] = set()  # operations that keep moto's serializer
 
 
-def cache_pure_helpers() -> None:
-    """Two pure functions moto calls many times per request, computed once per argument instead:
-    the method list of a response class (inspect.getmembers, to find the action's handler) and
-    camelcase_to_underscores (15 calls per SendMessage alone, to build the queue's attributes)."""
-    import sys
+def install() -> None:
+    cache_pure_helpers()
+    draw_random_strings_at_once()
+    serialize_plain_json_results_directly()
 
+
+def cache_pure_helpers() -> None:
+    """Two pure functions moto calls on every request, computed once per argument instead: the
+    method list of a response class (inspect.getmembers, to find the action's handler) and
+    camelcase_to_underscores (the action's name)."""
     from moto.core import responses, utils
 
     replace(responses, "method_names_from_class", functools.cache(utils.method_names_from_class))
-    original = utils.camelcase_to_underscores
-    cached = functools.lru_cache(maxsize=8192)(original)
+    cached = functools.lru_cache(maxsize=8192)(utils.camelcase_to_underscores)
     replace(utils, "camelcase_to_underscores", cached)
-    for module in list(sys.modules.values()):  # the modules that imported it by name already
-        if getattr(module, "camelcase_to_underscores", None) is original:
-            replace(module, "camelcase_to_underscores", cached)
+    replace(responses, "camelcase_to_underscores", cached)  # it imported the name
 
 
 def _is_plain_json(value: Any) -> bool:
@@ -93,12 +95,10 @@ def serialize_plain_json_results_directly() -> None:
 
 
 def draw_random_strings_at_once() -> None:
-    """moto draws its request ids (52 characters, every response) and receipt handles (185, every
-    received message) one random.choice at a time; random.choices draws them in one call, from the
-    same alphabet and the same (seedable) generator."""
-    from moto.moto_api._internal import mock_random
+    """moto draws its request ids (52 characters, every response) one random.choice at a time;
+    random.choices draws them in one call, from the same alphabet and the same (seedable)
+    generator."""
     from moto.moto_api._internal.moto_random import MotoRandom
-    from moto.sqs import models as sqs_models
 
     def get_random_string(
         self: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
@@ -108,11 +108,7 @@ def draw_random_strings_at_once() -> None:
         )
         return text.lower() if lower_case else text
 
-    def generate_receipt_handle() -> str:
-        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
-
     replace(MotoRandom, "get_random_string", get_random_string)
-    replace(sqs_models, "generate_receipt_handle", generate_receipt_handle)
 
 
 class CachingDispatcher(DomainDispatcherApplication):
@@ -205,11 +201,8 @@ def one_boto_session() -> Iterator[None]:
 
     shared = AccountSpecificBackend.get_session()
     session_class = boto3.Session
-    boto3.Session = lambda *args, **kwargs: shared  # type: ignore[assignment,misc]
-    try:
+    with swapped(boto3, "Session", lambda *args, **kwargs: shared):
         yield
-    finally:
-        boto3.Session = session_class  # type: ignore[misc]
-        from moto.ec2.models import availability_zones_and_regions
+    from moto.ec2.models import availability_zones_and_regions
 
-        availability_zones_and_regions.Session = session_class  # type: ignore[misc]  # it imported the name
+    availability_zones_and_regions.Session = session_class  # type: ignore[misc]  # it imported the name
