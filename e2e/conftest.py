@@ -20,8 +20,10 @@ import requests
 
 from emulator.ctl import free_port, temporary_emulator, wait_healthy
 from emulator.settings import MAILBOX
+from workspace.clients import docker_available
+from workspace.deploy import local_deployment
+from workspace.deployment import Deployment, aws_deployment
 from workspace.ministack import temporary_ministack
-from workspace.targets import Deployment, aws_deployment, docker_available, local_deployment
 
 TARGET = os.environ.get("E2E_TARGET", "embedded")
 TARGETS = ("embedded", "ministack", "localstack", "floci", "aws")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from e2e.waiting import eventually
+from workspace.deployment import Deployment
 from workspace.mail import confirm_subscription, mails
-from workspace.targets import Deployment
 
 
 def statistic_sum(deployment: Deployment, namespace: str, name: str, dimensions: dict[str, str]) -> float:

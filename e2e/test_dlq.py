@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from e2e.waiting import eventually
+from workspace.deployment import Deployment
 from workspace.redrive import redrive
-from workspace.targets import Deployment
 
 MAX_RECEIVE_COUNT = 5
 

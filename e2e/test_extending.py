@@ -19,8 +19,10 @@ from e2e.stack_state import differences, observe
 from e2e.waiting import eventually
 from emulator.ctl import temporary_emulator
 from emulator.events.schedule import FIRE_PATH
+from workspace.clients import local_api_url, local_client
+from workspace.deploy import DeployRequest, deploy_local
+from workspace.deployment import STACK, Outputs
 from workspace.ministack import temporary_ministack
-from workspace.targets import STACK, Outputs, deploy_local, local_api_url, local_client
 
 pytestmark = pytest.mark.integration
 
@@ -67,10 +69,10 @@ class Workspace:
                 self.context.pop(key, None)
             else:
                 self.context[key] = value
-        outputs = deploy_local(
+        outputs = deploy_local(DeployRequest(
             self.endpoint, self.work / "outputs.json", log=self.work / "deploy.log", progress=lambda _: None,
             context=dict(self.context),
-        )  # fmt: skip
+        ))  # fmt: skip
         self.outputs = outputs
         return outputs
 

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from workspace.targets import Deployment
+from workspace.deployment import Deployment
 
 SCHEMA = schemathesis.openapi.from_path(Path(__file__).with_name("openapi.yaml"))
 EXAMPLES_PER_ROUTE = 500

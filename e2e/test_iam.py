@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from e2e.waiting import eventually
-from workspace.targets import Deployment
+from workspace.deployment import Deployment
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from workspace.targets import Deployment
+from workspace.deployment import Deployment
 
 
 @pytest.mark.parametrize(

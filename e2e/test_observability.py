@@ -9,7 +9,7 @@ import pytest
 from e2e.conftest import RecordingSession
 from e2e.waiting import eventually
 from emulator.cloudwatch.dashboards import CONSOLE_PATH, DASHBOARDS_PATH
-from workspace.targets import Deployment
+from workspace.deployment import Deployment
 
 
 def test_alarms_exist_with_the_topic_as_action(deployment: Deployment) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from e2e.conftest import RecordingSession
 from e2e.waiting import eventually
-from workspace.targets import Deployment
+from workspace.deployment import Deployment
 
 JSON = {"content-type": "application/json"}
 

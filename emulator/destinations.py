@@ -9,19 +9,20 @@ means for it (S3 logs it, EventBridge sends the event to the target's dead-lette
 
 from typing import Any
 
+from emulator import arns
 from emulator.wiring import wired
 
 SERVICES = ("lambda", "sqs", "sns")  # the destinations `send` knows
 
 
-def _parts(arn: str) -> tuple[str, str, str, str]:
-    """(service, region, account, resource) of an ARN."""
-    _, _, service, region, account, resource = arn.split(":", 5)
-    return service, region, account, resource
-
-
 def send(service: str, source_arn: str, destination_arn: str, body: str) -> str | None:
-    kind, region, account, resource = _parts(destination_arn)
+    destination = arns.parse(destination_arn)
+    kind, region, account, resource = (
+        destination.service,
+        destination.region,
+        destination.account,
+        destination.resource,
+    )
     authorizer = wired().authorizer
     if kind == "lambda":
         invoke_async = wired().invoke_async

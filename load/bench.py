@@ -29,8 +29,10 @@ import urllib3
 from orders.keys import order_key
 
 from emulator.ctl import free_port, stop_child, temporary_emulator
+from workspace.clients import local_api_url, local_client
+from workspace.deploy import DeployRequest, deploy_local
+from workspace.deployment import Deployment
 from workspace.ministack import temporary_ministack
-from workspace.targets import Deployment, deploy_local, local_api_url, local_client
 
 ORDER = '{"amount": 10.5, "currency": "EUR"}'
 JSON = {"content-type": "application/json"}
@@ -503,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     with temporary_emulator(work) as emulator:
         endpoint = emulator.endpoint
         started_at = time.perf_counter()
-        outputs = deploy_local(endpoint, work / "outputs.json", log=work / "deploy.log", progress=say)
+        outputs = deploy_local(
+            DeployRequest(endpoint, work / "outputs.json", log=work / "deploy.log", progress=say)
+        )
         results["deploy_local_s"] = time.perf_counter() - started_at
         deployment = Deployment("embedded", outputs, local_api_url(endpoint, outputs.api_id), endpoint)
         say("warming up (cold starts) ...")
@@ -542,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError("skipped (--no-peers)")
         with temporary_ministack(work / "ministack") as endpoint:
             outputs = deploy_local(
-                endpoint, work / "ministack-outputs.json", log=work / "ministack-deploy.log"
+                DeployRequest(endpoint, work / "ministack-outputs.json", log=work / "ministack-deploy.log")
             )
             peer = Deployment("ministack", outputs, local_api_url(endpoint, outputs.api_id), endpoint)
             results["ministack"] = round_trips(peer, args)

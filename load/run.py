@@ -27,8 +27,9 @@ from orders.keys import order_key
 from emulator.ctl import health, local_endpoint, temporary_emulator
 from emulator.settings import endpoint_on
 from load.ledger import RUN_MARKER, read_ledger
-from workspace.commands import require_deployment
-from workspace.targets import Deployment, aws_deployment, local_api_url, local_deployment
+from workspace.clients import local_api_url
+from workspace.deploy import local_deployment
+from workspace.deployment import Deployment, aws_deployment, require_deployment
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "load" / "reports"

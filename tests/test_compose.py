@@ -18,7 +18,7 @@ import pytest
 
 from e2e.conftest import lacks_table
 from emulator.ctl import NEEDED_SERVICES
-from workspace.targets import default_stage_segment
+from workspace.clients import default_stage_segment
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 TARGETS = ("localstack", "floci")

@@ -28,40 +28,11 @@ from emulator.events.schedule import FIRE_PATH
 from emulator.iam.calls import CHECKED_SERVICES
 from emulator.settings import DEPLOY_LOG, OUTPUTS, SAVED_STATE
 from workspace import mail
-from workspace.targets import (
-    STACK,
-    Outputs,
-    deploy_local,
-    local_api_url,
-    local_client,
-    local_env,
-    read_outputs,
-)
+from workspace.clients import local_api_url, local_client, local_env
+from workspace.deploy import DeployRequest, deploy_local
+from workspace.deployment import STACK, read_outputs, require_deployment, require_running
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def require_running(endpoint: str) -> None:
-    if health(endpoint) is None:
-        raise RuntimeError(f"nothing answers on {endpoint}: start it with `make local-up` (or `make up`)")
-
-
-def require_deployment(endpoint: str) -> Outputs:
-    """The outputs of the OrdersStack that is deployed on the running local target."""
-    require_running(endpoint)
-    outputs = read_outputs(OUTPUTS)
-    cloudformation = local_client("cloudformation", endpoint)
-    try:
-        [stack] = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
-    except ClientError:
-        stack = {}
-    deployed = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    if deployed.get("ApiId") != outputs.api_id:
-        raise RuntimeError(
-            f"{STACK} of {OUTPUTS} is not deployed on {endpoint} (the emulator was restarted since, "
-            "and keeps no state yet): run `make deploy-local`"
-        )
-    return outputs
 
 
 def smoke(endpoint: str, timeout: float = 15.0) -> str:
@@ -222,12 +193,14 @@ def watch(endpoint: str) -> str:
         print(f"watch: {', '.join(names)} changed", flush=True)
         try:
             deploy_local(
-                endpoint,
-                OUTPUTS,
-                log=DEPLOY_LOG,
-                progress=lambda text: print(text, flush=True),
-                context=deploy_context(),
-                hotswap=True,
+                DeployRequest(
+                    endpoint,
+                    OUTPUTS,
+                    log=DEPLOY_LOG,
+                    progress=lambda text: print(text, flush=True),
+                    context=deploy_context(),
+                    hotswap=True,
+                )
             )
         except RuntimeError as error:  # a broken edit: say so and wait for the next one
             print(f"watch: {error}", file=sys.stderr, flush=True)
@@ -241,12 +214,14 @@ def deploy(endpoint: str) -> str:
     context = deploy_context()
     address = context["alarmEmail"]
     outputs = deploy_local(
-        endpoint,
-        OUTPUTS,
-        log=DEPLOY_LOG,
-        context=context,
-        skip_unchanged=os.environ.get("FORCE") != "1",
-        hotswap=os.environ.get("HOTSWAP") == "1",
+        DeployRequest(
+            endpoint,
+            OUTPUTS,
+            log=DEPLOY_LOG,
+            context=context,
+            skip_unchanged=os.environ.get("FORCE") != "1",
+            hotswap=os.environ.get("HOTSWAP") == "1",
+        )
     )
     sns = local_client("sns", endpoint)
     deadline = time.monotonic() + 5  # the confirmation message is written as the stack subscribes

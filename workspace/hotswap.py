@@ -3,13 +3,25 @@ build (`orders_infra.package`, the CDK app's own code) goes straight to each of 
 with UpdateFunctionCode, as the CDK's hotswap would, without the six seconds of CDK synth.
 """
 
-import sys
+import functools
+import importlib.util
+from types import ModuleType
 from typing import Any
 
-from workspace.targets import REPO, STACK, local_client
+from workspace.clients import local_client
+from workspace.deployment import REPO, STACK
 
-sys.path.insert(0, str(REPO / "cdk"))  # the CDK app's folder, as `cdk synth` runs it
-from orders_infra import package
+
+@functools.cache
+def _package_builder() -> ModuleType:
+    """`orders_infra.package` of this checkout's CDK app (a program of its own, with no CDK import
+    in this module), loaded from its file: no sys.path edit, and never another checkout's."""
+    path = REPO / "cdk" / "orders_infra" / "package.py"
+    spec = importlib.util.spec_from_file_location("orders_infra_package", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def push_code(endpoint: str, region: str) -> list[str]:
@@ -18,6 +30,7 @@ def push_code(endpoint: str, region: str) -> list[str]:
     functions = local_client("lambda", endpoint, region)
     resources = stack.describe_stack_resources(StackName=STACK)["StackResources"]
     names = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"]
+    package = _package_builder()
     built: dict[str, bytes] = {}  # one package per runtime (all of ours share one)
     pushed = []
     for name in names:

@@ -14,8 +14,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.ctl import local_endpoint
-from workspace.commands import require_deployment
-from workspace.targets import local_client
+from workspace.clients import local_client
+from workspace.deployment import require_deployment
 
 UNSUPPORTED = (
     "not been implemented",
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = args.endpoint or local_endpoint()
     try:
         if args.aws:
-            from workspace.targets import aws_deployment
+            from workspace.deployment import aws_deployment
 
             deployment = aws_deployment()
             outputs, sqs = deployment.outputs, deployment.client("sqs")

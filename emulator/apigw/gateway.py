@@ -23,8 +23,8 @@ from emulator.apigw.routes import Route, TokenBucket, select_route
 from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.http import Response
 from emulator.iam.enforcement import Authorizer
-from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime, RuntimeClosed
+from emulator.lambda_.errors import FunctionNotFound, RuntimeClosed, Throttled
+from emulator.lambda_.runtime import LambdaRuntime
 from emulator.logs.sink import LogStream, now_ms
 
 log = logging.getLogger("emulator.apigw")
@@ -264,7 +264,9 @@ class HttpApiGateway:
             return Outcome(route.key, status, error, latency)
 
         try:
-            result = self.runtime.invoke(region, function, json.dumps(event).encode(), WORKER_WAIT_SECONDS)
+            result = self.runtime.invoke(
+                region, function, json.dumps(event).encode(), wait_seconds=WORKER_WAIT_SECONDS
+            )
         except RuntimeClosed:  # the emulator is stopping
             return api_error(503, "Service Unavailable"), outcome(error="Shutting down")
         except FunctionNotFound:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator import arns
 from emulator.cloudwatch.metrics import MetricRecorder, Series, dimensions_of, statistic
 
 log = logging.getLogger("emulator.cloudwatch")
@@ -287,7 +288,8 @@ def sns_publish(topic_arn: str, subject: str, message: str, text: str) -> None:
     """As CloudWatch publishes: JSON by default, its text to email subscriptions."""
     from moto.sns.models import sns_backends
 
-    _, _, _, region, account, _ = topic_arn.split(":", 5)
+    topic = arns.parse(topic_arn)
+    region, account = topic.region, topic.account
     structured = json.dumps({"default": message, "email": text})
     try:
         sns_backends[account][region].publish(

@@ -28,10 +28,11 @@ from moto.dynamodb.models.table import StreamRecord, Table
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
+from emulator import arns
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_ import filters
-from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.lambda_.errors import FunctionNotFound, Throttled
+from emulator.lambda_.runtime import LambdaRuntime
 from emulator.patching import replace
 
 log = logging.getLogger("emulator.dynamodb")
@@ -73,7 +74,7 @@ def _shard_of(account_id: str, stream_arn: str) -> Any:
     """The shard of the stream `stream_arn` names, while that stream is the table's."""
     if ":dynamodb:" not in stream_arn or "/stream/" not in stream_arn:
         return None
-    region = stream_arn.split(":")[3]
+    region = arns.parse(stream_arn).region
     table_name, label = stream_arn.split(":table/", 1)[1].split("/stream/", 1)
     table = dynamodb_backends[account_id][region].tables.get(table_name)
     return table.stream_shard if table is not None and table.latest_stream_label == label else None
@@ -129,7 +130,7 @@ class StreamPoller:
         self.authorizer = authorizer
         self.changed = changed
         self.stream_arn = esm.event_source_arn
-        self.region = self.stream_arn.split(":")[3]
+        self.region = arns.parse(self.stream_arn).region
         self.table_name = self.stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
         self.refused: str | None = None
         self.stopping = threading.Event()
@@ -308,12 +309,12 @@ class StreamPoller:
             log.error("%s: %d records given up on after %d attempts, no OnFailure destination: dropped",
                       self.stream_arn, len(chunk), attempts)  # fmt: skip
             return
-        account, region = destination.split(":")[4], destination.split(":")[3]
+        arn = arns.parse(destination)
         body = json.dumps(record)
-        if ":sqs:" in destination:
-            sqs_backends[account][region].send_message(destination.rsplit(":", 1)[-1], body)
-        elif ":sns:" in destination:
-            sns_backends[account][region].publish(body, arn=destination)
+        if arn.service == "sqs":
+            sqs_backends[arn.account][arn.region].send_message(arn.name, body)
+        elif arn.service == "sns":
+            sns_backends[arn.account][arn.region].publish(body, arn=destination)
         log.warning("%s: %d records given up on after %d attempts, sent to %s",
                     self.stream_arn, len(chunk), attempts, destination)  # fmt: skip
 

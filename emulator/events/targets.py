@@ -25,7 +25,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator import destinations
+from emulator import arns, destinations
 from emulator.patching import original, replace
 
 log = logging.getLogger("emulator.events")
@@ -97,7 +97,7 @@ def deliver(rule: Any, event: dict[str, Any]) -> int:
     delivered = 0
     for target in list(rule.targets):
         arn = target["Arn"]
-        service = arn.split(":")[2]
+        service = arns.parse(arn).service
         if service in MOTO_DELIVERS:
             one = copy.copy(rule)
             one.targets = [target]
@@ -122,7 +122,9 @@ def deliver(rule: Any, event: dict[str, Any]) -> int:
 
 def unsupported_targets(targets: list[dict[str, Any]]) -> list[str]:
     return [
-        t["Arn"] for t in targets if t["Arn"].split(":")[2] not in (*destinations.SERVICES, *MOTO_DELIVERS)
+        t["Arn"]
+        for t in targets
+        if arns.parse(t["Arn"]).service not in (*destinations.SERVICES, *MOTO_DELIVERS)
     ]
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
-from emulator import sigv4
+from emulator import arns, sigv4
 from emulator.http import Response, json_response
 from emulator.iam.calls import Call, describe
 from emulator.iam.credentials import CredentialStore, Principal
@@ -170,7 +170,7 @@ class Authorizer:
         allowing = [s for s in statements if _principal_is(s.get("Principal"), service)]
         context: dict[str, tuple[str, ...]] = {
             "aws:sourcearn": (source_arn,),
-            "aws:sourceaccount": (source_arn.split(":")[4] or resources[0].split(":")[4],),
+            "aws:sourceaccount": (arns.parse(source_arn).account or arns.parse(resources[0]).account,),
         }
         for resource in resources:
             if decide([{"Statement": allowing}], Request(action, resource, context)).allowed:

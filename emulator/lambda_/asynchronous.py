@@ -21,8 +21,9 @@ from typing import Any
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import LambdaRuntime, RuntimeClosed
+from emulator import arns
+from emulator.lambda_.errors import RuntimeClosed, Throttled
+from emulator.lambda_.runtime import LambdaRuntime
 from emulator.lambda_.spec import InvokeResult
 
 log = logging.getLogger("emulator.lambda")
@@ -79,12 +80,6 @@ def invocation_record(
         "responseContext": response_context,
         "responsePayload": response_payload,
     }
-
-
-def arn_parts(arn: str) -> tuple[str, str, str, str]:
-    """(service, region, account, resource) of an ARN."""
-    _, _, service, region, account, resource = arn.split(":", 5)
-    return service, region, account, resource
 
 
 class AsyncInvoker:
@@ -155,12 +150,12 @@ class AsyncInvoker:
         log.info("%s: event %s (%s) sent to %s", name, request_id, condition, destination)
 
     def send(self, destination: str, body: str) -> None:
-        service, region, account, resource = arn_parts(destination)
-        if service == "sqs":
-            sqs_backends[account][region].send_message(resource, body)
-        elif service == "sns":
-            sns_backends[account][region].publish(body, arn=destination)
-        elif service == "lambda":
-            self.submit(region, destination, body.encode())
+        arn = arns.parse(destination)
+        if arn.service == "sqs":
+            sqs_backends[arn.account][arn.region].send_message(arn.name, body)
+        elif arn.service == "sns":
+            sns_backends[arn.account][arn.region].publish(body, arn=destination)
+        elif arn.service == "lambda":
+            self.submit(arn.region, destination, body.encode())
         else:
             log.warning("destination %s not delivered: only SQS, SNS and Lambda are, locally", destination)

@@ -9,10 +9,12 @@ from typing import Any
 from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, lambda_backends
 
+from emulator import arns
 from emulator.dynamodb import streams
 from emulator.dynamodb.streams import StreamPoller
 from emulator.iam.enforcement import Authorizer
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.lambda_.errors import FunctionNotFound
+from emulator.lambda_.runtime import LambdaRuntime
 from emulator.patching import replace
 from emulator.sqs.event_source import SqsPoller
 
@@ -77,7 +79,7 @@ class EventSourceManager:
         found = {}
         for region, backend in lambda_backends[self.account_id].items():
             for esm in list(backend._event_source_mappings.values()):
-                if source_kind(esm.event_source_arn) and esm.event_source_arn.split(":")[3] == region:
+                if source_kind(esm.event_source_arn) and arns.parse(esm.event_source_arn).region == region:
                     found[esm.uuid] = esm
         return found
 
@@ -110,7 +112,7 @@ class EventSourceManager:
     def _concurrency(self, esm: EventSourceMapping) -> int:
         try:
             return self.runtime.concurrency(
-                self.runtime.function(esm.event_source_arn.split(":")[3], esm.function_arn)
+                self.runtime.function(arns.parse(esm.event_source_arn).region, esm.function_arn)
             )
         except FunctionNotFound:
             return 1

@@ -9,8 +9,8 @@ from urllib.parse import unquote
 
 from emulator.http import Response, json_response
 from emulator.lambda_.asynchronous import AsyncInvoker
-from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.lambda_.errors import FunctionNotFound, Throttled
+from emulator.lambda_.runtime import LambdaRuntime
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 # Lambda's payload limits: 6 MB for a synchronous invocation, 1 MB for an asynchronous one

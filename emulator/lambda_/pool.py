@@ -6,24 +6,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from emulator.lambda_.errors import Retired, Throttled
 from emulator.lambda_.process import Template, Worker
-from emulator.lambda_.spec import FunctionSpec, InvokeResult
+from emulator.lambda_.spec import FunctionSpec, Invocation, InvokeResult
 from emulator.logs.sink import LogSink
 
 log = logging.getLogger("emulator.lambda")
 # Forking a process that has loaded macOS system frameworks (boto3 does, looking up proxies) can
 # crash the child, so workers fork from a template only on Linux; elsewhere each starts afresh.
 FORK_WORKERS = sys.platform == "linux"
-
-
-class Throttled(RuntimeError):
-    """Every worker slot stayed busy for the whole wait: Lambda's TooManyRequestsException."""
-
-
-class Retired(RuntimeError):
-    """The version was updated or deleted before this invocation got a worker."""
 
 
 @dataclass
@@ -117,16 +109,16 @@ class FunctionPool:
                 worker.kill()
             self._lock.notify()
 
-    def invoke(
-        self, event: bytes, request_id: str, wait_seconds: float, client_context: Any = None
-    ) -> InvokeResult:
+    def invoke(self, invocation: Invocation, *, wait_seconds: float) -> InvokeResult:
+        """Run `invocation` on a warm worker (or a new one), waiting at most `wait_seconds` for a
+        free slot."""
         worker = self._acquire(wait_seconds)
         try:
             if worker is None:
                 worker = self._new_worker()
             with self._lock:
                 self.running.add(worker)
-            return worker.invoke(event, request_id, client_context)
+            return worker.invoke(invocation)
         finally:
             self._release(worker)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from emulator.lambda_.spec import (
     FunctionSpec,
+    Invocation,
     InvokeResult,
     environment,
     init_start_line,
@@ -224,17 +225,16 @@ class Worker:
             else "Runtime exited without providing a reason"
         )
 
-    def invoke(self, event: bytes, request_id: str, client_context: Any = None) -> InvokeResult:
-        spec = self.spec
+    def invoke(self, invocation: Invocation) -> InvokeResult:
+        spec, request_id = self.spec, invocation.request_id
         started = time.monotonic()
         start_line = (now_ms(), f"START RequestId: {request_id} Version: $LATEST")
         request = {
             "requestId": request_id,
-            "event": event.decode("utf-8"),
+            "event": invocation.payload.decode("utf-8"),
             "traceId": trace_id(),
             "invokedFunctionArn": spec.arn,
             "deadlineMs": now_ms() + int(spec.timeout * 1000),
-            "clientContext": client_context,
         }
         try:
             self._requests.send_bytes(json.dumps(request).encode())

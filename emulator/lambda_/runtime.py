@@ -20,23 +20,17 @@ from pathlib import Path
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 
+from emulator import arns
 from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.iam.credentials import CredentialStore
+from emulator.lambda_.errors import FunctionNotFound, Retired, RuntimeClosed, Throttled
 from emulator.lambda_.patches import hot_reload_folder
-from emulator.lambda_.pool import FunctionPool, Retired, Throttled
-from emulator.lambda_.spec import FunctionSpec, InvokeResult
+from emulator.lambda_.pool import FunctionPool
+from emulator.lambda_.spec import FunctionSpec, Invocation, InvokeResult
 from emulator.logs.sink import LogSink
 from emulator.settings import DEFAULT_CONCURRENCY
 
 log = logging.getLogger("emulator.lambda")
-
-
-class FunctionNotFound(LookupError):
-    pass
-
-
-class RuntimeClosed(RuntimeError):
-    """The emulator is stopping: no new invocations."""
 
 
 def _runs_here(fn: LambdaFunction) -> bool:
@@ -70,7 +64,7 @@ class LambdaRuntime:
         self._stop_watching = threading.Event()
 
     def function(self, region: str, name_or_arn: str) -> LambdaFunction:
-        name = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
+        name = arns.function_name(name_or_arn)
         try:
             return lambda_backends[self.account_id][region].get_function(name)
         except Exception as error:
@@ -203,16 +197,18 @@ class LambdaRuntime:
         region: str,
         name_or_arn: str,
         event: bytes,
-        wait_seconds: float | None = None,
+        *,
+        wait_seconds: float | None = None,  # for a free worker; None: the function's timeout
         request_id: str | None = None,  # an asynchronous event keeps its id across retries
     ) -> InvokeResult:
+        invocation = Invocation(event, request_id) if request_id else Invocation(event)
         for attempt in (1, 2):
             pool = self.pool(region, name_or_arn)
             spec = pool.spec
             wait = wait_seconds if wait_seconds is not None else spec.timeout
             started = time.perf_counter()
             try:
-                result = pool.invoke(event, request_id or str(uuid.uuid4()), wait)
+                result = pool.invoke(invocation, wait_seconds=wait)
                 break
             except Throttled:
                 self._metrics(spec, ("Throttles", 1, "Count"))

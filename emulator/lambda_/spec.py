@@ -6,7 +6,7 @@ import platform
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,14 @@ from emulator.iam.credentials import Credentials
 from emulator.logs.sink import LogStream
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One request to run a function: the event its handler gets, under its request id."""
+
+    payload: bytes
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass

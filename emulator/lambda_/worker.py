@@ -37,7 +37,7 @@ class LambdaContext:
         self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
         self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
         self.identity = None
-        self.client_context = request.get("clientContext")
+        self.client_context = None  # set by mobile SDK callers only; none here
         self._deadline_ms: int = request["deadlineMs"]
 
     def get_remaining_time_in_millis(self) -> int:

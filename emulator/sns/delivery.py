@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import requests
 
+from emulator import arns
 from emulator.http import Response
 from emulator.patching import replace
 from emulator.wiring import wired
@@ -160,7 +161,7 @@ def deliver(subscription: Any, message: str, message_id: str, subject: str | Non
                 }
             ]
         }
-        region = subscription.endpoint.split(":")[3]
+        region = arns.parse(subscription.endpoint).region
         invoke_async = wired().invoke_async
         if invoke_async is None:
             log.error("not delivered to %s: no Lambda runtime", subscription.endpoint)
@@ -258,8 +259,11 @@ def confirm(topic_arn: str, token: str) -> str | None:
 def unsubscribe(subscription_arn: str) -> bool:
     from moto.sns.models import sns_backends
 
-    region, account = subscription_arn.split(":")[3:5] if subscription_arn.count(":") >= 5 else ("", "")
-    backend = sns_backends[account][region] if account and region else None
+    try:
+        arn = arns.parse(subscription_arn)
+    except ValueError:
+        return False
+    backend = sns_backends[arn.account][arn.region] if arn.account and arn.region else None
     if backend is None or subscription_arn not in backend.subscriptions:
         return False
     backend.unsubscribe(subscription_arn)

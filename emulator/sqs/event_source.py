@@ -15,10 +15,11 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping
 from moto.sqs.models import Message, sqs_backends
 
+from emulator import arns
 from emulator.iam.enforcement import Authorizer
 from emulator.lambda_ import filters
-from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.lambda_.errors import FunctionNotFound, Throttled
+from emulator.lambda_.runtime import LambdaRuntime
 from emulator.sqs.store import DLQ_SOURCE
 
 log = logging.getLogger("emulator.sqs")
@@ -114,8 +115,8 @@ class SqsPoller:
         self.max_pollers = max(1, max_pollers)
         self.active = 1
         self.stopping = threading.Event()
-        self.region = esm.event_source_arn.split(":")[3]
-        self.queue_name = esm.event_source_arn.rsplit(":", 1)[-1]
+        queue = arns.parse(esm.event_source_arn)
+        self.region, self.queue_name = queue.region, queue.name
         self._lock = threading.Lock()
         self._threads = [
             threading.Thread(

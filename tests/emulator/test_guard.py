@@ -9,7 +9,7 @@ import requests
 
 from emulator.ctl import Started, temporary_emulator
 from emulator.guard import allowed_host, allowed_origin
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.ctl import free_port, spawn, stop_child, wait_healthy
 from emulator.settings import endpoint_on
 from tests.emulator.helpers import code_zip
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 KEY = {"pk": {"S": "order-1"}}
 

@@ -15,15 +15,9 @@ import requests
 
 from emulator.ctl import free_port, temporary_emulator
 from tests.emulator.helpers import workers_running_in
-from workspace.targets import (
-    REPO,
-    Outputs,
-    deploy_local,
-    destroy_local,
-    local_api_url,
-    local_client,
-    read_outputs,
-)
+from workspace.clients import local_api_url, local_client
+from workspace.deploy import DeployRequest, deploy_local, destroy_local
+from workspace.deployment import REPO, Outputs, read_outputs
 
 pytestmark = pytest.mark.integration
 ORDER = {"amount": 1.5, "currency": "EUR"}
@@ -37,12 +31,14 @@ def statuses(api: str, count: int) -> list[int]:
 def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_path: Path) -> None:
     def deploy(**context: str) -> Outputs:
         return deploy_local(
-            emulator.endpoint,
-            tmp_path / "outputs.json",
-            log=tmp_path / "deploy.log",
-            progress=print,
-            context=context,
-            skip_unchanged=False,  # the unchanged deploys are the point: moto's empty change sets
+            DeployRequest(
+                emulator.endpoint,
+                tmp_path / "outputs.json",
+                log=tmp_path / "deploy.log",
+                progress=print,
+                context=context,
+                skip_unchanged=False,  # the unchanged deploys are the point: moto's empty change sets
+            )
         )
 
     throttle = {"apiRateLimit": "1", "apiBurstLimit": "1"}

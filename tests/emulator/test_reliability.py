@@ -23,7 +23,7 @@ from emulator.ctl import (
 from emulator.ctl import ready as ctl_ready
 from emulator.settings import endpoint_on
 from tests.emulator.helpers import code_zip, workers_running_in
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 pytestmark = pytest.mark.integration
 

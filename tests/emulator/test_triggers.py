@@ -16,7 +16,7 @@ import requests
 from emulator.ctl import Started, temporary_emulator
 from emulator.events.schedule import FIRE_PATH
 from tests.emulator.helpers import code_zip
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 pytestmark = pytest.mark.integration
 

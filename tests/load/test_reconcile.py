@@ -13,7 +13,7 @@ from orders.keys import order_key
 
 from load.ledger import RUN_MARKER, Ledger
 from load.run import check_thresholds, reconcile, sweep_dlq
-from workspace.targets import Deployment, Outputs
+from workspace.deployment import Deployment, Outputs
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ import requests
 from botocore.exceptions import EndpointConnectionError
 
 from emulator.ctl import free_port, temporary_emulator
+from workspace.clients import local_api_url
 from workspace.commands import log_events
-from workspace.targets import local_api_url, read_outputs
+from workspace.deployment import read_outputs
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT_VALUES = {
@@ -295,7 +296,7 @@ def test_local_up_with_ministack_then_local_down(tmp_path: Path) -> None:
 def test_cdklocal_keeps_the_region_it_is_given() -> None:
     """cdklocal 3.x removes AWS_* variables unless AWS_ENVAR_ALLOWLIST names them (its README), so
     without the list every deploy would silently go to us-east-1."""
-    from workspace.targets import _cdklocal_env
+    from workspace.deploy import _cdklocal_env
 
     env = _cdklocal_env("http://localhost:4566", "eu-central-1")
     assert {"AWS_REGION", "AWS_DEFAULT_REGION"} <= set(env["AWS_ENVAR_ALLOWLIST"].split(","))
@@ -342,7 +343,7 @@ def test_deploy_local_subscribes_the_alarm_address_and_confirms_it_through_the_m
 def test_the_deploy_fingerprint_follows_what_synth_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workspace import targets
+    from workspace import deployment
 
     for name in (
         "cdk/app.py",
@@ -352,27 +353,27 @@ def test_the_deploy_fingerprint_follows_what_synth_reads(
     ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("v1")
-    monkeypatch.setattr(targets, "REPO", tmp_path)
+    monkeypatch.setattr(deployment, "REPO", tmp_path)
     bundled, reloaded = {"alarmEmail": "a@example.com"}, {"alarmEmail": "a@example.com", "hotReload": "true"}
-    before = targets.deploy_fingerprint(bundled), targets.deploy_fingerprint(reloaded)
+    before = deployment.deploy_fingerprint(bundled), deployment.deploy_fingerprint(reloaded)
     assert before[0]["infra"] != before[1]["infra"], "the context is part of it"
-    assert targets.deploy_fingerprint({"alarmEmail": "b@example.com"})["infra"] != before[0]["infra"]
+    assert deployment.deploy_fingerprint({"alarmEmail": "b@example.com"})["infra"] != before[0]["infra"]
     assert before[1]["code"] == "", "hot-reloaded code is not in the template"
     (tmp_path / "functions" / "__pycache__").mkdir()
     (tmp_path / "functions" / "__pycache__" / "x.pyc").write_text("compiled")
-    assert (targets.deploy_fingerprint(bundled), targets.deploy_fingerprint(reloaded)) == before
+    assert (deployment.deploy_fingerprint(bundled), deployment.deploy_fingerprint(reloaded)) == before
     (tmp_path / "functions" / "get_order.py").write_text("v2")  # in the package; hot reload runs the folder
-    edited = targets.deploy_fingerprint(bundled)
+    edited = deployment.deploy_fingerprint(bundled)
     assert edited["infra"] == before[0]["infra"] and edited["code"] != before[0]["code"], "a code-only change"
-    assert targets.deploy_fingerprint(reloaded) == before[1]
+    assert deployment.deploy_fingerprint(reloaded) == before[1]
     (tmp_path / "functions" / "requirements.txt").write_text("v2")  # the package's; hot reload's layer
-    assert targets.deploy_fingerprint(bundled)["infra"] == before[0]["infra"]
-    assert targets.deploy_fingerprint(bundled)["code"] not in (before[0]["code"], edited["code"])
-    assert targets.deploy_fingerprint(reloaded)["infra"] != before[1]["infra"]
-    changed_requirements = targets.deploy_fingerprint(reloaded)
+    assert deployment.deploy_fingerprint(bundled)["infra"] == before[0]["infra"]
+    assert deployment.deploy_fingerprint(bundled)["code"] not in (before[0]["code"], edited["code"])
+    assert deployment.deploy_fingerprint(reloaded)["infra"] != before[1]["infra"]
+    changed_requirements = deployment.deploy_fingerprint(reloaded)
     (tmp_path / "cdk" / "orders_infra" / "stack.py").write_text("v2")
-    assert targets.deploy_fingerprint(reloaded)["infra"] != changed_requirements["infra"]
-    assert targets.deploy_fingerprint(bundled)["infra"] != before[0]["infra"]
+    assert deployment.deploy_fingerprint(reloaded)["infra"] != changed_requirements["infra"]
+    assert deployment.deploy_fingerprint(bundled)["infra"] != before[0]["infra"]
 
 
 def test_deploy_context_takes_hot_reload_the_alarm_address_and_any_context_pairs(

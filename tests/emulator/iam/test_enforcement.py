@@ -14,7 +14,7 @@ import requests
 from emulator.ctl import Started, free_port, spawn, stop_child, wait_healthy
 from emulator.settings import endpoint_on
 from tests.emulator.helpers import code_zip
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 pytestmark = pytest.mark.integration
 

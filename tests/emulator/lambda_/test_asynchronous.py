@@ -13,7 +13,7 @@ from emulator.ctl import Started, temporary_emulator
 from emulator.lambda_.asynchronous import EventInvokeConfig, invocation_record
 from emulator.lambda_.spec import InvokeResult
 from tests.emulator.helpers import code_zip
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 CODE = (
     "def fail(event, context):\n    raise ValueError('bad order ' + str(event.get('n')))\n"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from emulator.ctl import temporary_emulator
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import moto
 import pytest
 
 from emulator.lambda_ import pool as lambda_pool
-from emulator.lambda_.pool import Throttled
+from emulator.lambda_.errors import Throttled
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.logs import sink as logs_module
 from emulator.logs.sink import LogStream

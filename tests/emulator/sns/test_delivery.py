@@ -16,7 +16,7 @@ import requests
 
 from emulator.ctl import Started, temporary_emulator
 from tests.emulator.helpers import code_zip
-from workspace.targets import local_client
+from workspace.clients import local_client
 
 pytestmark = pytest.mark.integration
 

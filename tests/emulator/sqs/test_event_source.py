@@ -14,9 +14,9 @@ import moto
 import pytest
 
 from emulator.iam.enforcement import Authorizer
+from emulator.lambda_.errors import FunctionNotFound, Throttled
 from emulator.lambda_.event_sources import EventSourceManager
-from emulator.lambda_.pool import Throttled
-from emulator.lambda_.runtime import FunctionNotFound, LambdaRuntime
+from emulator.lambda_.runtime import LambdaRuntime
 from emulator.lambda_.spec import InvokeResult
 from emulator.sqs.event_source import SqsPoller, failed_message_ids
 from tests.emulator.helpers import code_zip
