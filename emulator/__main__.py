@@ -13,7 +13,7 @@ from pathlib import Path
 from emulator import settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m emulator",
         description="Embedded AWS emulator for the orders pipeline: moto's control plane plus a Lambda runtime, "
@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-max-bytes", type=int, default=10 * 1024 * 1024, help="rotate the log file at this size"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def configure_logging(args: argparse.Namespace) -> None:
     handler: logging.Handler = (
         logging.handlers.RotatingFileHandler(args.log_file, maxBytes=args.log_max_bytes, backupCount=3)
         if args.log_file
@@ -82,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from emulator.server import Emulator
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging(args)
+    from emulator.server import Emulator  # after logging is configured: the server logs as it loads
 
     emulator = Emulator(
         host=args.host,

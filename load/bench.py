@@ -193,49 +193,25 @@ def cpu_per_order(before: dict[str, float], after: dict[str, float], orders: int
     return per_order
 
 
-def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict[str, Any]:
-    """Open loop: POST at `rate`/s; POST sent -> the order is in the table, then GET shows it.
+class Arrivals:
+    """When each accepted order was sent, and how long it took to be in the table."""
 
-    One observer looks every 10 ms for all orders not yet seen, with one BatchGetItem per 100
-    (what GET /orders/{id} reads). Polling each order through GET every 100 ms instead cost up
-    to three GETs per order (~5 ms of CPU each, function included): on 2 cores that load alone
-    could tip the machine into overload, and the benchmark then measured itself. Then up to
-    GETS_TIMED orders are read one at a time through GET /orders/{id}, which must answer 200."""
-    api, table = deployment.api_url, deployment.outputs.table_name
-    dynamodb = deployment.client("dynamodb")
-    http = urllib3.PoolManager(maxsize=64, retries=False, timeout=30)
-    sent_at: dict[str, float] = {}
-    visible: dict[str, float] = {}
-    posts: list[float] = []
-    gets: list[float] = []
-    lock = threading.Lock()
-    posted = threading.Event()  # every POST answered
-    failures: list[Exception] = []
-    refused: list[str] = []  # POSTs not accepted: a figure of the target, not a reason to stop
+    def __init__(self) -> None:
+        self.sent_at: dict[str, float] = {}
+        self.visible: dict[str, float] = {}
+        self.lock = threading.Lock()
 
-    def post() -> None:
-        sent = time.perf_counter()
-        status, response = post_order(http, f"{api}/orders")
-        if response is not None:
-            posts.append(time.perf_counter() - sent)
-        if status != "202":
-            detail = f": {response.data.decode(errors='replace')[:100]}" if response is not None else ""
-            refused.append(status + detail)
-            return
-        with lock:
-            sent_at[json.loads(response.data)["orderId"]] = sent
+    def sent(self, order_id: str, at: float) -> None:
+        with self.lock:
+            self.sent_at[order_id] = at
 
-    def observe() -> None:
-        try:
-            watch()
-        except Exception as error:  # raised in the caller after join
-            failures.append(error)
-
-    def watch() -> None:
+    def watch(self, dynamodb: Any, table: str, posted: threading.Event) -> None:
+        """Until every order sent is in the table (raises after 30 s once every POST answered):
+        every 10 ms, one BatchGetItem per 100 orders not seen yet."""
         deadline = None
         while True:
-            with lock:
-                waiting = [order_id for order_id in sent_at if order_id not in visible]
+            with self.lock:
+                waiting = [order_id for order_id in self.sent_at if order_id not in self.visible]
             if not waiting and posted.is_set():
                 return
             if deadline is None and posted.is_set():
@@ -251,11 +227,58 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
                     RequestItems={table: {"Keys": keys, "ProjectionExpression": "orderId"}}
                 )["Responses"].get(table, [])
                 now = time.perf_counter()
-                with lock:
+                with self.lock:
                     for item in found:
                         order_id = item["orderId"]["S"]
-                        visible[order_id] = now - sent_at[order_id]
+                        self.visible[order_id] = now - self.sent_at[order_id]
             time.sleep(0.01)
+
+
+def timed_gets(http: urllib3.PoolManager, api: str, order_ids: list[str]) -> list[float]:
+    """GET one at a time, as a user reads an order: each round trip, not a queue of reads."""
+    gets = []
+    for order_id in order_ids:
+        sent = time.perf_counter()
+        response = http.request("GET", f"{api}/orders/{order_id}")
+        gets.append(time.perf_counter() - sent)
+        if response.status != 200:
+            raise RuntimeError(f"GET of stored order {order_id} answered {response.status}")
+    return gets
+
+
+def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict[str, Any]:
+    """Open loop: POST at `rate`/s; POST sent -> the order is in the table, then GET shows it.
+
+    One observer looks every 10 ms for all orders not yet seen, with one BatchGetItem per 100
+    (what GET /orders/{id} reads). Polling each order through GET every 100 ms instead cost up
+    to three GETs per order (~5 ms of CPU each, function included): on 2 cores that load alone
+    could tip the machine into overload, and the benchmark then measured itself. Then up to
+    GETS_TIMED orders are read one at a time through GET /orders/{id}, which must answer 200."""
+    api, table = deployment.api_url, deployment.outputs.table_name
+    dynamodb = deployment.client("dynamodb")
+    http = urllib3.PoolManager(maxsize=64, retries=False, timeout=30)
+    arrivals = Arrivals()
+    posts: list[float] = []
+    posted = threading.Event()  # every POST answered
+    failures: list[Exception] = []
+    refused: list[str] = []  # POSTs not accepted: a figure of the target, not a reason to stop
+
+    def post() -> None:
+        sent = time.perf_counter()
+        status, response = post_order(http, f"{api}/orders")
+        if response is not None:
+            posts.append(time.perf_counter() - sent)
+        if status != "202":
+            detail = f": {response.data.decode(errors='replace')[:100]}" if response is not None else ""
+            refused.append(status + detail)
+            return
+        arrivals.sent(json.loads(response.data)["orderId"], sent)
+
+    def observe() -> None:
+        try:
+            arrivals.watch(dynamodb, table, posted)
+        except Exception as error:  # raised in the caller after join
+            failures.append(error)
 
     observer = threading.Thread(target=observe, name="visible-observer")
     total = int(rate * seconds)
@@ -277,14 +300,8 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
         if failures:
             raise failures[0]
 
-    # GET one at a time, as a user reads an order: its round trip, not a queue of reads
-    for order_id in list(visible)[:GETS_TIMED]:
-        sent = time.perf_counter()
-        response = http.request("GET", f"{api}/orders/{order_id}")
-        gets.append(time.perf_counter() - sent)
-        if response.status != 200:
-            raise RuntimeError(f"GET of stored order {order_id} answered {response.status}")
-    latencies = list(visible.values())
+    gets = timed_gets(http, api, list(arrivals.visible)[:GETS_TIMED])
+    latencies = list(arrivals.visible.values())
     return {
         "rate_per_s": rate,
         "orders": total,
@@ -470,7 +487,7 @@ def stored_orders(deployment: Deployment) -> int:
             return total
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m load.bench", description=__doc__)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
@@ -484,24 +501,21 @@ def main(argv: list[str] | None = None) -> int:
         "--budget", type=float, default=30.0, help="seconds per SQS phase (plain moto is slow)"
     )
     parser.add_argument("--out", type=Path, default=Path(".local/bench.json"))
-    args = parser.parse_args(argv)
-    work = Path(".local/bench")
-    work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {
-        "machine": {
-            "cpus": __import__("os").cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        }
-    }
+    return parser.parse_args(argv)
 
+
+def start_seconds(work: Path) -> float:
+    """Start -> healthy, the median of three clean starts."""
     starts = []
     for _ in range(3):
         with temporary_emulator(work) as started:
             starts.append(started.ready_after_s)
-    results["start_to_healthy_s"] = statistics.median(starts)
-    say(f"start -> healthy: {results['start_to_healthy_s']:.2f}s (median of 3)")
+    return statistics.median(starts)
 
+
+def measure_embedded(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> None:
+    """Deploy, latency, throughput and CPU, overload, latency again, soak, SQS drain and stop, on
+    one embedded emulator."""
     with temporary_emulator(work) as emulator:
         endpoint = emulator.endpoint
         started_at = time.perf_counter()
@@ -540,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
         results["stop"] = {"rss_mb": heap_mb, "seconds": time.perf_counter() - stopping}
         say(json.dumps(results["stop"], indent=1))
 
+
+def measure_ministack(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The same deploy, round trips and throughput on ministack (a failure is a result)."""
     say("ministack: the same deploy, round trips and throughput ...")
     try:
         if not args.peers:
@@ -549,26 +566,35 @@ def main(argv: list[str] | None = None) -> int:
                 DeployRequest(endpoint, work / "ministack-outputs.json", log=work / "ministack-deploy.log")
             )
             peer = Deployment("ministack", outputs, local_api_url(endpoint, outputs.api_id), endpoint)
-            results["ministack"] = round_trips(peer, args)
-            say(json.dumps(results["ministack"], indent=1))
+            measured = round_trips(peer, args)
+            say(json.dumps(measured, indent=1))
+            return measured
     except Exception as error:  # a peer that fails under the same load is a result, not a crash
-        results["ministack"] = {"failed": f"{type(error).__name__}: {error}"}  # under the same load
-        say(f"ministack failed: {results['ministack']['failed']}")
+        say(f"ministack failed: {type(error).__name__}: {error}")
+        return {"failed": f"{type(error).__name__}: {error}"}
 
+
+def measure_plain_moto(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """SQS drain on a plain moto server: the baseline."""
     port = free_port()
     moto = plain_moto(port, work / "moto.log")
     try:
         wait_port(f"http://localhost:{port}", 30)
         say("SQS drain on plain moto server (baseline) ...")
-        results["moto_sqs"] = small_vs_backlog(f"http://localhost:{port}", args.backlog, args.budget)
+        return small_vs_backlog(f"http://localhost:{port}", args.backlog, args.budget)
     finally:
         stop_child(moto)
 
-    args.out.write_text(json.dumps(results, indent=2))
-    t, v, e, m = results["throughput"], results["visible"], results["emulator_sqs"], results["moto_sqs"]
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, value, target) rows of the results: the emulator's, then beside its peers'."""
+    return emulator_rows(results) + comparison_rows(results)
+
+
+def emulator_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    t, v, e = results["throughput"], results["visible"], results["emulator_sqs"]
     o, k = results["overload"], results["soak"]
-    peer = results["ministack"]
-    rows = [
+    return [
         ("start -> healthy", f"{results['start_to_healthy_s']:.2f} s", "<= 1 s"),
         ("deploy-local (bootstrap + deploy)", f"{results['deploy_local_s']:.1f} s", ""),
         (
@@ -625,6 +651,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{results['stop']['seconds']:.2f} s at {results['stop']['rss_mb']:.0f} MB",
             "<= 5 s",
         ),
+    ]
+
+
+def comparison_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    t, v, e, m = results["throughput"], results["visible"], results["emulator_sqs"], results["moto_sqs"]
+    peer = results["ministack"]
+    return [
         *(
             peer_rows("ministack", v, t, peer["visible"], peer["throughput"])
             if "failed" not in peer
@@ -646,8 +679,27 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ),
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = Path(".local/bench")
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": __import__("os").cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        }
+    }
+    results["start_to_healthy_s"] = start_seconds(work)
+    say(f"start -> healthy: {results['start_to_healthy_s']:.2f}s (median of 3)")
+    measure_embedded(args, work, results)
+    results["ministack"] = measure_ministack(args, work)
+    results["moto_sqs"] = measure_plain_moto(args, work)
+    args.out.write_text(json.dumps(results, indent=2))
     say("\n| measure | value | target |\n|---|---|---|")
-    for name, value, target in rows:
+    for name, value, target in table(results):
         say(f"| {name} | {value} | {target} |")
     say(f"\nwritten to {args.out}")
     return 0

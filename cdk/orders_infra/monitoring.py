@@ -31,19 +31,26 @@ class OrdersMonitoring(Construct):
         api: OrdersApi,
     ) -> None:
         super().__init__(scope, id)
+        self.topic = self._alarm_topic(settings)
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._alarms(settings, functions, queue, dlq)
+        self.dashboard = self._dashboard(functions, queue, dlq, api)
+
+    def _alarm_topic(self, settings: Settings) -> sns.Topic:
         # A customer managed key: CloudWatch cannot publish to a topic under the AWS managed SNS key.
         key = kms.Key(
             self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=settings.removal_policy,
             description="Encrypts the orders alarm topic",
         )  # fmt: skip
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        self.topic = sns.Topic(
-            self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Orders alarms"
-        )
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Orders alarms")
         if settings.alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+            topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        return topic
 
-        self.alarms: list[cloudwatch.Alarm] = []
+    def _alarms(
+        self, settings: Settings, functions: list[OrdersFunction], queue: sqs.IQueue, dlq: sqs.IQueue
+    ) -> None:
         for fn in functions:
             name = fn.node.id
             self.alarm(
@@ -75,10 +82,13 @@ class OrdersMonitoring(Construct):
             "Messages reached OrdersDlq: see docs/runbook.md",
         )
 
-        self.dashboard = cloudwatch.Dashboard(
+    def _dashboard(
+        self, functions: list[OrdersFunction], queue: sqs.IQueue, dlq: sqs.IQueue, api: OrdersApi
+    ) -> cloudwatch.Dashboard:
+        dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{cdk.Stack.of(self).stack_name}-orders"
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",
                 left=[api.http_api.metric_count(period=cdk.Duration.minutes(1))],
@@ -111,7 +121,7 @@ class OrdersMonitoring(Construct):
                 ],
             ),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Lambda errors", left=[fn.function.metric_errors() for fn in functions]
             ),
@@ -128,7 +138,8 @@ class OrdersMonitoring(Construct):
                 right=[queue.metric_approximate_age_of_oldest_message()],
             ),
         )
-        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        return dashboard
 
     def alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
         alarm = metric.create_alarm(

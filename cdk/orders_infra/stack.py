@@ -50,8 +50,23 @@ class OrdersStack(cdk.Stack):
             dlq=messaging.dlq,
             api=api,
         )
+        self._least_privilege(settings, database, messaging, functions)
+        self._outputs(database, messaging, functions, api, monitoring)
+        if settings.extension_step:  # docs/extending.md, as far as the context says
+            OrdersExtension(
+                self, "Extension", settings=settings, table=database.table, functions=functions, api=api,
+                monitoring=monitoring,
+            )  # fmt: skip
+        acknowledge_justified_findings(self)
 
-        # Least privilege, written out so the template shows exactly what each function may do.
+    def _least_privilege(
+        self,
+        settings: Settings,
+        database: OrdersDatabase,
+        messaging: OrdersMessaging,
+        functions: OrdersFunctions,
+    ) -> None:
+        """Written out, so the template shows exactly what each function may do."""
         table_arn = database.table.table_arn
         functions.create.role.add_to_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[messaging.queue.queue_arn])
@@ -86,6 +101,14 @@ class OrdersStack(cdk.Stack):
             )
         )
 
+    def _outputs(
+        self,
+        database: OrdersDatabase,
+        messaging: OrdersMessaging,
+        functions: OrdersFunctions,
+        api: OrdersApi,
+        monitoring: OrdersMonitoring,
+    ) -> None:
         for name, value in {
             "ApiUrl": api.stage.url,
             "ApiId": api.http_api.api_id,
@@ -101,10 +124,3 @@ class OrdersStack(cdk.Stack):
             "ApiAccessLogGroup": api.access_logs.log_group_name,
         }.items():
             cdk.CfnOutput(self, name, value=value)
-
-        if settings.extension_step:  # docs/extending.md, as far as the context says
-            OrdersExtension(
-                self, "Extension", settings=settings, table=database.table, functions=functions, api=api,
-                monitoring=monitoring,
-            )  # fmt: skip
-        acknowledge_justified_findings(self)

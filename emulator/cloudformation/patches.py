@@ -15,10 +15,13 @@ def stack_operations_as_cloudformation_performs_them() -> None:
     RedrivePolicy: UPDATE_COMPLETE and nothing changed), kept the old outputs after a change set,
     and left a failed update half applied for good (with state kept, until everything was
     deleted). ContinueUpdateRollback, which moto lacks, finishes a rollback that stopped."""
-    from moto.cloudformation.exceptions import ValidationError
-    from moto.cloudformation.models import CloudFormationBackend, Stack
-    from moto.cloudformation.responses import CloudFormationResponse
-    from moto.core.responses import EmptyResult
+    _stacks_created_and_updated_by_the_engine()
+    _change_sets_executed_by_the_engine()
+    _rollbacks_continued_and_failed_stacks_kept()
+
+
+def _stacks_created_and_updated_by_the_engine() -> None:
+    from moto.cloudformation.models import Stack
 
     def create_resources(self: Stack) -> None:
         engine.create(self)
@@ -40,6 +43,15 @@ def stack_operations_as_cloudformation_performs_them() -> None:
                 self.parameters = parameters
             if tags is not None:
                 self.tags = tags
+
+    replace(Stack, "create_resources", create_resources)
+    replace(Stack, "update", update)
+
+
+def _change_sets_executed_by_the_engine() -> None:
+    """The change set's template applied by the engine, its exports replacing the stack's old ones."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
 
     def execute_change_set(
         self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
@@ -71,6 +83,17 @@ def stack_operations_as_cloudformation_performs_them() -> None:
         else:
             change_set.execution_status = "EXECUTE_FAILED"
 
+    replace(CloudFormationBackend, "execute_change_set", execute_change_set)
+
+
+def _rollbacks_continued_and_failed_stacks_kept() -> None:
+    """ContinueUpdateRollback, and UpdateStack refused on a stack that must be deleted or rolled
+    back first."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
+
     def continue_update_rollback(self: CloudFormationBackend, stack_name: str, skip: list[str]) -> None:
         stack = self.get_stack(stack_name)
         if stack.status != "UPDATE_ROLLBACK_FAILED":
@@ -98,9 +121,6 @@ def stack_operations_as_cloudformation_performs_them() -> None:
                 message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.",
             )
 
-    replace(Stack, "create_resources", create_resources)
-    replace(Stack, "update", update)
-    replace(CloudFormationBackend, "execute_change_set", execute_change_set)
     replace(CloudFormationBackend, "continue_update_rollback", continue_update_rollback)
     replace(CloudFormationResponse, "continue_update_rollback", continue_update_rollback_response)
     replace(CloudFormationResponse, "_validate_status", validate_status)

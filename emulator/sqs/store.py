@@ -252,6 +252,15 @@ class _NoSynchronousTrigger(dict):
 
 def install() -> None:
     """Every change to moto's SQS, in one place."""
+    _standard_queues_keep_a_store()
+    _queue_reads_go_to_the_store()
+    _receive_from_the_store()
+    _visibility_and_purge_in_the_store()
+    _count_sent_messages()
+
+
+def _standard_queues_keep_a_store() -> None:
+    """Each queue gets its MessageStore (FIFO queues: None, moto's lists) and no synchronous trigger."""
     original_init = Queue.__init__
 
     @functools.wraps(original_init)
@@ -261,6 +270,10 @@ def install() -> None:
         self.lambda_event_source_mappings = _NoSynchronousTrigger()
 
     replace(Queue, "__init__", init)
+
+
+def _queue_reads_go_to_the_store() -> None:
+    """A standard queue's add, delete, wait, counters and message list are its store's."""
 
     def routed(name: str, store_method: Any) -> None:
         """Use the store for standard queues, moto's own method for FIFO queues."""
@@ -304,6 +317,10 @@ def install() -> None:
 
     replace(Queue, "messages", property(messages))
 
+
+def _receive_from_the_store() -> None:
+    """ReceiveMessage (long polling included) takes from the store and counts what it received;
+    its answer includes DeadLetterQueueSourceArn."""
     original_receive = SQSBackend.receive_message
 
     @functools.wraps(original_receive)
@@ -361,6 +378,8 @@ def install() -> None:
 
     replace(SQSResponse, "receive_message", receive_message_response)
 
+
+def _visibility_and_purge_in_the_store() -> None:
     original_change = SQSBackend.change_message_visibility
 
     @functools.wraps(original_change)
@@ -386,6 +405,8 @@ def install() -> None:
 
     replace(SQSBackend, "purge_queue", purge_queue)
 
+
+def _count_sent_messages() -> None:
     original_send = SQSBackend.send_message
 
     @functools.wraps(original_send)
