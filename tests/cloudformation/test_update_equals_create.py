@@ -22,7 +22,7 @@ from workspace.ministack import temporary_ministack
 pytestmark = pytest.mark.integration
 
 CASES = matrix.cases()
-# What ministack 1.5.33 does differently from a fresh create after an update, found by this
+# What ministack 1.5.33 does differently from a fresh create after an update, by this
 # harness: a case here is expected to fail there (and must: an unexpected pass fails the run).
 _INDEX = "ministack describes a GSI added by an update with IndexArn, IndexStatus, sizes and throughput, one created with the table without them"
 _STREAM = "ministack keeps StreamSpecification {StreamEnabled: false} after the property is removed; a fresh table has none"
