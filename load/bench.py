@@ -29,6 +29,7 @@ import urllib3
 from orders.keys import order_key
 
 from emulator.ctl import free_port, stop_child, temporary_emulator
+from emulator.settings import LOCAL
 from workspace.clients import local_api_url, local_client
 from workspace.deploy import DeployRequest, deploy_local
 from workspace.deployment import Deployment
@@ -500,7 +501,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--budget", type=float, default=30.0, help="seconds per SQS phase (plain moto is slow)"
     )
-    parser.add_argument("--out", type=Path, default=Path(".local/bench.json"))
+    parser.add_argument("--out", type=Path, default=LOCAL / "bench.json")
     return parser.parse_args(argv)
 
 
@@ -683,7 +684,7 @@ def comparison_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    work = Path(".local/bench")
+    work = LOCAL / "bench"
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "machine": {

@@ -25,7 +25,7 @@ from typing import Any
 from orders.keys import order_key
 
 from emulator.ctl import health, local_endpoint, temporary_emulator
-from emulator.settings import endpoint_on
+from emulator.settings import LOCAL, endpoint_on
 from load.ledger import RUN_MARKER, read_ledger
 from workspace.clients import local_api_url
 from workspace.deploy import local_deployment
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-dir",
         type=Path,
-        default=REPO / ".local" / "load",
+        default=REPO / LOCAL / "load",
         help="an emulator started for the run keeps its log and function code here",
     )
     parser.add_argument(

@@ -12,8 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from emulator.settings import LOCAL
+
 REPO = Path(__file__).resolve().parents[2]
-STAGE = REPO / ".local" / "mutation"
+STAGE = REPO / LOCAL / "mutation"
 CONFIG = """
 [tool.pytest.ini_options]
 pythonpath = ["."]
