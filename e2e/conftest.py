@@ -62,6 +62,7 @@ LACKS = {
         "emulator's)",
         "fire_rule": "ministack has no way to fire a scheduled rule on demand (`make fire`): its schedules "
         "fire on time only",
+        "xray": "ministack serves no X-Ray API: no trace is recorded or can be read",
     },
     "aws": {
         "console": "on AWS the CloudWatch console renders the dashboard",

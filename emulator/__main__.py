@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from emulator import settings
+from emulator.xray.sampling import MODES as SAMPLING_MODES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +66,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help=f"keep the state here across restarts (`make local-up`: {settings.SAVED_STATE}); default: none, start clean",
     )
+    parser.add_argument(
+        "--xray-sample",
+        choices=SAMPLING_MODES,
+        default=os.environ.get("EMULATOR_XRAY_SAMPLE", "all"),
+        help="X-Ray sampling of traced functions: all (default: every request, as a developer wants), "
+        "default (AWS's rule: the first request each second, then 5 %%), off (no X-Ray)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
     parser.add_argument(
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         mailbox=args.mailbox,
         iam=args.iam,
         state_dir=args.state_dir,
+        xray_sample=args.xray_sample,
     )
     try:
         emulator.start()

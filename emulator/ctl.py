@@ -174,10 +174,15 @@ class Started:
 
 @contextmanager
 def temporary_emulator(
-    work: Path, timeout: float = 30.0, state_dir: Path | None = None, port: int | None = None
+    work: Path,
+    timeout: float = 30.0,
+    state_dir: Path | None = None,
+    port: int | None = None,
+    options: tuple[str, ...] = (),
 ) -> Iterator[Started]:
     """An emulator of its own on a free port (or `port`; log and function code under `work`),
-    stopped on exit; it starts clean unless given a `state_dir` to keep its state in."""
+    stopped on exit; it starts clean unless given a `state_dir` to keep its state in. `options`:
+    more of `python -m emulator`'s (`--xray-sample off`)."""
     port = port or free_port()
     endpoint = endpoint_on(port)
     mailbox = work / "mailbox"
@@ -185,7 +190,7 @@ def temporary_emulator(
     process = spawn(
         port,
         log_path=work / "emulator.log",
-        extra_args=["--work-dir", str(work / "functions"), "--mailbox", str(mailbox), *kept],
+        extra_args=["--work-dir", str(work / "functions"), "--mailbox", str(mailbox), *kept, *options],
     )
     try:
         yield Started(endpoint, process, wait_healthy(endpoint, timeout, process), mailbox)

@@ -18,6 +18,7 @@ from emulator.s3 import notifications, policies
 from emulator.sns import delivery
 from emulator.sqs import speedups as sqs_speedups
 from emulator.sqs import store
+from emulator.sqs import tracing as sqs_tracing
 
 _installed = False
 _cloudformation_lock = threading.Lock()
@@ -38,6 +39,7 @@ def install() -> None:
     streams.install()  # DynamoDB Streams: no synchronous trigger inside PutItem (pollers invoke)
     event_sources.install()  # a mapping from a source no poller reads is refused
     store.install()  # SQS: the indexed store, DeadLetterQueueSourceArn, no synchronous Lambda trigger
+    sqs_tracing.install()  # SQS: a sent message keeps its X-Ray trace header (AWSTraceHeader)
     policies.store_but_do_not_enforce_bucket_policies()
     notifications.install()  # S3 event notifications: AWS's record, destinations' policies checked
     targets.install()  # EventBridge: Lambda, SQS and SNS targets; unsupported targets refused

@@ -31,9 +31,14 @@ from emulator.lambda_ import invoke
 from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.event_sources import EventSourceManager
 from emulator.lambda_.runtime import LambdaRuntime
+from emulator.lambda_.tracing import Tracing
 from emulator.s3 import unsigned
 from emulator.sns import delivery
 from emulator.sqs.metrics import sample_queue_metrics
+from emulator.xray.api import XRayApi
+from emulator.xray.daemon import Daemon
+from emulator.xray.sampling import Sampler
+from emulator.xray.traces import TraceStore
 
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
@@ -78,6 +83,7 @@ class EmulatorApp:
         default_region: str,
         authorizer: Authorizer,
         changed: Callable[[], None] = lambda: None,  # told of every request that may change state
+        traces: TraceStore | None = None,
     ) -> None:
         self.iam = authorizer
         self.moto = CachingDispatcher(_create_app)
@@ -98,6 +104,7 @@ class EmulatorApp:
             self._iam_report,  # `make iam-report`: what each function's role was used for
             self.http_api.handle,  # an HTTP API's URL: the API's route runs
             self._lambda_invoke,  # Lambda Invoke: the runtime runs the function
+            XRayApi(traces or TraceStore()).handle,  # X-Ray's API, from what was recorded
             self.custom_resources.receive,  # a custom resource function's answer (its ResponseURL)
             self.schedules.fire_request,  # `make fire`: a scheduled rule fires now
             lambda environ: dashboards.console(environ, account_id, default_region, runtime.recorder),
@@ -174,7 +181,7 @@ class EmulatorApp:
             "ready": self.ready,
             "uptimeSeconds": round(time.time() - self.started_at, 3),
             "services": {
-                **dict.fromkeys(SERVICES, state),
+                **dict.fromkeys((*SERVICES, "xray"), state),
                 # LocalStack's word for a service that loads on first use
                 "cloudformation": "running" if moto_changes.cloudformation_loaded() else "available",
             },
@@ -199,11 +206,13 @@ class Emulator:
         mailbox: Path = settings.MAILBOX,
         iam: str = "enforce",
         state_dir: Path | None = None,
+        xray_sample: str = "all",
     ) -> None:
         moto_changes.install()
         self.state_file = state_dir.resolve() / persistence.STATE_FILE if state_dir else None
         self.saver: persistence.Saver | None = None
         self.iam = iam
+        self.sampler = Sampler(xray_sample)
         self.mailbox = mailbox.resolve()
         self.account_id = os.environ["MOTO_ACCOUNT_ID"]
         self.host, self.port = host, port
@@ -212,6 +221,7 @@ class Emulator:
         self.concurrency = concurrency
         self._server: Any = None
         self._internal: Any = None
+        self.xray_daemon: Daemon | None = None
 
     @property
     def url(self) -> str:
@@ -244,6 +254,9 @@ class Emulator:
         internal_url = f"http://127.0.0.1:{self._internal.effective_port}"
         recorder = MetricRecorder()  # every metric the emulator records, and what alarms evaluate
         credentials = CredentialStore()  # the functions' role credentials, issued by the runtime
+        traces = TraceStore()  # X-Ray: what the functions' SDKs and the Lambda service record
+        self.xray_daemon = Daemon(traces).start() if self.sampler.mode != "off" else None
+        tracing = Tracing(traces, self.sampler, self.xray_daemon.address) if self.xray_daemon else None
         if self.state_file is not None:
             self.saver = persistence.Saver(
                 self.state_file, SERVICES, moto_changes.load_cloudformation, recorder
@@ -256,9 +269,10 @@ class Emulator:
             self.concurrency,
             recorder=recorder,
             credentials=credentials,
+            tracing=tracing,
         )
         self.app = EmulatorApp(
-            self.account_id, self.runtime, self.region, Authorizer(self.iam, credentials), changed
+            self.account_id, self.runtime, self.region, Authorizer(self.iam, credentials), changed, traces
         )
         wiring.wire(
             wiring.Wiring(
@@ -323,6 +337,8 @@ class Emulator:
             self.app.schedules.stop()
             self.event_sources.stop(max(0.1, deadline - time.monotonic() - 1.5))
             self.runtime.close(keep_code=self.saver is not None)  # kills workers: waiting requests end now
+            if self.xray_daemon is not None:
+                self.xray_daemon.stop()
             for server in (self._server, self._internal):
                 server.task_dispatcher.shutdown(timeout=max(0.1, deadline - time.monotonic()))
                 server.close()

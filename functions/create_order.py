@@ -52,6 +52,7 @@ idempotency_store = DynamoDBPersistenceLayer(
 @tracer.capture_method
 def enqueue(request: OrderRequest) -> dict[str, str]:
     order = new_order(request.amount, request.currency)
+    tracer.put_annotation(key="orderId", value=order.order_id)  # the trace is found by its order
     sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=order.to_message())
     logger.info("Order accepted", extra={"orderId": order.order_id, "currency": order.currency})
     metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)

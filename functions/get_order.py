@@ -27,6 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             400, "orderId must be a UUID", [{"field": "orderId", "problem": "is not a UUID"}]
         )
 
+    tracer.put_annotation(key="orderId", value=order_id)  # the trace is found by its order
     item = table.get_item(Key=order_key(order_id)).get("Item")
     if item is None:
         return error_response(

@@ -34,6 +34,7 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="OrdersInvalid", unit=MetricUnit.Count, value=1)
         raise
 
+    tracer.put_annotation(key="orderId", value=order.order_id)  # the trace is found by its order
     try:
         table.put_item(
             Item={

@@ -556,6 +556,26 @@ def measure_embedded(args: argparse.Namespace, work: Path, results: dict[str, An
         say(json.dumps(results["stop"], indent=1))
 
 
+def measure_without_xray(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The same throughput run on an emulator with X-Ray off (`--xray-sample off`: no daemon, the
+    functions' Tracer off): what tracing every request costs, in the same run."""
+    say("X-Ray off: the same deploy and throughput ...")
+    with temporary_emulator(work / "xray-off", options=("--xray-sample", "off")) as emulator:
+        outputs = deploy_local(
+            DeployRequest(emulator.endpoint, work / "xray-off-outputs.json", log=work / "xray-off-deploy.log")
+        )
+        deployment = Deployment(
+            "embedded", outputs, local_api_url(emulator.endpoint, outputs.api_id), emulator.endpoint
+        )
+        warm_up(deployment)
+        meter = CpuMeter(emulator.process.pid)
+        before = meter.sample()
+        measured = throughput(deployment, args.clients, args.orders)
+        measured.update(cpu_per_order(before, meter.sample(), measured["orders"]))
+    say(json.dumps(measured, indent=1))
+    return measured
+
+
 def measure_ministack(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """The same deploy, round trips and throughput on ministack (a failure is a result)."""
     say("ministack: the same deploy, round trips and throughput ...")
@@ -594,7 +614,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def emulator_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, v, e = results["throughput"], results["visible"], results["emulator_sqs"]
-    o, k = results["overload"], results["soak"]
+    o, k, off = results["overload"], results["soak"], results["xray_off"]
     return [
         ("start -> healthy", f"{results['start_to_healthy_s']:.2f} s", "<= 1 s"),
         ("deploy-local (bootstrap + deploy)", f"{results['deploy_local_s']:.1f} s", ""),
@@ -620,6 +640,12 @@ def emulator_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             "CPU per order: emulator / workers / load generator",
             f"{t['emulator_cpu_ms']:.2f} / {t['workers_cpu_ms']:.2f} / {t['load_generator_cpu_ms']:.2f} ms",
             "",
+        ),
+        (
+            "X-Ray, every request sampled (above) vs off: accepted/s; CPU per order, emulator + workers",
+            f"{t['accepted_per_s']:.0f} vs {off['accepted_per_s']:.0f} ({t['accepted_per_s'] / off['accepted_per_s']:.2f}); "
+            f"{t['emulator_cpu_ms'] + t['workers_cpu_ms']:.2f} vs {off['emulator_cpu_ms'] + off['workers_cpu_ms']:.2f} ms",
+            ">= 0.90",
         ),
         ("emulator ceiling (one process, one core)", f"{t['emulator_ceiling_per_s']:.0f} orders/s", ""),
         (
@@ -696,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     results["start_to_healthy_s"] = start_seconds(work)
     say(f"start -> healthy: {results['start_to_healthy_s']:.2f}s (median of 3)")
     measure_embedded(args, work, results)
+    results["xray_off"] = measure_without_xray(args, work)
     results["ministack"] = measure_ministack(args, work)
     results["moto_sqs"] = measure_plain_moto(args, work)
     args.out.write_text(json.dumps(results, indent=2))

@@ -265,7 +265,11 @@ class HttpApiGateway:
 
         try:
             result = self.runtime.invoke(
-                region, function, json.dumps(event).encode(), wait_seconds=WORKER_WAIT_SECONDS
+                region,
+                function,
+                json.dumps(event).encode(),
+                wait_seconds=WORKER_WAIT_SECONDS,
+                trace_header=event["headers"]["x-amzn-trace-id"],  # as HTTP APIs pass it to Lambda
             )
         except RuntimeClosed:  # the emulator is stopping
             return api_error(503, "Service Unavailable"), outcome(error="Shutting down")

@@ -60,7 +60,7 @@ def invoke(
         request_id = events.submit(region, name, payload)
         return Response(202, {"x-amzn-RequestId": request_id}, b"")
     try:
-        result = runtime.invoke(region, name, payload)
+        result = runtime.invoke(region, name, payload, trace_header=environ.get("HTTP_X_AMZN_TRACE_ID"))
     except Throttled as error:
         body = json.dumps(
             {

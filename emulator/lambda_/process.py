@@ -23,7 +23,6 @@ from emulator.lambda_.spec import (
     environment,
     init_start_line,
     new_stream,
-    trace_id,
 )
 from emulator.lambda_.worker import END_MARK
 from emulator.logs.sink import LogSink, now_ms
@@ -232,7 +231,7 @@ class Worker:
         request = {
             "requestId": request_id,
             "event": invocation.payload.decode("utf-8"),
-            "traceId": trace_id(),
+            "traceId": invocation.trace_header,
             "invokedFunctionArn": spec.arn,
             "deadlineMs": now_ms() + int(spec.timeout * 1000),
         }

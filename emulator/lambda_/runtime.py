@@ -23,10 +23,12 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 from emulator import arns
 from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.iam.credentials import CredentialStore
+from emulator.lambda_ import tracing
 from emulator.lambda_.errors import FunctionNotFound, Retired, RuntimeClosed, Throttled
 from emulator.lambda_.patches import hot_reload_folder
 from emulator.lambda_.pool import FunctionPool
 from emulator.lambda_.spec import FunctionSpec, Invocation, InvokeResult
+from emulator.lambda_.tracing import Tracing
 from emulator.logs.sink import LogSink
 from emulator.settings import DEFAULT_CONCURRENCY
 
@@ -49,6 +51,7 @@ class LambdaRuntime:
         default_concurrency: int = DEFAULT_CONCURRENCY,
         recorder: MetricRecorder | None = None,
         credentials: CredentialStore | None = None,
+        tracing: Tracing | None = None,  # None: no X-Ray (the functions' Tracer is off)
     ) -> None:
         self.account_id = account_id
         self.work_dir = work_dir
@@ -57,6 +60,7 @@ class LambdaRuntime:
         self.recorder = recorder or MetricRecorder()  # AWS/Lambda's metrics, and the functions' own
         self.credentials = credentials or CredentialStore()  # issues each function's role credentials
         self.sink = LogSink(self.recorder)
+        self.tracing = tracing
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -87,6 +91,8 @@ class LambdaRuntime:
             concurrency=self.concurrency(fn),
             role=str(fn.role),
             credentials=self.credentials.issue(self.account_id, fn.region, str(fn.role), fn.function_name),
+            tracing=str((fn.tracing_config or {}).get("Mode") or "PassThrough"),
+            xray_daemon=self.tracing.daemon_address if self.tracing else None,
         )
 
     def concurrency(self, fn: LambdaFunction) -> int:
@@ -200,10 +206,16 @@ class LambdaRuntime:
         *,
         wait_seconds: float | None = None,  # for a free worker; None: the function's timeout
         request_id: str | None = None,  # an asynchronous event keeps its id across retries
+        trace_header: str | None = None,  # the caller's X-Amzn-Trace-Id
+        links: tuple[str, ...] = (),  # the trace headers of the SQS messages in the event
     ) -> InvokeResult:
-        invocation = Invocation(event, request_id) if request_id else Invocation(event)
+        pool = self.pool(region, name_or_arn)
+        trace = tracing.begin(self.tracing, pool.spec.tracing, trace_header, links)
+        invocation = Invocation(event, request_id or str(uuid.uuid4()), str(trace.header))
+        wall_started = time.time()
         for attempt in (1, 2):
-            pool = self.pool(region, name_or_arn)
+            if attempt == 2:  # the version it waited for was retired: the new one runs it
+                pool = self.pool(region, name_or_arn)
             spec = pool.spec
             wait = wait_seconds if wait_seconds is not None else spec.timeout
             started = time.perf_counter()
@@ -213,7 +225,7 @@ class LambdaRuntime:
             except Throttled:
                 self._metrics(spec, ("Throttles", 1, "Count"))
                 raise
-            except Retired:  # updated while it waited: the new version runs it, as on Lambda
+            except Retired:  # updated while it waited, as on Lambda
                 if attempt == 2:
                     raise
         self._metrics(
@@ -223,6 +235,9 @@ class LambdaRuntime:
             ("Duration", (time.perf_counter() - started) * 1000, "Milliseconds"),
             ("ConcurrentExecutions", pool.busy + 1, "Count"),  # the others in flight, and this one
         )
+        if trace.sampled and self.tracing is not None:
+            function = {"name": spec.name, "arn": spec.arn, "request_id": invocation.request_id}
+            trace.record(self.tracing.traces, function, wall_started, time.time(), result.error())
         return result
 
     def _metrics(self, spec: FunctionSpec, *values: tuple[str, float, str]) -> None:

@@ -4,7 +4,6 @@ import json
 import os
 import platform
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ class Invocation:
 
     payload: bytes
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    trace_header: str = ""  # _X_AMZN_TRACE_ID while it runs (lambda_/tracing.py)
 
 
 @dataclass
@@ -30,6 +30,20 @@ class InvokeResult:
     ok: bool
     payload: bytes
     log_tail: str = ""
+
+    def error(self) -> dict[str, Any] | None:
+        """The function's error (errorType, errorMessage, ...), or None when it succeeded."""
+        if self.ok:
+            return None
+        try:
+            found = json.loads(self.payload)
+        except ValueError:
+            found = None
+        return (
+            found
+            if isinstance(found, dict)
+            else {"errorType": "Error", "errorMessage": self.payload.decode(errors="replace")}
+        )
 
     @staticmethod
     def failure(error_type: str, message: str, **extra: Any) -> "InvokeResult":
@@ -53,14 +67,11 @@ class FunctionSpec:
     concurrency: int
     role: str  # the execution role
     credentials: Credentials  # the role's temporary credentials, which the worker runs with
+    tracing: str = "PassThrough"  # TracingConfig Mode
+    xray_daemon: str | None = None  # where the functions' X-Ray SDK sends; None: no X-Ray here
 
     def log_stream(self, stream: str) -> LogStream:
         return LogStream(self.account_id, self.region, self.log_group, stream, self.name)
-
-
-def trace_id() -> str:
-    # Sampled=0: Powertools Tracer and the X-Ray SDK run their code paths but send nothing.
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
 def init_start_line(declared_runtime: str) -> str:
@@ -84,8 +95,8 @@ def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: s
         "TZ": ":UTC",
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": REPO_ROOT,  # only to find emulator.lambda_.worker; the worker takes it off sys.path
-        # No X-Ray daemon here to send segments to: Powertools Tracer stays off unless the function says otherwise.
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        # No X-Ray daemon to send segments to: Powertools Tracer stays off unless the function says otherwise.
+        **({} if spec.xray_daemon else {"POWERTOOLS_TRACE_DISABLED": "true"}),
         **dict(spec.environment),
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -102,7 +113,7 @@ def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: s
         "AWS_SESSION_TOKEN": credentials.session_token,
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_DAEMON_ADDRESS": spec.xray_daemon or "127.0.0.1:2000",
         "_HANDLER": spec.handler,
         "LAMBDA_TASK_ROOT": str(code_dir),
         "LAMBDA_RUNTIME_DIR": str(Path(__file__).parent),

@@ -221,8 +221,12 @@ class SqsPoller:
     def _deliver(self, batch: list[tuple[Message, dict[str, Any]]]) -> None:
         """One invocation; what it handled is deleted, the rest returns after the visibility timeout."""
         event = {"Records": [record for _, record in batch]}
+        # the producers' trace headers: the consumer's trace links to theirs (lambda_/tracing.py)
+        links = tuple(h for _, r in batch if (h := r["attributes"].get("AWSTraceHeader")))
         try:
-            result = self.runtime.invoke(self.region, self.esm.function_arn, json.dumps(event).encode())
+            result = self.runtime.invoke(
+                self.region, self.esm.function_arn, json.dumps(event).encode(), links=links
+            )
         except (Throttled, FunctionNotFound) as error:
             log.warning(
                 "%s: batch of %d not delivered (%s); it returns after the visibility timeout",

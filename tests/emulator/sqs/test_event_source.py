@@ -37,6 +37,7 @@ class FakeRuntime:
 
     respond: Any = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    links: list[tuple[str, ...]] = field(default_factory=list)
     default_concurrency: int = 1
 
     def function(self, region: str, name: str) -> Any:
@@ -46,8 +47,14 @@ class FakeRuntime:
         return self.default_concurrency
 
     def invoke(
-        self, region: str, function: str, event: bytes, wait_seconds: float | None = None
+        self,
+        region: str,
+        function: str,
+        event: bytes,
+        wait_seconds: float | None = None,
+        links: tuple[str, ...] = (),
     ) -> InvokeResult:
+        self.links.append(links)
         decoded = json.loads(event)
         self.events.append(decoded)
         answer = self.respond(decoded) if self.respond else {"batchItemFailures": []}
@@ -118,6 +125,26 @@ def test_records_have_aws_shape(setup: Setup) -> None:
     }
     assert "md5OfMessageAttributes" in record
     assert setup.remaining() == 0
+
+
+def test_the_producers_trace_headers_reach_the_consumer_as_links(setup: Setup) -> None:
+    """SendMessage's X-Amzn-Trace-Id header becomes AWSTraceHeader; a message's own attribute wins."""
+    sent_with, own = (f"Root=1-5f84c7a1-{n * 24};Parent={n * 16};Sampled=1" for n in ("a", "b"))
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["X-Amzn-Trace-Id"] = sent_with
+
+    setup.sqs.meta.events.register("before-sign.sqs.SendMessage", add_header)
+    setup.send("traced")
+    setup.send("own", MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": own}})
+    setup.sqs.meta.events.unregister("before-sign.sqs.SendMessage", add_header)
+    setup.send("untraced")
+    runtime = FakeRuntime(default_concurrency=1)
+    poller = setup.poller(runtime)
+    assert poller.poll_once() == 3
+    headers = {r["body"]: r["attributes"].get("AWSTraceHeader") for r in runtime.events[0]["Records"]}
+    assert headers == {"traced": sent_with, "own": own, "untraced": None}
+    assert sorted(runtime.links[0]) == sorted([sent_with, own])
 
 
 def test_batch_size_is_respected(setup: Setup) -> None:
