@@ -109,7 +109,7 @@ alarms: setup ## Each alarm's state, since when and why (ALARM first)
 iam-report: setup ## Per function: the actions its role was used for, and granted actions never used (of the services the emulator checks)
 	@$(PY) -m workspace iam-report
 
-console: setup ## The local console's link (embedded emulator): dashboards rendered from the recorded metrics, alarms
+console: setup ## The local console's links (embedded emulator): dashboards rendered from the recorded metrics, alarms, traces (one order's journey), log lines
 	@$(PY) -m workspace console
 
 fire: setup ## Fire a scheduled EventBridge rule now (embedded emulator): RULE=<name or part of it>, e.g. RULE=NightlyReport

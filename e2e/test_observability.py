@@ -8,7 +8,8 @@ import pytest
 
 from e2e.conftest import RecordingSession
 from e2e.waiting import eventually
-from emulator.cloudwatch.dashboards import CONSOLE_PATH, DASHBOARDS_PATH
+from emulator.cloudwatch.dashboards import DASHBOARDS_PATH
+from emulator.console import CONSOLE_PATH
 from workspace.deployment import Deployment
 
 

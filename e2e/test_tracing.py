@@ -3,7 +3,9 @@ CreateOrder with its SQS SendMessage) and ProcessOrder's (with its DynamoDB PutI
 traces, the second linked to the first through the message's AWSTraceHeader, as on AWS; a poison
 message's trace shows the fault."""
 
+import html
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from e2e.conftest import RecordingSession
 from e2e.waiting import eventually
+from emulator.console import LOGS_PATH, TRACES_PATH
 from workspace.deployment import Deployment
 
 pytestmark = pytest.mark.needs("xray")
@@ -95,3 +98,35 @@ def test_a_poison_message_s_trace_shows_the_fault(deployment: Deployment) -> Non
 
     found, _ = eventually(faulted, timeout=60, every=1, what="a faulted ProcessOrder trace")
     assert found[0]["HasFault"] is True
+
+
+@pytest.mark.needs("console")
+def test_the_console_shows_one_order_s_journey_across_both_functions(
+    http: RecordingSession, deployment: Deployment
+) -> None:
+    assert deployment.endpoint is not None
+    create, process = deployment.function_name("create_order"), deployment.function_name("process_order")
+    posted = http.post(f"{deployment.api_url}/orders", json={"amount": 4, "currency": "EUR"})
+    assert posted.status_code == 202
+    order_id = posted.json()["orderId"]
+
+    def listed() -> list[str] | None:
+        page = http.get(f"{deployment.endpoint}{TRACES_PATH}", params={"orderId": order_id})
+        assert page.status_code == 200
+        return re.findall(rf'href="{TRACES_PATH}/(1-[0-9a-f-]+)"', page.text) or None
+
+    trace_ids, _ = eventually(listed, timeout=60, every=1, what=f"order {order_id} in the console's traces")
+
+    def journey() -> str | None:
+        page = http.get(f"{deployment.endpoint}{TRACES_PATH}/{trace_ids[0]}").text
+        return page if create in page and process in page and "2 linked traces" in page else None
+
+    page, _ = eventually(journey, timeout=30, every=1, what="the journey through both functions")
+    assert "sqs · " in page and "dynamodb · " in page
+    links = [html.unescape(link) for link in re.findall(rf'href="({LOGS_PATH}\?[^"]+)"', page)]
+    assert len(links) == 2  # each function's invocation, to its log lines
+
+    def logged() -> bool:
+        return all(order_id in http.get(f"{deployment.endpoint}{link}").text for link in links)
+
+    eventually(logged, timeout=10, what="the order's log lines behind each function's link")

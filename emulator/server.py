@@ -32,11 +32,13 @@ from emulator.lambda_.asynchronous import AsyncInvoker
 from emulator.lambda_.event_sources import EventSourceManager
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.lambda_.tracing import Tracing
+from emulator.logs.pages import LogPages
 from emulator.s3 import unsigned
 from emulator.sns import delivery
 from emulator.sqs.metrics import sample_queue_metrics
 from emulator.xray.api import XRayApi
 from emulator.xray.daemon import Daemon
+from emulator.xray.pages import TracePages
 from emulator.xray.sampling import Sampler
 from emulator.xray.traces import TraceStore
 
@@ -98,16 +100,19 @@ class EmulatorApp:
         self.ready = False
         self.started_at = time.time()
         self.changed = changed
+        traces = traces or TraceStore()
         # Who answers a request before moto, in order: the first that does not return None.
         self.handlers: tuple[Handler, ...] = (
             self._health,  # /_localstack/health
             self._iam_report,  # `make iam-report`: what each function's role was used for
             self.http_api.handle,  # an HTTP API's URL: the API's route runs
             self._lambda_invoke,  # Lambda Invoke: the runtime runs the function
-            XRayApi(traces or TraceStore()).handle,  # X-Ray's API, from what was recorded
+            XRayApi(traces).handle,  # X-Ray's API, from what was recorded
             self.custom_resources.receive,  # a custom resource function's answer (its ResponseURL)
             self.schedules.fire_request,  # `make fire`: a scheduled rule fires now
             lambda environ: dashboards.console(environ, account_id, default_region, runtime.recorder),
+            TracePages(traces).handle,  # the console's traces
+            LogPages(account_id, default_region).handle,  # the console's log lines
             delivery.link,  # the confirm/unsubscribe links of SNS's mails
             lambda environ: unsigned.stray(environ, account_id),  # a stray unsigned S3 request
         )

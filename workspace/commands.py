@@ -22,7 +22,8 @@ from urllib.parse import quote
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from emulator.cloudwatch.dashboards import CONSOLE_PATH, DASHBOARDS_PATH
+from emulator.cloudwatch.dashboards import DASHBOARDS_PATH
+from emulator.console import CONSOLE_PATH, TRACES_PATH
 from emulator.ctl import health, local_endpoint
 from emulator.events.schedule import FIRE_PATH
 from emulator.iam.calls import CHECKED_SERVICES
@@ -67,7 +68,11 @@ def url(endpoint: str) -> str:
         f"\nLocal API: {api}\n\n"
         f"  curl -s -X POST {api}/orders -H 'content-type: application/json' -d '{body}'\n"
         f"  curl -s {api}/orders/<orderId>\n\n"
-        + (f"The stack's dashboard, rendered: {dashboard}\n" if embedded else "")
+        + (
+            f"The stack's dashboard, rendered: {dashboard}\nTraces: {endpoint}{TRACES_PATH}\n"
+            if embedded
+            else ""
+        )
         + 'AWS CLI against it: eval "$(make -s env)"; then `awslocal sqs list-queues` or `aws ...`\n'
         "Follow a function's log: make logs FUNCTION=create|process|get|access\n"
         "Stop everything with: make local-down"
@@ -313,7 +318,7 @@ def console(endpoint: str) -> str:
             f"{endpoint} is not the embedded emulator, whose console this is: `make up` starts it"
         )
     outputs = read_outputs(OUTPUTS) if OUTPUTS.exists() else None
-    lines = [f"console: {endpoint}{CONSOLE_PATH}"]
+    lines = [f"console: {endpoint}{CONSOLE_PATH}", f"traces (one order's journey): {endpoint}{TRACES_PATH}"]
     if outputs is not None:
         lines.append(
             f"the stack's dashboard: {endpoint}{DASHBOARDS_PATH}{quote(outputs.dashboard_name, safe='')}"

@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from emulator.cloudwatch.metrics import MetricRecorder, Series, dimensions_of, statistic
+from emulator.console import CONSOLE_PATH, html_response, page
 from emulator.http import Response
 
-CONSOLE_PATH = "/_emulator/console"
 DASHBOARDS_PATH = f"{CONSOLE_PATH}/dashboards/"
 DEFAULT_MINUTES = 60
 DEFAULT_PERIOD = 300  # CloudWatch's default for a dashboard widget
@@ -226,29 +226,6 @@ def render_index(account: str, regions: list[str]) -> str:
     return page("Local console", content)
 
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:16px;background:#f2f3f3;color:#16191f}
-a{color:#0073bb} h1{font-size:20px} h2{font-size:14px;margin:0 0 6px}
-.grid{display:grid;grid-template-columns:repeat(24,1fr);grid-auto-rows:60px;gap:8px}
-.widget{background:#fff;border:1px solid #d5dbdb;padding:8px;overflow:hidden}
-.graph{width:100%;height:calc(100% - 70px)} .axis{stroke:#aab7b8} .tick{font-size:10px;fill:#545b64}
-.threshold{stroke:#d13212;stroke-dasharray:4 3} .legend{list-style:none;padding:0;margin:4px 0;font-size:12px}
-.swatch{display:inline-block;width:10px;height:10px;margin-right:4px}
-.single{display:inline-block;margin:8px 16px 0 0} .value{font-size:28px;display:block} .label{font-size:12px}
-.alarms{list-style:none;padding:0} .alarms li{margin:4px 0;font-size:13px}
-.state{color:#fff;padding:1px 6px;border-radius:3px;font-size:11px} .range a{margin-right:8px}
-.range a.current{font-weight:bold}
-"""
-
-
-def page(title: str, content: str) -> str:
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f'<meta http-equiv="refresh" content="10"><style>{STYLE}</style></head><body>'
-        f'<h1><a href="{CONSOLE_PATH}">Local console</a> · {html.escape(title)}</h1>{content}</body></html>'
-    )
-
-
 def console(
     environ: dict[str, Any], account: str, default_region: str, recorder: MetricRecorder
 ) -> Response | None:
@@ -260,9 +237,9 @@ def console(
 
     regions = [default_region, *[r for r in cloudwatch_backends[account] if r != default_region]]
     if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
-        return _html(405, page("Not allowed", "<p>The console only reads.</p>"))
+        return html_response(405, page("Not allowed", "<p>The console only reads.</p>"))
     if not path.startswith(DASHBOARDS_PATH):
-        return _html(200, render_index(account, regions))
+        return html_response(200, render_index(account, regions))
     query = parse_qs(environ.get("QUERY_STRING", ""))
     try:
         minutes = max(1, min(180, int(query.get("minutes", [DEFAULT_MINUTES])[0])))
@@ -272,9 +249,5 @@ def console(
     for region in regions:
         rendered = render_dashboard(recorder, account, region, name, minutes)
         if rendered is not None:
-            return _html(200, rendered)
-    return _html(404, page("Not found", f"<p>No dashboard named {html.escape(name)}.</p>"))
-
-
-def _html(status: int, body: str) -> Response:
-    return Response(status, {"Content-Type": "text/html; charset=utf-8"}, body.encode())
+            return html_response(200, rendered)
+    return html_response(404, page("Not found", f"<p>No dashboard named {html.escape(name)}.</p>"))

@@ -66,6 +66,7 @@ class InvocationTrace:
             "parent_id": self.service_id,
             "origin": "AWS::Lambda::Function",
             "resource_arn": function["arn"],
+            "aws": {"request_id": function["request_id"]},  # the console links it to its log lines
         }
         if error is not None:  # the function failed: a fault, with its cause
             own["fault"] = True

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+from emulator.console import TRACES_PATH
 from emulator.lambda_ import tracing
 from emulator.xray.api import XRayApi
 from emulator.xray.daemon import Daemon, receive
 from emulator.xray.filters import UnsupportedFilter, compile_filter
 from emulator.xray.graph import service_graph
+from emulator.xray.pages import TracePages
 from emulator.xray.sampling import Sampler
 from emulator.xray.summaries import facts, summary
 from emulator.xray.traces import InvalidDocument, TraceHeader, TraceStore, new_entity_id, new_trace_id
@@ -40,11 +42,12 @@ def producer_and_consumer(store: TraceStore) -> tuple[str, str, dict[str, Any]]:
     function = segment(produced, "CreateOrder", origin="AWS::Lambda::Function", parent_id=service["id"])
     send = segment(produced, "SQS", namespace="aws", type="subsegment", parent_id=function["id"],
                    aws={"operation": "SendMessage"}, annotations={"orderId": "o-1"})  # fmt: skip
-    consumer = segment(
-        consumed, "ProcessOrder", origin="AWS::Lambda", links=[{"trace_id": produced, "id": send["id"]}]
-    )
+    later = {"start_time": NOW + 0.3, "end_time": NOW + 0.5}  # the consumer runs after the producer
+    link = {"trace_id": produced, "id": send["id"]}
+    consumer = segment(consumed, "ProcessOrder", origin="AWS::Lambda", links=[link], **later)
+    dynamodb = segment(consumed, "DynamoDB", namespace="aws", start_time=NOW + 0.35, end_time=NOW + 0.4)
     own = segment(consumed, "ProcessOrder", origin="AWS::Lambda::Function", parent_id=consumer["id"], fault=True,
-                  subsegments=[segment(consumed, "DynamoDB", namespace="aws", end_time=NOW + 0.05)])  # fmt: skip
+                  subsegments=[dynamodb], **later)  # fmt: skip
     for document in (service, function, send, consumer, own):
         store.put(document)
     return produced, consumed, send
@@ -169,3 +172,38 @@ def test_the_default_rule_samples_the_first_request_of_a_second_then_a_few() -> 
     decisions = [sampler.sampled() for _ in range(400)]
     assert decisions[0] and 1 <= sum(decisions) < 60
     assert Sampler("all").sampled() and not Sampler("all").sampled(False)
+
+
+def test_the_console_lists_traces_and_draws_one_order_s_journey_across_linked_traces() -> None:
+    store = TraceStore()
+    produced, consumed, _ = producer_and_consumer(store)
+    pages = TracePages(store)
+
+    def get(path: str, query: str = "", method: str = "GET") -> Any:
+        return pages.handle({"PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": method})
+
+    listing = get(TRACES_PATH).body.decode()
+    assert f"{TRACES_PATH}/{produced}" in listing and f"{TRACES_PATH}/{consumed}" in listing
+    by_order = get(TRACES_PATH, "orderId=o-1").body.decode()
+    assert produced in by_order and consumed not in by_order
+    faults = get(TRACES_PATH, "errors=1").body.decode()
+    assert consumed in faults and produced not in faults
+    for trace_id in (produced, consumed):  # from either end, the whole journey
+        journey = get(f"{TRACES_PATH}/{trace_id}").body.decode()
+        assert "2 linked traces" in journey
+        headings = [journey.index(f'<h2><a href="{TRACES_PATH}/{t}"') for t in (produced, consumed)]
+        assert headings[0] < headings[1]  # in time order
+        assert "SQS · 200 ms" in journey and 'class="bar fault"' in journey
+    assert get(f"{TRACES_PATH}/1-00000000-000000000000000000000000").status == 404
+    assert get(TRACES_PATH, method="POST").status == 405
+    assert get("/_emulator/console") is None
+
+
+def test_the_console_escapes_what_functions_sent() -> None:
+    store = TraceStore()
+    trace_id = new_trace_id()
+    store.put(segment(trace_id, "<script>alert(1)</script>", annotations={"orderId": "<b>x</b>"}))
+    pages = TracePages(store)
+    for path in (TRACES_PATH, f"{TRACES_PATH}/{trace_id}"):
+        body = pages.handle({"PATH_INFO": path, "QUERY_STRING": "", "REQUEST_METHOD": "GET"}).body.decode()  # type: ignore[union-attr]
+        assert "<script>" not in body and "&lt;script&gt;" in body and "<b>x" not in body
