@@ -119,7 +119,8 @@ class TracePages:
                 began = float(entity["start_time"])
                 took = float(entity.get("end_time") or began) - began
                 left, width = (began - start) / span * 100, max(took / span * 100, 0.3)
-                label = f"{entity.get('name', '')} · {took * 1000:.0f} ms" + (
+                kind = f"{entity['origin']} " if entity.get("origin") else ""  # AWS::Lambda, its ::Function
+                label = f"{kind}{entity.get('name', '')} · {took * 1000:.0f} ms" + (
                     f" · {_status(entity)}" if _status(entity) else ""
                 )
                 request_id = (entity.get("aws") or {}).get("request_id")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_TRACES = 5_000
+MAX_TRACES = 2_000  # the last 1,000 orders: a POST trace and a ProcessOrder trace each
 TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 ENTITY_ID = re.compile(r"^[0-9a-f]{16}$")
 
