@@ -1,7 +1,8 @@
 """What a person sees in the local console, in a real browser (headless Chromium, driven by
 Playwright): after a few orders and one poison message, every widget of the deployed dashboard
-with data points, the DLQ alarm in ALARM, and one order's journey through both functions. The
-run saves the screenshots the README shows (docs/console-*.png).
+with data points, the DLQ alarm in ALARM, and one order's journey through both functions. Each
+run saves its screenshots in .local/screenshots; `CONSOLE_SCREENSHOTS=docs make e2e` refreshes
+the README's (docs/console-*.png).
 
 Chromium is Debian's package (`apt install chromium`; `.ci/run` installs it): a browser download
 of Playwright's own cannot work on every machine, so the test points Playwright at the system's
@@ -27,7 +28,8 @@ from emulator.console import TRACES_PATH
 from workspace.deployment import Deployment
 
 pytestmark = pytest.mark.needs("console")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs"
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / os.environ.get("CONSOLE_SCREENSHOTS", ".local/screenshots")
 CHROMIUM_FLAGS = [  # headless, and nothing that reaches out of this machine
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -90,6 +92,7 @@ def test_a_person_sees_the_dashboard_the_dlq_alarm_and_one_order_s_journey(
         return None
 
     drawn, _ = eventually(every_widget_drawn, timeout=60, every=2, what="every widget with data points")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     [alarms] = [w for w in widgets if w["type"] == "alarm"]
     assert f"ALARM\n{name}" in drawn[alarms["properties"]["title"]]["text"].replace(" ", "\n")
     page.screenshot(path=str(SCREENSHOTS / "console-dashboard.png"), full_page=True)
