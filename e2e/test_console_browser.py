@@ -79,10 +79,11 @@ def test_a_person_sees_the_dashboard_the_dlq_alarm_and_one_order_s_journey(
 
     def every_widget_drawn() -> dict[str, Any] | None:
         page.goto(dashboard)
+        page.wait_for_selector(".chart canvas, .widget .alarms", timeout=10_000)
         seen = page.evaluate(
             """() => Array.from(document.querySelectorAll('section.widget')).map(w => ({
                 title: w.querySelector('h2').textContent,
-                points: w.querySelectorAll('polyline, circle').length,
+                points: w.querySelector('.chart canvas') ? Number(w.querySelector('.chart').dataset.points) : 0,
                 text: w.innerText}))"""
         )
         drawn = {w["title"]: w for w in seen}

@@ -16,7 +16,7 @@ from moto.moto_server.werkzeug_app import create_backend_app
 from waitress import wasyncore
 from waitress.server import create_server
 
-from emulator import guard, moto_changes, persistence, settings, sigv4, wiring
+from emulator import console, guard, moto_changes, persistence, settings, sigv4, wiring
 from emulator.apigw.gateway import HttpApiGateway
 from emulator.cloudformation.custom import Answers
 from emulator.cloudwatch import dashboards
@@ -112,6 +112,7 @@ class EmulatorApp:
             self.schedules.fire_request,  # `make fire`: a scheduled rule fires now
             lambda environ: dashboards.console(environ, account_id, default_region, runtime.recorder),
             TracePages(traces).handle,  # the console's traces
+            console.assets,  # the console's charting library (uPlot, from node_modules)
             LogPages(account_id, default_region).handle,  # the console's log lines
             delivery.link,  # the confirm/unsubscribe links of SNS's mails
             lambda environ: unsigned.stray(environ, account_id),  # a stray unsigned S3 request

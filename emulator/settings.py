@@ -8,6 +8,7 @@ CLI, the server, the workspace commands, tests) imports them from here.
 import os
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]  # the checkout: node_modules, the CDK app
 LOCAL = Path(".local")
 PID_FILE = LOCAL / "emulator.pid"
 LOG_FILE = LOCAL / "emulator.log"

@@ -5,7 +5,8 @@ lays it out, from the metrics the emulator recorded (metrics.py) and the alarms 
   GET /_emulator/console/dashboards/<name>        one dashboard; ?minutes=N the range (default 60)
 
 Widgets, placed on CloudWatch's 24-column grid by their x, y, width and height:
-  metric (timeSeries)  one SVG line per metric row, at the row's period and statistic (Sum, Average,
+  metric (timeSeries)  one line per metric row (drawn by uPlot in the browser, from the data the
+                       page carries), at the row's period and statistic (Sum, Average,
                        Minimum, Maximum, SampleCount, pNN), the right axis for rows that ask for it,
                        an alarm annotation's threshold as a dashed line; the legend gives each
                        line's latest value
@@ -84,43 +85,20 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}"
 
 
-def _graph(lines: list[tuple[str, list[tuple[float, float]], str]], thresholds: list[float],
+def _chart(lines: list[tuple[str, list[tuple[float, float]], str]], thresholds: list[float],
            start: float, end: float, height: int) -> str:  # fmt: skip
-    """An SVG of `lines` (label, points, axis) over [start, end)."""
-    width, top, bottom = 600, 8, 18
-    plot = max(20, height - top - bottom)
-    axes = {axis: [v for _, pts, a in lines if a == axis for _, v in pts] for axis in ("left", "right")}
-    scale = {
-        axis: max([*values, *(thresholds if axis == "left" else [])], default=0) or 1
-        for axis, values in axes.items()
+    """The chart's data (label, points, axis per line; thresholds; range), which uPlot draws in the
+    browser (console.py's script)."""
+    data = {
+        "start": start,
+        "end": end,
+        "thresholds": thresholds,
+        "lines": [
+            {"label": label, "axis": axis, "colour": LINE_COLOURS[i % len(LINE_COLOURS)], "points": pts}
+            for i, (label, pts, axis) in enumerate(lines)
+        ],
     }
-    parts = [f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" class="graph">',
-             f'<line x1="0" y1="{top + plot}" x2="{width}" y2="{top + plot}" class="axis"/>',
-             f'<text x="2" y="{top + 8}" class="tick">{_number(scale["left"])}</text>']  # fmt: skip
-    if axes["right"]:
-        parts.append(
-            f'<text x="{width - 2}" y="{top + 8}" class="tick" text-anchor="end">{_number(scale["right"])}</text>'
-        )
-    span = max(1.0, end - start)
-    for threshold in thresholds:
-        y = top + plot - plot * threshold / scale["left"]
-        parts.append(f'<line x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" class="threshold"/>')
-    for index, (_, pts, axis) in enumerate(lines):
-        colour = LINE_COLOURS[index % len(LINE_COLOURS)]
-        xy = [(width * (t - start) / span, top + plot - plot * v / scale[axis]) for t, v in pts]
-        if len(xy) == 1:
-            parts.append(f'<circle cx="{xy[0][0]:.1f}" cy="{xy[0][1]:.1f}" r="3" fill="{colour}"/>')
-        elif xy:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    parts.append(
-        f'<text x="2" y="{height - 4}" class="tick">{html.escape(time.strftime("%H:%M", time.gmtime(start)))} UTC</text>'
-    )
-    parts.append(
-        f'<text x="{width - 2}" y="{height - 4}" class="tick" text-anchor="end">{html.escape(time.strftime("%H:%M", time.gmtime(end)))}</text>'
-    )
-    parts.append("</svg>")
-    return "".join(parts)
+    return f'<div class="chart" style="height:{height}px" data-chart="{html.escape(json.dumps(data))}"></div>'
 
 
 def _label(row: tuple[str, str, dict[str, str], dict[str, Any]]) -> str:
@@ -154,7 +132,7 @@ def _metric_widget(recorder: MetricRecorder, account: str, region: str, properti
         f"{html.escape(label)}: {html.escape(_number(pts[-1][1]) if pts else 'no data')}</li>"
         for i, (label, pts, _) in enumerate(lines)
     )
-    return _graph(lines, thresholds, start, end, height - 70) + f'<ul class="legend">{legend}</ul>'
+    return _chart(lines, thresholds, start, end, height - 70) + f'<ul class="legend">{legend}</ul>'
 
 
 def _alarm_widget(account: str, region: str, properties: dict[str, Any]) -> str:

@@ -2,7 +2,9 @@
 its grid place, each metric row at its period and statistic, alarm thresholds and states, and
 nothing unescaped."""
 
+import html
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +39,10 @@ def body(alarm_arn: str) -> str:
     ]})  # fmt: skip
 
 
+def charts(page: str) -> list[dict[str, Any]]:
+    return [json.loads(html.unescape(found)) for found in re.findall(r'data-chart="([^"]*)"', page)]
+
+
 def test_a_dashboard_renders_its_widgets_from_the_recorded_metrics(cloudwatch: Any) -> None:
     cloudwatch.put_metric_alarm(AlarmName="too-many-rejected", Namespace="Shop", MetricName="Rejected",
                                 Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
@@ -55,12 +61,16 @@ def test_a_dashboard_renders_its_widgets_from_the_recorded_metrics(cloudwatch: A
     page = dashboards.render_dashboard(recorder, ACCOUNT, REGION, "shop", 15, now=NOW)
     assert page is not None
     assert "Accepted: 2</li>" in page and "Rejected: 3</li>" in page  # each line's latest Sum per minute
-    assert page.count("<polyline") == 1 and page.count("<circle") == 1  # 3 points; 1 point
-    assert 'class="threshold"' in page  # the alarm's threshold on the graph
+    [chart] = charts(page)  # the timeSeries widget's data, which uPlot draws in the browser
+    lines = {line["label"]: line for line in chart["lines"]}
+    assert [v for _, v in lines["Accepted"]["points"]] == [4, 7, 2] and lines["Accepted"]["axis"] == "left"
+    assert [v for _, v in lines["Rejected"]["points"]] == [3] and lines["Rejected"]["axis"] == "right"
+    assert chart["thresholds"] == [5.0]  # the alarm's threshold on the graph
+    assert chart["end"] - chart["start"] == 15 * 60
     assert '<span class="value">20</span>' in page  # p50 of the latency values
     assert "INSUFFICIENT_DATA</span> too-many-rejected" in page
     assert "grid-column:1 / span 12;grid-row:1 / span 6" in page
-    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;runbook" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page and "&lt;b&gt;runbook" in page
 
 
 def test_the_console_lists_dashboards_and_alarms_and_only_reads(cloudwatch: Any) -> None:

@@ -206,4 +206,4 @@ def test_the_console_escapes_what_functions_sent() -> None:
     pages = TracePages(store)
     for path in (TRACES_PATH, f"{TRACES_PATH}/{trace_id}"):
         body = pages.handle({"PATH_INFO": path, "QUERY_STRING": "", "REQUEST_METHOD": "GET"}).body.decode()  # type: ignore[union-attr]
-        assert "<script>" not in body and "&lt;script&gt;" in body and "<b>x" not in body
+        assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)" in body and "<b>x" not in body
