@@ -24,7 +24,7 @@ from e2e.conftest import RecordingSession
 from e2e.test_alarms import alarm_on, queue_name, state
 from e2e.waiting import eventually
 from emulator.cloudwatch.dashboards import DASHBOARDS_PATH
-from emulator.console import TRACES_PATH
+from emulator.console import PIPELINE_PATH, TRACES_PATH
 from workspace.deployment import Deployment
 
 pytestmark = pytest.mark.needs("console")
@@ -99,6 +99,13 @@ def test_a_person_sees_the_dashboard_the_dlq_alarm_and_one_order_s_journey(
     page.screenshot(path=str(SCREENSHOTS / "console-dashboard.png"), full_page=True)
 
     create, process = deployment.function_name("create_order"), deployment.function_name("process_order")
+    page.goto(f"{deployment.endpoint}{PIPELINE_PATH}?minutes=15")  # whatever is deployed, at a glance
+    page.wait_for_selector(".chart canvas")
+    glance = page.evaluate(
+        """() => Object.fromEntries(Array.from(document.querySelectorAll('section.widget')).map(w => [
+            w.querySelector('h2').textContent, Number((w.querySelector('.chart') || {dataset: {}}).dataset.points || 0)]))"""
+    )
+    assert all(glance[title] for title in glance if title.startswith((create, process, "API ", "Queues")))
     page.goto(f"{deployment.endpoint}{TRACES_PATH}?orderId={order_ids[0]}")
     page.locator("table a").first.click()
     page.wait_for_load_state()

@@ -1,5 +1,6 @@
 """The local console's frame: its path, its style and the page every service's pages are drawn in
-(cloudwatch/dashboards.py: dashboards and alarms; xray/pages.py: traces; logs/pages.py: log lines).
+(cloudwatch/: the pipeline, dashboards and alarms; xray/pages.py: traces; logs/pages.py: log
+lines; sns/pages.py: the mailbox).
 Read-only, loopback only, behind the same Host/Origin guard as every request.
 
 Charts are drawn in the browser by uPlot (npm, installed by `make setup` from the lockfile and
@@ -14,8 +15,10 @@ from emulator.http import Response
 from emulator.settings import REPO
 
 CONSOLE_PATH = "/_emulator/console"
+PIPELINE_PATH = f"{CONSOLE_PATH}/pipeline"  # cloudwatch/pipeline.py
 TRACES_PATH = f"{CONSOLE_PATH}/traces"  # xray/pages.py
 LOGS_PATH = f"{CONSOLE_PATH}/logs"  # logs/pages.py
+MAILBOX_PATH = f"{CONSOLE_PATH}/mailbox"  # sns/pages.py
 ASSETS_PATH = f"{CONSOLE_PATH}/assets/"
 UPLOT = REPO / "node_modules" / "uplot" / "dist"
 ASSETS = {"uPlot.iife.min.js": "application/javascript", "uPlot.min.css": "text/css"}
@@ -90,7 +93,8 @@ def page(title: str, content: str) -> str:
         f'<link rel="stylesheet" href="{ASSETS_PATH}uPlot.min.css"><style>{STYLE}</style>'
         f'<script src="{ASSETS_PATH}uPlot.iife.min.js"></script><script>{SCRIPT}</script></head><body>'
         f'<h1><a href="{CONSOLE_PATH}">Local console</a> · {html.escape(title)}</h1>'
-        f'<p class="nav"><a href="{CONSOLE_PATH}">Dashboards and alarms</a> <a href="{TRACES_PATH}">Traces</a></p>'
+        f'<p class="nav"><a href="{PIPELINE_PATH}">Pipeline</a> <a href="{CONSOLE_PATH}">Dashboards and alarms</a> '
+        f'<a href="{TRACES_PATH}">Traces</a> <a href="{MAILBOX_PATH}">Mailbox</a></p>'
         f'<main id="content">{content}</main></body></html>'
     )
 

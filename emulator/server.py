@@ -35,6 +35,7 @@ from emulator.lambda_.tracing import Tracing
 from emulator.logs.pages import LogPages
 from emulator.s3 import unsigned
 from emulator.sns import delivery
+from emulator.sns import pages as sns_pages
 from emulator.sqs.metrics import sample_queue_metrics
 from emulator.xray.api import XRayApi
 from emulator.xray.daemon import Daemon
@@ -114,6 +115,7 @@ class EmulatorApp:
             TracePages(traces).handle,  # the console's traces
             console.assets,  # the console's charting library (uPlot, from node_modules)
             LogPages(account_id, default_region).handle,  # the console's log lines
+            sns_pages.handle,  # the console's mailbox
             delivery.link,  # the confirm/unsubscribe links of SNS's mails
             lambda environ: unsigned.stray(environ, account_id),  # a stray unsigned S3 request
         )

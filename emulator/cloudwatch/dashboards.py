@@ -3,6 +3,9 @@ lays it out, from the metrics the emulator recorded (metrics.py) and the alarms 
 
   GET /_emulator/console                          every dashboard and every alarm, by state
   GET /_emulator/console/dashboards/<name>        one dashboard; ?minutes=N the range (default 60)
+  GET /_emulator/console/pipeline                 the pipeline at a glance, whatever is deployed
+                                                  (pipeline.py), drawn as a dashboard
+  GET /_emulator/console/alarms/<name>            an alarm's state changes
 
 Widgets, placed on CloudWatch's 24-column grid by their x, y, width and height:
   metric (timeSeries)  one line per metric row (drawn by uPlot in the browser, from the data the
@@ -23,11 +26,13 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
+from emulator.cloudwatch import pipeline
 from emulator.cloudwatch.metrics import MetricRecorder, Series, dimensions_of, statistic
-from emulator.console import CONSOLE_PATH, html_response, page
+from emulator.console import CONSOLE_PATH, PIPELINE_PATH, html_response, page
 from emulator.http import Response
 
 DASHBOARDS_PATH = f"{CONSOLE_PATH}/dashboards/"
+ALARMS_PATH = f"{CONSOLE_PATH}/alarms/"
 DEFAULT_MINUTES = 60
 DEFAULT_PERIOD = 300  # CloudWatch's default for a dashboard widget
 ROW_PX, COLUMNS = 60, 24  # one grid unit of height, in pixels; the grid's width, in units
@@ -145,8 +150,30 @@ def _alarm_item(alarm: Any) -> str:
     colour = STATE_COLOURS.get(alarm.state_value, "#687078")
     return (
         f'<li><span class="state" style="background:{colour}">{html.escape(alarm.state_value)}</span> '
-        f"{html.escape(alarm.name)}<br><small>{html.escape(alarm.state_reason or '')}</small></li>"
+        f'<a href="{ALARMS_PATH}{quote(alarm.name, safe="")}">{html.escape(alarm.name)}</a>'
+        f"<br><small>{html.escape(alarm.state_reason or '')}</small></li>"
     )
+
+
+def render_history(account: str, regions: list[str], name: str) -> str | None:
+    """An alarm's state changes, newest first (what DescribeAlarmHistory answers)."""
+    for region in regions:
+        alarm = _backend(account, region).alarms.get(name)
+        if alarm is None:
+            continue
+        rows = "".join(
+            f"<tr><td>{html.escape(str(item['Timestamp'])[:19])}</td><td>{html.escape(item['HistorySummary'])}</td>"
+            f"<td>{html.escape(json.loads(item['HistoryData'])['newState'].get('stateReason', ''))}</td></tr>"
+            for item in alarm.history
+            if isinstance(item, dict)
+        )
+        table = (
+            "<table><tr><th>when (UTC)</th><th>change</th><th>reason</th></tr>"
+            + (rows or '<tr><td colspan="3">no state change yet</td></tr>')
+            + "</table>"
+        )
+        return page(f"Alarm {name}", f'<ul class="alarms">{_alarm_item(alarm)}</ul>{table}')
+    return None
 
 
 def render_dashboard(
@@ -156,12 +183,20 @@ def render_dashboard(
     dashboard = _backend(account, region).dashboards.get(name)
     if dashboard is None:
         return None
-    end = now if now is not None else time.time()
-    start = end - minutes * 60
     try:
         widgets = json.loads(dashboard.body).get("widgets", [])
     except ValueError:
         widgets = []
+    return render_widgets(recorder, account, region, widgets, minutes, f"Dashboard {name}", now)
+
+
+def render_widgets(
+    recorder: MetricRecorder, account: str, region: str, widgets: list[dict[str, Any]], minutes: int,
+    title: str, now: float | None = None,
+) -> str:  # fmt: skip
+    """A page of DashboardBody widgets over the last `minutes`."""
+    end = now if now is not None else time.time()
+    start = end - minutes * 60
     cells = []
     for widget in widgets:
         properties = widget.get("properties") or {}
@@ -184,7 +219,7 @@ def render_dashboard(
         for m, label in ((15, "15 min"), (60, "1 h"), (180, "3 h"))
     )
     content = f'<p class="range">{ranges}</p><div class="grid">{"".join(cells)}</div>'
-    return page(f"Dashboard {name}", content)
+    return page(title, content)
 
 
 def render_index(account: str, regions: list[str]) -> str:
@@ -209,20 +244,33 @@ def console(
 ) -> Response | None:
     """The console's pages (GET), or None for any other path; charts drawn from `recorder`'s metrics."""
     path = environ.get("PATH_INFO", "")
-    if path not in (CONSOLE_PATH, f"{CONSOLE_PATH}/") and not path.startswith(DASHBOARDS_PATH):
+    if path not in (CONSOLE_PATH, f"{CONSOLE_PATH}/", PIPELINE_PATH) and not path.startswith(
+        (DASHBOARDS_PATH, ALARMS_PATH)
+    ):
         return None
     from moto.cloudwatch.models import cloudwatch_backends
 
     regions = [default_region, *[r for r in cloudwatch_backends[account] if r != default_region]]
     if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
         return html_response(405, page("Not allowed", "<p>The console only reads.</p>"))
-    if not path.startswith(DASHBOARDS_PATH):
-        return html_response(200, render_index(account, regions))
     query = parse_qs(environ.get("QUERY_STRING", ""))
     try:
         minutes = max(1, min(180, int(query.get("minutes", [DEFAULT_MINUTES])[0])))
     except ValueError:
         minutes = DEFAULT_MINUTES
+    if path == PIPELINE_PATH:
+        widgets = pipeline.widgets(account, default_region)
+        return html_response(
+            200, render_widgets(recorder, account, default_region, widgets, minutes, "Pipeline")
+        )
+    if path.startswith(ALARMS_PATH):
+        name = unquote(path[len(ALARMS_PATH) :])
+        history = render_history(account, regions, name)
+        if history is None:
+            return html_response(404, page("Not found", f"<p>No alarm named {html.escape(name)}.</p>"))
+        return html_response(200, history)
+    if not path.startswith(DASHBOARDS_PATH):
+        return html_response(200, render_index(account, regions))
     name = unquote(path[len(DASHBOARDS_PATH) :])
     for region in regions:
         rendered = render_dashboard(recorder, account, region, name, minutes)

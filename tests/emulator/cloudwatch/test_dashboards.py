@@ -68,7 +68,10 @@ def test_a_dashboard_renders_its_widgets_from_the_recorded_metrics(cloudwatch: A
     assert chart["thresholds"] == [5.0]  # the alarm's threshold on the graph
     assert chart["end"] - chart["start"] == 15 * 60
     assert '<span class="value">20</span>' in page  # p50 of the latency values
-    assert "INSUFFICIENT_DATA</span> too-many-rejected" in page
+    assert (
+        'INSUFFICIENT_DATA</span> <a href="/_emulator/console/alarms/too-many-rejected">too-many-rejected</a>'
+        in page
+    )
     assert "grid-column:1 / span 12;grid-row:1 / span 6" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page and "&lt;b&gt;runbook" in page
 
