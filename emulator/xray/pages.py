@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, quote
 
 from emulator.console import TRACES_PATH, html_response, logs_link, page
 from emulator.http import Response
+from emulator.xray.graph import service_graph
 from emulator.xray.summaries import entry_segment, facts
 from emulator.xray.traces import Trace, TraceStore
 
@@ -84,7 +85,34 @@ class TracePages:
             + ("".join(rows) or '<tr><td colspan="5">no traces in this range yet: send an order</td></tr>')
             + "</table>"
         )
-        return page("Traces", form + table)
+        return page("Traces", form + table + self.service_map(now - minutes * 60, now + 60))
+
+    def service_map(self, start: float, end: float) -> str:
+        """GetServiceGraph's nodes and edges over the range, as a table: who calls whom, how often,
+        how fast, how many failed (the edge from SQS to a consumer comes from the linked traces)."""
+        services = service_graph(
+            self.traces.between(start, end), self.traces.between(start - LINKED_WINDOW_SECONDS, start)
+        )
+        names = {s["ReferenceId"]: f"{s['Name']} ({s['Type']})" if s["Type"] else s["Name"] for s in services}
+        rows = []
+        for service in services:
+            for edge in service["Edges"]:
+                stats = edge["SummaryStatistics"]
+                average = (
+                    stats["TotalResponseTime"] / stats["TotalCount"] * 1000 if stats["TotalCount"] else 0
+                )
+                failed = stats["FaultStatistics"]["TotalCount"] + stats["ErrorStatistics"]["TotalCount"]
+                rows.append(
+                    f"<tr><td>{html.escape(names[service['ReferenceId']])}</td><td>→</td>"
+                    f"<td>{html.escape(names[edge['ReferenceId']])}</td><td>{stats['TotalCount']}</td>"
+                    f"<td>{average:.0f} ms</td><td{' class=fault' if failed else ''}>{failed}</td></tr>"
+                )
+        return (
+            "<h2>Service map</h2><table><tr><th>from</th><th></th><th>to</th><th>calls</th><th>average</th>"
+            "<th>faults and errors</th></tr>"
+            + ("".join(rows) or '<tr><td colspan="6">nothing yet</td></tr>')
+            + "</table>"
+        )
 
     def linked(self, trace: Trace) -> list[Trace]:
         """The trace, the traces it links to, and the traces that link to it, by start time."""

@@ -36,6 +36,7 @@ def body(alarm_arn: str) -> str:
             "view": "singleValue", "title": "Latency", "metrics": [["Shop", "Latency", {"stat": "p50", "period": 300}]]}},
         {"type": "alarm", "x": 0, "y": 6, "width": 24, "height": 2, "properties": {"title": "Alarms", "alarms": [alarm_arn]}},
         {"type": "text", "x": 18, "y": 0, "width": 6, "height": 2, "properties": {"markdown": "# <b>runbook</b>"}},
+        {"type": "log", "x": 0, "y": 8, "width": 24, "height": 6, "properties": {"title": "Insights", "query": "fields @message"}},
     ]})  # fmt: skip
 
 
@@ -68,6 +69,7 @@ def test_a_dashboard_renders_its_widgets_from_the_recorded_metrics(cloudwatch: A
     assert chart["thresholds"] == [5.0]  # the alarm's threshold on the graph
     assert chart["end"] - chart["start"] == 15 * 60
     assert '<span class="value">20</span>' in page  # p50 of the latency values
+    assert "<h2>Insights</h2><p>not rendered: log</p>" in page  # a kind the console cannot draw says so
     assert (
         'INSUFFICIENT_DATA</span> <a href="/_emulator/console/alarms/too-many-rejected">too-many-rejected</a>'
         in page

@@ -186,6 +186,9 @@ def test_the_console_lists_traces_and_draws_one_order_s_journey_across_linked_tr
     assert f"{TRACES_PATH}/{produced}" in listing and f"{TRACES_PATH}/{consumed}" in listing
     by_order = get(TRACES_PATH, "orderId=o-1").body.decode()
     assert produced in by_order and consumed not in by_order
+    assert (
+        "<td>SQS (AWS::SQS)</td><td>→</td><td>ProcessOrder (AWS::Lambda)</td><td>1</td>" in listing
+    )  # the link
     faults = get(TRACES_PATH, "errors=1").body.decode()
     assert consumed in faults and produced not in faults
     for trace_id in (produced, consumed):  # from either end, the whole journey
