@@ -127,11 +127,11 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
 test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the update-vs-create harness, the e2e suite on embedded (two at a time), then side by side the e2e suite on an embedded emulator restarted from its saved state and on ministack
-	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest -n 2 --durations=15
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-e2e-restored test-e2e-ministack
 
 test-e2e-restored:
-	E2E_RESTORED=1 $(VENV)/bin/pytest e2e -q
+	E2E_RESTORED=1 $(VENV)/bin/pytest e2e -q --durations=5
 
 test-e2e-ministack:
 	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs
