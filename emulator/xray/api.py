@@ -12,10 +12,9 @@ from emulator.http import Response, json_response
 from emulator.xray.filters import UnsupportedFilter, compile_filter
 from emulator.xray.graph import service_graph
 from emulator.xray.summaries import facts, summary
-from emulator.xray.traces import InvalidDocument, TraceStore
+from emulator.xray.traces import LINKED_WINDOW_SECONDS, InvalidDocument, TraceStore
 
 MAX_TRACE_IDS = 5  # BatchGetTraces and GetTraceGraph take at most 5 ids, as on AWS
-LINKED_WINDOW_SECONDS = 3600  # how far back a linked producer trace is looked for
 
 
 def _error(code: str, message: str) -> Response:

@@ -90,18 +90,20 @@ class _Parser:
         return predicate
 
     def either(self) -> Predicate:
-        parts = [self.both()]
-        while (self.peek() or "").upper() in ("OR", "||"):
-            self.take()
-            parts.append(self.both())
-        return parts[0] if len(parts) == 1 else (lambda facts: any(p(facts) for p in parts))
+        return self._joined(("OR", "||"), self.both, any)
 
     def both(self) -> Predicate:
-        parts = [self.negation()]
-        while (self.peek() or "").upper() in ("AND", "&&"):
+        return self._joined(("AND", "&&"), self.negation, all)
+
+    def _joined(
+        self, words: tuple[str, str], part: Callable[[], Predicate], combine: Callable[[Any], bool]
+    ) -> Predicate:
+        """`part` (word `part`)*, combined with `any` (OR) or `all` (AND)."""
+        parts = [part()]
+        while (self.peek() or "").upper() in words:
             self.take()
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else (lambda facts: all(p(facts) for p in parts))
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else (lambda facts: combine(p(facts) for p in parts))
 
     def negation(self) -> Predicate:
         if (self.peek() or "").upper() in ("NOT", "!"):

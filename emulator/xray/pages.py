@@ -18,10 +18,9 @@ from emulator.console import TRACES_PATH, html_response, logs_link, page
 from emulator.http import Response
 from emulator.xray.graph import service_graph
 from emulator.xray.summaries import entry_segment, facts
-from emulator.xray.traces import Trace, TraceStore
+from emulator.xray.traces import LINKED_WINDOW_SECONDS, Trace, TraceStore, start_time
 
 LISTED = 100
-LINKED_WINDOW_SECONDS = 3600
 
 
 def _status(entity: dict[str, Any]) -> str:
@@ -122,12 +121,12 @@ class TracePages:
             other = self.traces.get(other_id)
             if other is not None:
                 found[other.id] = other
-        start = min(float(d["start_time"]) for d in trace.documents.values())
+        start = start_time(trace)
         for other in self.traces.between(start - LINKED_WINDOW_SECONDS, start + LINKED_WINDOW_SECONDS):
             links = {str(link.get("trace_id")) for s in other.segments() for link in s.get("links") or []}
             if trace.id in links:
                 found[other.id] = other
-        return sorted(found.values(), key=lambda t: min(float(d["start_time"]) for d in t.documents.values()))
+        return sorted(found.values(), key=start_time)
 
     def journey(self, trace_id: str) -> str | None:
         trace = self.traces.get(trace_id)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+LINKED_WINDOW_SECONDS = 3600  # how far apart two linked traces (producer, consumer) are looked for
 MAX_TRACES = 2_000  # the last 1,000 orders: a POST trace and a ProcessOrder trace each
 TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 ENTITY_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -104,10 +105,6 @@ class Trace:
             if not progress:
                 break
         return top + [d for d in alone if d["id"] not in placed]
-
-    def entities(self) -> Iterator[dict[str, Any]]:
-        for segment in self.segments():
-            yield from walk(segment)
 
 
 class TraceStore:
