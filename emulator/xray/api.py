@@ -41,9 +41,11 @@ class XRayApi:
         }
 
     def handle(self, environ: dict[str, Any]) -> Response | None:
-        signed = sigv4.scope(environ)
         operation = self.operations.get(environ.get("PATH_INFO", ""))
-        if signed is None or signed.service != "xray" or operation is None:
+        if operation is None:  # (the path first: every SDK call passes here on its way to moto)
+            return None
+        signed = sigv4.scope(environ)
+        if signed is None or signed.service != "xray":
             return None
         length = int(environ.get("CONTENT_LENGTH") or 0)
         try:
