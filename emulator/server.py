@@ -78,6 +78,14 @@ def _create_app(service: Any) -> Any:
 Handler = Callable[[dict[str, Any]], Response | None]  # a request's answer, or None: not its request
 
 
+def first_answer(handlers: Iterable[Handler], environ: dict[str, Any]) -> Response | None:
+    for handler in handlers:
+        response = handler(environ)
+        if response is not None:
+            return response
+    return None
+
+
 class EmulatorApp:
     def __init__(
         self,
@@ -111,13 +119,17 @@ class EmulatorApp:
             XRayApi(traces).handle,  # X-Ray's API, from what was recorded
             self.custom_resources.receive,  # a custom resource function's answer (its ResponseURL)
             self.schedules.fire_request,  # `make fire`: a scheduled rule fires now
-            lambda environ: dashboards.console(environ, account_id, default_region, runtime.recorder),
-            TracePages(traces).handle,  # the console's traces
-            console.assets,  # the console's charting library (uPlot, from node_modules)
-            LogPages(account_id, default_region).handle,  # the console's log lines
-            sns_pages.handle,  # the console's mailbox
+            self._console,  # the local console's pages
             delivery.link,  # the confirm/unsubscribe links of SNS's mails
             lambda environ: unsigned.stray(environ, account_id),  # a stray unsigned S3 request
+        )
+        # The console's pages, each service's own; asked only for paths under the console's.
+        self.console_pages: tuple[Handler, ...] = (
+            lambda environ: dashboards.console(environ, account_id, default_region, runtime.recorder),
+            TracePages(traces).handle,  # traces, one order's journey, the service map
+            console.assets,  # the charting library (uPlot, from node_modules)
+            LogPages(account_id, default_region).handle,  # log lines
+            sns_pages.handle,  # the mailbox
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -144,11 +156,12 @@ class EmulatorApp:
 
     def _data_plane(self, environ: dict[str, Any]) -> Response | None:
         """The project's own answer, or None for moto's."""
-        for handler in self.handlers:
-            response = handler(environ)
-            if response is not None:
-                return response
-        return None
+        return first_answer(self.handlers, environ)
+
+    def _console(self, environ: dict[str, Any]) -> Response | None:
+        if not environ.get("PATH_INFO", "").startswith(console.CONSOLE_PATH):
+            return None
+        return first_answer(self.console_pages, environ)
 
     def _iam_report(self, environ: dict[str, Any]) -> Response | None:
         if environ.get("PATH_INFO") != IAM_REPORT_PATH:

@@ -12,7 +12,7 @@ from emulator.http import Response, json_response
 from emulator.xray.filters import UnsupportedFilter, compile_filter
 from emulator.xray.graph import service_graph
 from emulator.xray.summaries import facts, summary
-from emulator.xray.traces import LINKED_WINDOW_SECONDS, InvalidDocument, TraceStore
+from emulator.xray.traces import LINKED_WINDOW_SECONDS, InvalidDocument, TraceStore, span
 
 MAX_TRACE_IDS = 5  # BatchGetTraces and GetTraceGraph take at most 5 ids, as on AWS
 
@@ -97,12 +97,11 @@ class XRayApi:
                 unprocessed.append(trace_id)
                 continue
             segments = trace.segments()
-            starts = [float(s["start_time"]) for s in segments]
-            ends = [float(s.get("end_time") or s["start_time"]) for s in segments]
+            first, last = span(segments) if segments else (0.0, 0.0)
             traces.append(
                 {
                     "Id": trace.id,
-                    "Duration": round(max(ends) - min(starts), 3) if starts else 0,
+                    "Duration": round(last - first, 3),
                     "LimitExceeded": False,
                     "Segments": [{"Id": s["id"], "Document": json.dumps(s)} for s in segments],
                 }

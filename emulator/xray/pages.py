@@ -18,7 +18,7 @@ from emulator.console import TRACES_PATH, html_response, logs_link, page
 from emulator.http import Response
 from emulator.xray.graph import service_graph
 from emulator.xray.summaries import entry_segment, facts
-from emulator.xray.traces import LINKED_WINDOW_SECONDS, Trace, TraceStore, start_time
+from emulator.xray.traces import LINKED_WINDOW_SECONDS, Trace, TraceStore, span, start_time, walk_depths
 
 LISTED = 100
 
@@ -133,10 +133,9 @@ class TracePages:
         if trace is None:
             return None
         traces = self.linked(trace)
-        entities = [(t, e, depth) for t in traces for s in t.segments() for e, depth in _depths(s)]
-        start = min(float(e["start_time"]) for _, e, _ in entities)
-        end = max(float(e.get("end_time") or e["start_time"]) for _, e, _ in entities)
-        span = max(end - start, 0.001)
+        entities = [(t, e, depth) for t in traces for s in t.segments() for e, depth in walk_depths(s)]
+        start, end = span([e for _, e, _ in entities])
+        width_s = max(end - start, 0.001)
         parts = []
         for each in traces:
             bars = []
@@ -145,7 +144,7 @@ class TracePages:
                     continue
                 began = float(entity["start_time"])
                 took = float(entity.get("end_time") or began) - began
-                left, width = (began - start) / span * 100, max(took / span * 100, 0.3)
+                left, width = (began - start) / width_s * 100, max(took / width_s * 100, 0.3)
                 kind = f"{entity['origin']} " if entity.get("origin") else ""  # AWS::Lambda, its ::Function
                 label = f"{kind}{entity.get('name', '')} · {took * 1000:.0f} ms" + (
                     f" · {_status(entity)}" if _status(entity) else ""
@@ -166,12 +165,5 @@ class TracePages:
                 + "".join(bars)
                 + "</div>"
             )
-        header = f"<p>{len(traces)} linked traces over {span * 1000:.0f} ms</p>"
+        header = f"<p>{len(traces)} linked traces over {width_s * 1000:.0f} ms</p>"
         return page(f"Trace {trace_id}", header + "".join(parts))
-
-
-def _depths(entity: dict[str, Any], depth: int = 0) -> list[tuple[dict[str, Any], int]]:
-    return [
-        (entity, depth),
-        *(pair for child in entity.get("subsegments") or [] for pair in _depths(child, depth + 1)),
-    ]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.xray.traces import Trace, walk
+from emulator.xray.traces import Trace, span, walk
 
 
 @dataclass
@@ -40,8 +40,7 @@ def facts(trace: Trace) -> Facts:
     segments = trace.segments()
     entities = [e for s in segments for e in walk(s)]
     entry = entry_segment(segments) or {}
-    starts = [float(e["start_time"]) for e in entities]
-    ends = [float(e.get("end_time") or e["start_time"]) for e in entities]
+    first, last = span(entities) if entities else (0.0, 0.0)
     annotations: dict[str, list[Any]] = {}
     for entity in entities:
         for key, value in (entity.get("annotations") or {}).items():
@@ -53,7 +52,7 @@ def facts(trace: Trace) -> Facts:
     return Facts(
         response_time=float(entry.get("end_time") or entry.get("start_time") or 0)
         - float(entry.get("start_time") or 0),
-        duration=(max(ends) - min(starts)) if starts else 0.0,
+        duration=last - first,
         fault=any(e.get("fault") for e in entities),
         error=any(e.get("error") for e in entities),
         throttle=any(e.get("throttle") for e in entities),

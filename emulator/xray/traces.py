@@ -72,11 +72,23 @@ def validate(document: Any) -> dict[str, Any]:
     return document
 
 
+def walk_depths(entity: dict[str, Any], depth: int = 0) -> Iterator[tuple[dict[str, Any], int]]:
+    """The entity and every subsegment under it, each with how deep it is (the entity: `depth`)."""
+    yield entity, depth
+    for child in entity.get("subsegments") or []:
+        yield from walk_depths(child, depth + 1)
+
+
 def walk(entity: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The entity and every subsegment under it."""
-    yield entity
-    for child in entity.get("subsegments") or []:
-        yield from walk(child)
+    return (found for found, _ in walk_depths(entity))
+
+
+def span(entities: list[dict[str, Any]]) -> tuple[float, float]:
+    """The first start and the last end of `entities` (an entity still in progress ends at its start)."""
+    starts = [float(e["start_time"]) for e in entities]
+    ends = [float(e.get("end_time") or e["start_time"]) for e in entities]
+    return min(starts), max(ends)
 
 
 @dataclass
