@@ -73,7 +73,9 @@ def write_mail(address: str, subject: str, body: str, sender_name: str) -> Path 
     path = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}.eml"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(bytes(message))
+        partial = path.with_suffix(".partial")  # readers list *.eml: never a message half written
+        partial.write_bytes(bytes(message))
+        partial.replace(path)
     except OSError as error:
         log.error(
             "could not deliver %r to %s (mailbox %s: %s); it said:\n%s", subject, address, folder, error, body
