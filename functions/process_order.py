@@ -1,4 +1,10 @@
-"""OrdersQueue consumer: write each order once; bad records fail alone (partial batch response)."""
+"""OrdersQueue consumer: write each order once; bad records fail alone (partial batch response).
+
+A record that fails can fail for now (throttling, a missing grant, an outage) or for good (a body
+that is no order). The first waits out the queue's visibility timeout, a backoff long enough that
+a slow batch is never handed out twice; the second is released at once, since waiting cannot
+mend it, so it reaches the DLQ after maxReceiveCount receives in seconds, not minutes.
+"""
 
 import os
 from datetime import UTC, datetime
@@ -22,6 +28,8 @@ metrics = Metrics()
 # An all-poison batch still answers with partial failures, not a function error (which would alarm).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+sqs = boto3.client("sqs")
+QUEUE_URL = os.environ["QUEUE_URL"]
 
 
 @tracer.capture_method
@@ -32,6 +40,7 @@ def record_handler(record: SQSRecord) -> None:
         # Raising fails only this record; after maxReceiveCount receives it lands in the DLQ.
         logger.error("Invalid order message", extra={"messageId": record.message_id, "reason": str(error)})
         metrics.add_metric(name="OrdersInvalid", unit=MetricUnit.Count, value=1)
+        release_at_once(record)
         raise
 
     tracer.put_annotation(key="orderId", value=order.order_id)  # the trace is found by its order
@@ -62,6 +71,20 @@ def record_handler(record: SQSRecord) -> None:
         raise
     logger.info("Order processed", extra={"orderId": order.order_id})
     metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=1)
+
+
+def release_at_once(record: SQSRecord) -> None:
+    """Make a record that can never succeed visible again now rather than after the visibility timeout."""
+    try:
+        sqs.change_message_visibility(
+            QueueUrl=QUEUE_URL, ReceiptHandle=record.receipt_handle, VisibilityTimeout=0
+        )
+    except Exception:  # it then returns after the visibility timeout: later, as surely
+        logger.warning(
+            "Invalid order message not released at once",
+            extra={"messageId": record.message_id},
+            exc_info=True,
+        )
 
 
 @logger.inject_lambda_context

@@ -90,7 +90,7 @@ class OrdersFunctions(Construct):
         self.process = OrdersFunction(
             self, "ProcessOrder", settings=settings, code=code, layers=layers, handler="process_order.handler",
             description="OrdersQueue consumer: write each order once", timeout=settings.process_timeout,
-            environment={"TABLE_NAME": table_name},
+            environment={"TABLE_NAME": table_name, "QUEUE_URL": queue_url},
         )  # fmt: skip
         self.get = OrdersFunction(
             self, "GetOrder", settings=settings, code=code, layers=layers, handler="get_order.handler",

@@ -14,7 +14,7 @@ import process_order
 import pytest
 
 from tests.functions.conftest import Aws
-from tests.functions.events import FakeContext, http_event, post_order, sqs_event
+from tests.functions.events import FakeContext, http_event, post_order, sqs_event, sqs_record
 from tests.functions.events import get_order as get_event
 
 
@@ -162,6 +162,27 @@ def test_invalid_records_fail_alone(aws: Aws) -> None:
     failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
     assert failed == [event["Records"][0]["messageId"], event["Records"][2]["messageId"]]
     assert len(aws.table.scan()["Items"]) == 1
+
+
+def test_an_invalid_record_is_visible_again_at_once_and_a_storage_error_waits_out_the_visibility(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create({"amount": 1, "currency": "EUR"})
+    aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="poison")
+    received = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60)
+    records = [
+        {**sqs_record(m["Body"], m["MessageId"]), "receiptHandle": m["ReceiptHandle"]}
+        for m in received["Messages"]
+    ]
+    assert len(records) == 2
+
+    def throttled(**_: Any) -> None:
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(process_order.table, "put_item", throttled)  # may pass on retry: a backoff
+    result = process_order.handler({"Records": records}, FakeContext())
+    assert len(result["batchItemFailures"]) == 2
+    assert aws.queued_bodies() == ["poison"]
 
 
 def test_a_storage_error_fails_only_that_record(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
