@@ -10,6 +10,7 @@ and skips, saying why, where there is none."""
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -110,7 +111,10 @@ def test_a_person_sees_the_dashboard_the_dlq_alarm_and_one_order_s_journey(
     page.locator("table a").first.click()
     page.wait_for_load_state()
     journey = page.inner_text("body")
-    assert create in journey and process in journey and "2 linked traces" in journey
+    assert create in journey and process in journey
+    # the POST's trace and the consumer's (one more per other order the consumer's batch held)
+    linked = re.search(r"(\d+) linked traces", journey)
+    assert linked and int(linked.group(1)) >= 2, journey[:300]
     assert page.locator(".bar").count() >= 6  # Lambda, function and its calls, in each trace
     page.screenshot(path=str(SCREENSHOTS / "console-journey.png"), full_page=True)
     print(f"screenshots in {SCREENSHOTS} at {time.strftime('%H:%M:%S')}")
