@@ -15,7 +15,7 @@ EMULATOR ?= embedded
 # EMULATOR_PORT: `make local-up EMULATOR_PORT=4600` starts there and remembers it in .local/endpoint
 # for the commands that follow until `make local-down`; set on any command, it wins.
 
-.PHONY: help setup lint test check test-e2e-restored test-e2e-ministack unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local watch smoke url env logs mail alarms iam-report fire console bench e2e dlq-redrive load load-ui
+.PHONY: help setup lint test check test-embedded test-e2e-ministack unit mutation local-reset synth deploy destroy clean up local-up local-down deploy-local watch smoke url env logs mail alarms iam-report fire console bench e2e dlq-redrive load load-ui
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -126,15 +126,14 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff format --check functions cdk emulator workspace e2e load tests
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
-test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the update-vs-create harness, the e2e suite on embedded (two at a time), then side by side the e2e suite on an embedded emulator restarted from its saved state and on ministack
-	$(VENV)/bin/pytest -n 2 --durations=15
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-e2e-restored test-e2e-ministack
+test: lint ## Lint, then every test: unit, CDK + cdk-nag, emulator, the update-vs-create harness and the e2e suite on an embedded emulator restarted from its saved state (two at a time), and beside them the e2e suite on ministack
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-embedded test-e2e-ministack
 
-test-e2e-restored:
-	E2E_RESTORED=1 $(VENV)/bin/pytest e2e -q --durations=5
+test-embedded:
+	E2E_RESTORED=1 $(VENV)/bin/pytest -n 2 --durations=15
 
 test-e2e-ministack:
-	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs
+	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs --durations=5
 
 unit: setup ## Tests only, no lint
 	$(VENV)/bin/pytest -n 2

@@ -5,6 +5,8 @@ process stays together, everything else is spread one test at a time.
                         starts targets of its own, apart)
   the harness's targets  all cases of one target on one worker (one emulator, one ministack)
 
+The longest units are handed out first (LONGEST_FIRST).
+
 pytest-xdist's own `--dist loadgroup` cannot do it with pytest 9: it marks a group by rewriting
 `item._nodeid`, which pytest 9 no longer reads (a node's id is `item._id`), so every test ran
 alone and the e2e suite deployed its stack on both workers.
@@ -17,14 +19,36 @@ from typing import Any
 import pytest
 
 HARNESS_TARGET = re.compile(r"^tests/cloudformation/test_update_equals_create\.py::.*\[(embedded|ministack)-")
+# The longest work units (minutes of deploys; `make test` prints the slowest tests) start first,
+# in this order, so no worker is left alone with one of them at the end; the rest follow.
+LONGEST_FIRST = (
+    "e2e-suite",
+    "e2e/test_extending.py",
+    "tests/emulator/test_redeploy.py",
+    "harness-",
+    "tests/workspace/test_local_commands.py",
+    "tests/load/test_load_run.py",
+)
 
 
 def work_unit(nodeid: str) -> str:
     """The tests that must share a worker share this name; any other test is its own."""
     if nodeid.startswith("e2e/") and not nodeid.startswith("e2e/test_extending.py"):
-        return "e2e"
+        return "e2e-suite"
     harness = HARNESS_TARGET.match(nodeid)
     return f"harness-{harness.group(1)}" if harness else nodeid
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every worker collects in this order, and work units are handed out in it."""
+
+    def rank(item: pytest.Item) -> int:
+        unit = work_unit(item.nodeid)
+        return next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if unit.startswith(prefix)), len(LONGEST_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -34,6 +58,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
 
+    config.option.loadscopereorder = False  # the collection's order (above), not the units' sizes
     return ByWorkUnit(config, log)
 
 

@@ -4,7 +4,6 @@ succeeds, what the step added works, the orders stay, and the grown stack ends w
 deploy of the same configuration does."""
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -46,8 +45,6 @@ STEPS: list[tuple[str, dict[str, str | None]]] = [
 def fresh_target(work: Path) -> Iterator[str]:
     """A target of the suite's kind, started for this test alone (the walkthrough changes the
     stack, which the other tests share)."""
-    if os.environ.get("E2E_RESTORED") == "1":
-        pytest.skip("the walkthrough starts a target of its own; the first e2e run ran it")
     if TARGET == "embedded":
         with temporary_emulator(work) as emulator:
             yield emulator.endpoint

@@ -2,6 +2,7 @@
 of an HTTP API on it. Local targets (the embedded emulator, ministack, LocalStack, Floci) all
 listen on one edge port; `aws` is reached with the user's own credentials."""
 
+import functools
 import shutil
 import subprocess
 from typing import Any
@@ -29,6 +30,7 @@ def local_env(endpoint: str, region: str = DEFAULT_REGION) -> dict[str, str]:
     }
 
 
+@functools.lru_cache(maxsize=128)  # building a client costs more than most calls made with it
 def local_client(service: str, endpoint: str, region: str = DEFAULT_REGION) -> Any:
     import boto3
 

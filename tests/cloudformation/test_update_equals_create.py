@@ -2,6 +2,7 @@
 what is updated in place keeps its data. Generated cases (matrix.py), on the embedded emulator
 and on ministack, the second oracle; what ministack gets wrong is declared in MINISTACK_DIFFERS."""
 
+import functools
 import io
 import itertools
 import time
@@ -92,6 +93,7 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         endpoint = started if isinstance(started, str) else started.endpoint
         config = Config(retries={"max_attempts": 2, "mode": "standard"})
 
+        @functools.cache  # one client per service: building one costs more than most calls
         def client(service: str) -> Any:
             return boto3.client(
                 service,
