@@ -392,7 +392,7 @@ def test_the_app_runs_cdk_nag() -> None:
     """Guards the test above: cdk/app.py adds cdk-nag, which fails synth on a finding."""
     from aws_cdk import aws_sqs as sqs
 
-    app = build(cdk.App(context={"aws:cdk:bundling-stacks": []}))
+    app = build(cdk.App(builtin_cloud_formation_validation=False, context={"aws:cdk:bundling-stacks": []}))
     sqs.Queue(app.node.find_child("OrdersStack"), "Plain")
     with pytest.raises(Exception, match="AwsSolutions-SQS4"):
         app.synth()
