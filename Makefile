@@ -139,7 +139,7 @@ test-e2e-ministack:
 unit: setup ## Tests only, no lint
 	$(VENV)/bin/pytest -n 2
 
-check: lint ## The edit loop: lint, then the tests that start no deployment (~1.5 min); `make test` before you push
+check: lint ## The edit loop (~80 s): lint, then every test that starts no server (no emulator, no deploy); `make test` before you push
 	$(VENV)/bin/pytest -n 2 -q -m "not integration and not e2e" tests
 
 synth: setup ## Synthesize OrdersStack (with cdk-nag) into cdk/cdk.out; CDK_TARGET=aws|local

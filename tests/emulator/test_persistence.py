@@ -47,6 +47,7 @@ def make_table(endpoint: str) -> None:
     )
 
 
+@pytest.mark.integration  # starts an emulator
 def test_items_messages_in_flight_and_dead_letters_survive_a_clean_restart(tmp_path: Path) -> None:
     with running(tmp_path) as endpoint:
         make_table(endpoint)
@@ -82,6 +83,7 @@ def test_items_messages_in_flight_and_dead_letters_survive_a_clean_restart(tmp_p
         assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq)["Messages"]] == ["poison"]
 
 
+@pytest.mark.integration  # starts an emulator
 def test_after_kill_9_the_last_background_save_is_restored(tmp_path: Path) -> None:
     state = tmp_path / "state" / persistence.STATE_FILE
     with running(tmp_path, kill=True) as endpoint:
@@ -100,6 +102,7 @@ def test_after_kill_9_the_last_background_save_is_restored(tmp_path: Path) -> No
 SLOW_CONSUMER = "import time\ndef handler(event, context):\n    time.sleep(2)\n"
 
 
+@pytest.mark.integration  # starts an emulator
 def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Path) -> None:
     """The event source deletes a handled batch in the emulator's own process, with no request
     that would mark the state changed: it marks it itself, so a kill -9 after the delete does
@@ -142,6 +145,7 @@ def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Pat
         assert counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
+@pytest.mark.integration  # starts an emulator
 @pytest.mark.parametrize(
     ("content", "why"),
     [

@@ -77,6 +77,7 @@ def test_nothing_listening_is_one_line_naming_the_fix(tmp_path: Path, command: l
     assert f"nothing answers on http://localhost:{port}" in line and "`make local-up`" in line
 
 
+@pytest.mark.integration  # starts an emulator
 def test_a_deployment_lost_in_a_restart_is_named(tmp_path: Path) -> None:
     write_outputs(tmp_path)  # outputs of a deploy the running emulator has never seen
     with temporary_emulator(tmp_path / "emulator") as emulator:
@@ -93,6 +94,7 @@ def test_a_deployment_lost_in_a_restart_is_named(tmp_path: Path) -> None:
         assert "no HTTP API 'nope'" in answer.json()["message"]
 
 
+@pytest.mark.integration  # starts an emulator
 def test_local_up_remembers_its_port_until_local_down(tmp_path: Path) -> None:
     port, other = free_port(), free_port()
     started = run(tmp_path, "-m", "emulator.ctl", "start", EMULATOR_PORT=str(port))
@@ -118,6 +120,7 @@ def test_local_up_remembers_its_port_until_local_down(tmp_path: Path) -> None:
     assert not (tmp_path / ".local" / "emulator" / "functions").exists()  # its own work dir, cleaned
 
 
+@pytest.mark.integration  # starts an emulator
 def test_env_exports_work_for_the_aws_cli_and_awslocal(tmp_path: Path) -> None:
     write_outputs(tmp_path)
     with temporary_emulator(tmp_path / "emulator") as emulator:
@@ -192,6 +195,7 @@ def test_logs_prints_the_last_lines_in_time_order_then_follows_new_ones(logs: An
     assert [e["message"] for e in log_events(logs, "/g", lines=2, follow=False)] == ["b6", "b7"]
 
 
+@pytest.mark.integration  # starts an emulator
 def test_local_reset_wipes_the_state_and_the_outputs_it_described(tmp_path: Path) -> None:
     write_outputs(tmp_path)
     with temporary_emulator(tmp_path / "emulator") as emulator:
@@ -243,6 +247,7 @@ def test_local_reset_with_nothing_running_removes_the_saved_state(tmp_path: Path
     assert not saved.exists() and not (tmp_path / ".local" / "outputs.json").exists()
 
 
+@pytest.mark.integration  # starts an emulator
 def test_a_stale_pid_file_is_never_trusted_nor_signalled(tmp_path: Path) -> None:
     """After a crash the recorded pid may belong to another process by now."""
     unrelated = subprocess.Popen(["sleep", "600"])  # a stand-in for any process
@@ -269,6 +274,7 @@ def test_a_stale_pid_file_is_never_trusted_nor_signalled(tmp_path: Path) -> None
         unrelated.wait()
 
 
+@pytest.mark.integration  # starts an emulator
 def test_local_up_with_ministack_then_local_down(tmp_path: Path) -> None:
     port = str(free_port())
     started = run(tmp_path, "-m", "workspace.ministack", "start", EMULATOR_PORT=port)

@@ -101,6 +101,7 @@ def one_record(endpoint: str, url: str, within: float = 20) -> dict[str, Any]:
     raise AssertionError(f"nothing reached {url} within {within}s")
 
 
+@pytest.mark.integration  # starts an emulator
 def test_a_failing_event_is_retried_then_sent_to_its_on_failure_destination(emulator: Started) -> None:
     url, arn = queue(emulator.endpoint, "failed-events")
     fn = make_function(
@@ -120,6 +121,7 @@ def test_a_failing_event_is_retried_then_sent_to_its_on_failure_destination(emul
     assert record["responsePayload"]["errorMessage"] == "bad order 7"
 
 
+@pytest.mark.integration  # starts an emulator
 def test_a_successful_event_goes_to_its_on_success_destination(emulator: Started) -> None:
     url, arn = queue(emulator.endpoint, "done-events")
     fn = make_function(
@@ -132,6 +134,7 @@ def test_a_successful_event_goes_to_its_on_success_destination(emulator: Started
     assert "functionError" not in record["responseContext"]
 
 
+@pytest.mark.integration  # starts an emulator
 def test_a_failing_event_without_a_destination_is_dropped_with_a_log_line(
     emulator: Started, tmp_path: Path
 ) -> None:
