@@ -10,7 +10,6 @@ and skips, saying why, where there is none."""
 
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -23,6 +22,7 @@ import pytest
 
 from e2e.conftest import RecordingSession
 from e2e.test_alarms import alarm_on, queue_name, state
+from e2e.test_tracing import linked_traces
 from e2e.waiting import eventually
 from emulator.cloudwatch.dashboards import DASHBOARDS_PATH
 from emulator.console import PIPELINE_PATH, TRACES_PATH
@@ -111,10 +111,7 @@ def test_a_person_sees_the_dashboard_the_dlq_alarm_and_one_order_s_journey(
     page.locator("table a").first.click()
     page.wait_for_load_state()
     journey = page.inner_text("body")
-    assert create in journey and process in journey
-    # the POST's trace and the consumer's (one more per other order the consumer's batch held)
-    linked = re.search(r"(\d+) linked traces", journey)
-    assert linked and int(linked.group(1)) >= 2, journey[:300]
+    assert create in journey and process in journey and linked_traces(journey) >= 2, journey[:300]
     assert page.locator(".bar").count() >= 6  # Lambda, function and its calls, in each trace
     page.screenshot(path=str(SCREENSHOTS / "console-journey.png"), full_page=True)
     print(f"screenshots in {SCREENSHOTS} at {time.strftime('%H:%M:%S')}")

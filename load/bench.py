@@ -24,7 +24,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 import requests
@@ -562,11 +562,16 @@ def measure_embedded(args: argparse.Namespace, work: Path, results: dict[str, An
 
 # `make up`'s configuration (above) with one feature off per row: each feature's cost, measured.
 # CloudWatch metrics, alarms and the API's access logs have no switch: they are in every row.
-# (its emulator options, the least share of the off run's throughput it may leave; "" = none set)
-FEATURES_OFF: dict[str, tuple[tuple[str, ...], str]] = {
-    "saving state": ((), ">= 0.95"),  # no --state-dir
-    "IAM enforcement": (("--iam", "off"), ""),
-    "X-Ray": (("--xray-sample", "off"), ">= 0.90"),
+class FeatureOff(NamedTuple):
+    options: tuple[str, ...]  # `python -m emulator`'s, beyond what `make up` passes
+    saves_state: bool
+    target: str  # the least share of this run's throughput the feature may leave ("": none set)
+
+
+FEATURES_OFF = {
+    "saving state": FeatureOff((), saves_state=False, target=">= 0.95"),
+    "IAM enforcement": FeatureOff(("--iam", "off"), saves_state=True, target=""),
+    "X-Ray": FeatureOff(("--xray-sample", "off"), saves_state=True, target=">= 0.90"),
 }
 
 
@@ -575,8 +580,9 @@ def measure_feature_off(args: argparse.Namespace, work: Path, feature: str) -> d
     say(f"{feature} off: the same deploy and throughput ...")
     folder = work / ("off-" + feature.replace(" ", "-").lower())
     shutil.rmtree(folder, ignore_errors=True)
-    state = None if feature == "saving state" else folder / "state"
-    with temporary_emulator(folder, state_dir=state, options=FEATURES_OFF[feature][0]) as emulator:
+    off = FEATURES_OFF[feature]
+    state = folder / "state" if off.saves_state else None
+    with temporary_emulator(folder, state_dir=state, options=off.options) as emulator:
         outputs = deploy_local(
             DeployRequest(emulator.endpoint, folder / "outputs.json", log=folder / "deploy.log")
         )
@@ -703,7 +709,7 @@ def feature_rows(full: dict[str, Any], off: dict[str, dict[str, Any]]) -> list[t
             f"{feature}: on (above) vs off: accepted/s (ratio); CPU per order, emulator + workers",
             f"{full['accepted_per_s']:.0f} vs {run['accepted_per_s']:.0f} ({full['accepted_per_s'] / run['accepted_per_s']:.2f}); "
             f"{cpu(full):.2f} vs {cpu(run):.2f} ms",
-            FEATURES_OFF[feature][1],
+            FEATURES_OFF[feature].target,
         )
         for feature, run in off.items()
     ]

@@ -79,10 +79,12 @@ def get_order(order_id: str) -> dict[str, Any]:
     )
 
 
-def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
+def sqs_record(
+    body: str, message_id: str | None = None, receive_count: int = 1, receipt_handle: str | None = None
+) -> dict[str, Any]:
     return {
         "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": "AQEB" + uuid.uuid4().hex,
+        "receiptHandle": receipt_handle or "AQEB" + uuid.uuid4().hex,
         "body": body,
         "attributes": {
             "ApproximateReceiveCount": str(receive_count),

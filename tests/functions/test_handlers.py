@@ -171,8 +171,7 @@ def test_an_invalid_record_is_visible_again_at_once_and_a_storage_error_waits_ou
     aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="poison")
     received = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60)
     records = [
-        {**sqs_record(m["Body"], m["MessageId"]), "receiptHandle": m["ReceiptHandle"]}
-        for m in received["Messages"]
+        sqs_record(m["Body"], m["MessageId"], receipt_handle=m["ReceiptHandle"]) for m in received["Messages"]
     ]
     assert len(records) == 2
 
