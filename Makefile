@@ -126,12 +126,12 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff format --check functions cdk emulator workspace e2e load tests
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
-test: setup ## Lint and every test, side by side: unit, CDK + cdk-nag, emulator, the update-vs-create harness and the e2e suite on an embedded emulator restarted from its saved state (four at a time), the e2e suite on ministack
+test: setup ## Lint and every test, side by side: unit, CDK + cdk-nag, emulator, the update-vs-create harness and the e2e suite on an embedded emulator restarted from its saved state (three at a time), the e2e suite on ministack
 	@$(MAKE) --no-print-directory -j3 --output-sync=target lint test-embedded test-e2e-ministack
 
-# Four workers on two cores: a test waiting for a poller, an alarm period or a retry leaves its core to another.
+# Three workers on two cores: a test waiting for a poller, an alarm period or a retry leaves its core to another.
 test-embedded:
-	E2E_RESTORED=1 $(VENV)/bin/pytest -n 4 --durations=15
+	E2E_RESTORED=1 $(VENV)/bin/pytest -n 3 --durations=15
 
 test-e2e-ministack:
 	E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs --durations=5

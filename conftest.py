@@ -1,4 +1,4 @@
-"""How `make test` shares its tests between workers (pytest -n 4): what must run in one
+"""How `make test` shares its tests between workers (pytest -n 3): what must run in one
 process stays together, everything else is spread one test at a time.
 
   e2e/                  one worker, so the suite deploys its stack once (the walkthrough, which
