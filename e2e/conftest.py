@@ -63,6 +63,8 @@ LACKS = {
         "fire_rule": "ministack has no way to fire a scheduled rule on demand (`make fire`): its schedules "
         "fire on time only",
         "xray": "ministack serves no X-Ray API: no trace is recorded or can be read",
+        "exact_receive_count": "ministack's ChangeMessageVisibility takes no queue lock (1.5.33): a message "
+        "released while its event source polls can skip the DLQ check and be received maxReceiveCount + 1 times",
     },
     "aws": {
         "console": "on AWS the CloudWatch console renders the dashboard",

@@ -2,7 +2,7 @@
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -99,6 +99,22 @@ def test_after_kill_9_the_last_background_save_is_restored(tmp_path: Path) -> No
         assert local_client("dynamodb", endpoint).get_item(TableName="orders", Key=KEY)["Item"] == KEY
 
 
+def wait_for(condition: Callable[[], bool], seconds: float) -> float | None:
+    """The wall-clock time at which `condition` first held, polled every 0.1 s; None if it never did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return time.time()
+        time.sleep(0.1)
+    return None
+
+
+def saved_and_idle(state: Path, since: float) -> bool:
+    """A save finished after `since` and none followed for three save periods: every change made
+    until shortly after `since` is in the file (the saver saves SAVE_SECONDS after a change)."""
+    return state.exists() and since < state.stat().st_mtime < time.time() - 3 * persistence.SAVE_SECONDS
+
+
 SLOW_CONSUMER = "import time\ndef handler(event, context):\n    time.sleep(2)\n"
 
 
@@ -106,7 +122,7 @@ SLOW_CONSUMER = "import time\ndef handler(event, context):\n    time.sleep(2)\n"
 def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Path) -> None:
     """The event source deletes a handled batch in the emulator's own process, with no request
     that would mark the state changed: it marks it itself, so a kill -9 after the delete does
-    not bring the message back (the slow handler puts the delete after the save of the send)."""
+    not bring the message back (the slow handler puts the delete well after the save of the send)."""
     state = tmp_path / "state" / persistence.STATE_FILE
     with running(tmp_path, kill=True) as endpoint:
         sqs = local_client("sqs", endpoint)
@@ -130,11 +146,11 @@ def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Pat
         )
         functions.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=1)
         sqs.send_message(QueueUrl=queue, MessageBody="order")
-        sent = time.time()
-        deadline = time.monotonic() + 15  # cold start, 2 s of handler, then a save within SAVE_SECONDS
-        while not (state.exists() and state.stat().st_mtime > sent + 2) and time.monotonic() < deadline:
-            time.sleep(0.1)  # (no requests: each would mark the state changed by itself)
-        assert state.exists() and state.stat().st_mtime > sent + 2, "no save after the event source's delete"
+        # (no requests from here on: each would mark the state changed by itself)
+        handled = wait_for(lambda: "REPORT RequestId" in (tmp_path / "emulator.log").read_text(), 30)
+        assert handled, "the consumer never finished its invocation"
+        saved = wait_for(lambda: saved_and_idle(state, since=handled), 30)
+        assert saved, "no save after the event source's delete"
 
     with running(tmp_path) as endpoint:
         sqs = local_client("sqs", endpoint)
