@@ -60,5 +60,5 @@ def test_a_missing_grant_fails_the_write_and_the_order_goes_to_the_dlq(
         )
         return any(order_id in m["Body"] for m in got.get("Messages", []))
 
-    eventually(in_dlq, timeout=90, every=1, what="the unstored order in the DLQ")
+    eventually(in_dlq, timeout=120, every=1, what="the unstored order in the DLQ")
     assert deployment.order_items(order_id) == [], "nothing was written without the grant"

@@ -47,11 +47,12 @@ class Settings:
             target=target,
             process_timeout=cdk.Duration.seconds(process_timeout),
             api_timeout=cdk.Duration.seconds(3 if local else 10),
-            # AWS guidance is 6x the function timeout so a slow batch is never handed out twice.
-            # Locally 3x: a starved laptop's queueing still never hands a valid batch out twice,
-            # and a failure that may pass on retry (a missing grant) reaches the DLQ in ~30 s.
-            # A poison message does not wait for it (ProcessOrder releases it at once).
-            queue_visibility=cdk.Duration.seconds((3 if local else 6) * process_timeout),
+            # AWS guidance is 6x the function timeout, so a batch that waits (for a cold start, a
+            # throttled retry) is never handed out twice; locally too: ministack starts a new worker
+            # after it received the batch, on a busy machine seconds later. A failure that may pass
+            # on retry reaches the DLQ locally in a minute; a poison message does not wait for it
+            # (ProcessOrder releases it at once).
+            queue_visibility=cdk.Duration.seconds(6 * process_timeout),
             batch_size=10,
             batching_window=cdk.Duration.seconds(0 if local else 1),
             # knobs a learner turns while growing the stack (docs/extending.md)

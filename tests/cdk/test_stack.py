@@ -103,7 +103,7 @@ def test_log_groups_have_retention(aws: Template, local: Template) -> None:
 
 
 def test_queues(aws: Template, local: Template) -> None:
-    for template, visibility in ((aws, 180), (local, 6)):
+    for template, visibility in ((aws, 180), (local, 12)):
         queues = template.find_resources("AWS::SQS::Queue")
         [(queue_id, queue)] = [(k, v) for k, v in queues.items() if "RedrivePolicy" in v["Properties"]]
         [dlq_id] = [k for k in queues if k != queue_id]
@@ -134,26 +134,25 @@ def test_queues(aws: Template, local: Template) -> None:
         )
 
 
-def test_visibility_is_at_least_six_times_the_consumer_timeout_on_aws(aws: Template) -> None:
-    ids = function_ids(aws)
-    timeout = aws.to_json()["Resources"][ids["process_order.handler"]]["Properties"]["Timeout"]
+@pytest.mark.parametrize("target", ["aws", "local"])
+def test_visibility_is_at_least_six_times_the_consumer_timeout(
+    target: str, request: pytest.FixtureRequest
+) -> None:
+    template: Template = request.getfixturevalue(target)
+    ids = function_ids(template)
+    timeout = template.to_json()["Resources"][ids["process_order.handler"]]["Properties"]["Timeout"]
     queue = next(
-        q for q in aws.find_resources("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]
+        q for q in template.find_resources("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]
     )
     assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
 
 
-def test_local_visibility_outlasts_a_slow_batch_and_retries_reach_the_dlq_in_half_a_minute(
-    local: Template,
-) -> None:
-    ids = function_ids(local)
-    timeout = local.to_json()["Resources"][ids["process_order.handler"]]["Properties"]["Timeout"]
+def test_local_retries_reach_the_dlq_in_a_minute(local: Template) -> None:
     queue = next(
         q for q in local.find_resources("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]
     )
     visibility = queue["Properties"]["VisibilityTimeout"]
-    assert visibility >= 3 * timeout  # a batch queued behind others is not handed out twice
-    assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] * visibility <= 30
+    assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] * visibility <= 60
 
 
 def test_event_source_mapping(aws: Template, local: Template) -> None:
