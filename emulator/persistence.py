@@ -7,9 +7,10 @@ stack and its queue, a metric bucket and its moto datum) still do after a restar
 
 Saved on every clean stop and, while running, whenever a request may have changed something (or
 an event source moved messages, or an alarm changed state; metric datapoints alone wait): at
-most every SAVE_SECONDS and at most CPU_SHARE of the time, by a forked child that pickles a
-copy-on-write image of one instant while the server goes on answering (as Redis saves). A crash
-loses what changed since the last save.
+most every SAVE_SECONDS, by a forked child that pickles a copy-on-write image of one instant while
+the server goes on answering (as Redis saves). The child's CPU is at most CPU_SHARE of one core:
+a small state is saved every second, a large one (a save's CPU grows with the items and log lines
+kept) less often. A crash loses what changed since the last save.
 
 A state that cannot be loaded (corrupt, or written by another format or moto version) is moved
 aside with a message naming it, and the emulator starts clean: never a crash loop.
@@ -55,7 +56,7 @@ FORMAT = 2  # bump when what is pickled changes shape: older states are then set
 STATE_FILE = "emulator.state"
 MAGIC = b"emulator-state\n"
 SAVE_SECONDS = 1.0
-CPU_SHARE = 0.2  # a save that took 0.5 s waits 2.5 s before the next one
+CPU_SHARE = 0.05  # a save that took 0.2 s of CPU waits 4 s before the next one
 # Restored once moto's CloudFormation has loaded (see `write`): it, and SSM, whose models import
 # EC2's (a second's import between them, which a start does not wait for).
 LAZY = ("cloudformation", "ssm")
@@ -269,6 +270,11 @@ def _set_aside(path: Path) -> str:
     return aside.name
 
 
+def pause_after(used: float) -> float:
+    """Seconds until the next save, after one that used `used` seconds of CPU."""
+    return max(SAVE_SECONDS, used / CPU_SHARE)
+
+
 class Saver:
     """Saves in the background after changes (`changed()`), and once more at `stop()`."""
 
@@ -288,7 +294,7 @@ class Saver:
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
-        self.longest_save = 0.0  # seconds, background saves: with SAVE_SECONDS, what a crash may lose
+        self.longest_save = 0.0  # seconds of CPU, background saves: / CPU_SHARE, what a crash may lose
 
     def start(self) -> "Saver":
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -304,9 +310,9 @@ class Saver:
         self._changed.set()
         self._thread.join(timeout=CHILD_SECONDS)
         started = time.monotonic()
-        if self._save_in_child():
+        if self._save_in_child() is not None:
             log.info(
-                "state saved to %s in %.2fs (while running, every %.0fs or less often; the longest save took %.2fs)",
+                "state saved to %s in %.2fs (while running, every %.0fs or less often; the longest save used %.2fs of CPU)",
                 self.path, time.monotonic() - started, SAVE_SECONDS, self.longest_save,
             )  # fmt: skip
 
@@ -317,20 +323,20 @@ class Saver:
             if self._stopping.wait(pause):
                 return
             self._changed.clear()
-            started = time.monotonic()
-            if self._save_in_child():
-                took = time.monotonic() - started
-                self.longest_save = max(self.longest_save, took)
-                pause = max(SAVE_SECONDS, took / CPU_SHARE)
+            used = self._save_in_child()
+            if used is not None:
+                self.longest_save = max(self.longest_save, used)
+                pause = pause_after(used)
             else:  # it will fail again until what broke it changes: try less often
                 pause = min(60.0, pause * 2)
 
-    def _save_in_child(self) -> bool:
+    def _save_in_child(self) -> float | None:
         """fork: the child holds a copy-on-write image of this instant (no thread can change it
         midway), pickles it and exits; this process only waits, so requests go on being answered.
         The child runs no other thread and takes no lock (one another thread held at the fork
         would never be released there), so it imports nothing either: the backends are looked up
-        here first. It reports a failure on stderr (emulator.log.out)."""
+        here first. It reports a failure on stderr (emulator.log.out). The save's CPU seconds, or
+        None if it failed."""
         self.before_save()
         backends = _backends(self.services)
         if not hasattr(os, "fork"):  # Windows: here, holding the interpreter while it pickles
@@ -347,10 +353,10 @@ class Saver:
             finally:
                 os._exit(code)
         deadline = time.monotonic() + CHILD_SECONDS
-        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        while (done := os.wait4(pid, os.WNOHANG))[0] == 0:
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
-                done = os.waitpid(pid, 0)
+                done = os.wait4(pid, 0)
                 break
             time.sleep(0.02)
         code = os.waitstatus_to_exitcode(done[1])
@@ -360,18 +366,19 @@ class Saver:
                 code,
             )
             self._changed.set()
-            return False
-        return True
+            return None
+        return done[2].ru_utime + done[2].ru_stime
 
-    def _save_here(self, backends: dict[str, BackendDict[Any]]) -> bool:
+    def _save_here(self, backends: dict[str, BackendDict[Any]]) -> float | None:
+        started = time.thread_time()
         for _ in range(3):  # another thread may change a dict while it is pickled: try again
             try:
                 write(self.path, backends, self.recorder.state())
-                return True
+                return time.thread_time() - started
             except RuntimeError:
                 continue
             except Exception:
                 log.exception("saving the state failed; the next change tries again")
                 break
         self._changed.set()
-        return False
+        return None

@@ -201,7 +201,7 @@ def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.Monkey
     saver = persistence.Saver(
         tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
     )
-    assert saver._save_in_child()
+    assert saver._save_in_child() is not None
     saved = persistence.read(tmp_path / persistence.STATE_FILE).first["moto"]["sqs"]["000000000000"][
         "eu-west-1"
     ]
@@ -232,5 +232,27 @@ def test_a_stuck_save_ends_even_when_nobody_kills_it(tmp_path: Path, monkeypatch
         tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
     )
     started = time.monotonic()
-    assert saver._save_in_child() is False
+    assert saver._save_in_child() is None
     assert time.monotonic() - started < 10
+
+
+def test_the_cadence_follows_the_save_s_cpu_not_its_wall_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save waiting on a slow disk or a busy machine costs nothing; one pickling a large state
+    does: the next save waits its CPU / CPU_SHARE, so saving stays within CPU_SHARE of a core."""
+
+    def slow_disk_and_some_work(*args: object) -> None:
+        time.sleep(0.6)
+        until = time.process_time() + 0.2
+        while time.process_time() < until:
+            pass
+
+    monkeypatch.setattr(persistence, "write", slow_disk_and_some_work)
+    saver = persistence.Saver(
+        tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
+    )
+    used = saver._save_in_child()
+    assert used is not None and 0.2 <= used < 0.5, used
+    assert persistence.pause_after(used) == used / persistence.CPU_SHARE >= 4
+    assert persistence.pause_after(0.001) == persistence.SAVE_SECONDS  # a small state: every second
