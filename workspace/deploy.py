@@ -8,6 +8,7 @@ does it.
             --hotswap-fallback); a failure says where it left the stack and what to run next
 """
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -279,7 +280,8 @@ def _cdklocal_env(endpoint: str, region: str) -> dict[str, str]:
 
 
 ASSEMBLIES = REPO / LOCAL / "assemblies"  # cloud assemblies by their sources, context and region
-ASSEMBLIES_KEPT = 6
+ASSEMBLIES_KEPT = 6  # the most recently used; and any used in the last ASSEMBLY_IN_USE_SECONDS
+ASSEMBLY_IN_USE_SECONDS = 900  # another deploy may be reading it (`make test` runs several at once)
 
 
 def _synthesized(
@@ -309,12 +311,21 @@ def _synthesized(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    for old in sorted((p for p in ASSEMBLIES.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)[
-        :-ASSEMBLIES_KEPT
-    ]:
-        if "." not in old.name:  # never one being written
-            shutil.rmtree(old, ignore_errors=True)
+    _prune_assemblies()
     return assembly
+
+
+def _prune_assemblies() -> None:
+    """Old assemblies go, but never one being written, nor one another deploy may still be reading."""
+    used: dict[Path, float] = {}
+    for path in ASSEMBLIES.iterdir():
+        with contextlib.suppress(OSError):  # (another deploy pruned it meanwhile)
+            if path.is_dir() and "." not in path.name:  # never one being written
+                used[path] = path.stat().st_mtime
+    unused_since = time.time() - ASSEMBLY_IN_USE_SECONDS
+    for old in sorted(used, key=used.__getitem__)[:-ASSEMBLIES_KEPT]:
+        if used[old] < unused_since:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")  # deployed and usable
