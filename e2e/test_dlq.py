@@ -38,7 +38,7 @@ def receives_of(deployment: Deployment, message_id: str) -> int:
     return sum(1 for line in lines if "Invalid order message" in line and message_id in line)
 
 
-def test_poison_goes_to_dlq_after_exactly_max_receives_and_valid_records_are_stored(
+def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once(
     deployment: Deployment,
 ) -> None:
     sqs = deployment.client("sqs")
