@@ -126,22 +126,24 @@ lint: setup ## ruff + mypy over every Python folder
 	$(VENV)/bin/ruff format --check functions cdk emulator workspace e2e load tests
 	$(VENV)/bin/mypy functions cdk/orders_infra cdk/app.py emulator workspace e2e load
 
-# Each run's output is also kept, so a failure in the first run to end is named again at the very end.
-TEST_LOGS := .local/test-embedded.log .local/test-e2e-ministack.log
+# Each run's output is also kept (.local/<target>.log), so a failure in the first run to end is named
+# again at the very end.
+TEST_RUNS := test-embedded test-e2e-ministack
+TEST_LOGS := $(TEST_RUNS:%=.local/%.log)
 
 test: setup ## Lint and every test, side by side: unit, CDK + cdk-nag, emulator, the update-vs-create harness and the e2e suite on an embedded emulator restarted from its saved state (three at a time), the e2e suite on ministack
 	@rm -f $(TEST_LOGS)
-	@$(MAKE) --no-print-directory -j3 --output-sync=target lint test-embedded test-e2e-ministack \
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint $(TEST_RUNS) \
 		|| { echo "== make test failed; the failures of both runs:"; grep -hE '^(FAILED|ERROR) ' $(TEST_LOGS); exit 1; }
 
 # Three workers on two cores: a test waiting for a poller, an alarm period or a retry leaves its core to another.
 test-embedded:
 	@mkdir -p .local
-	set -o pipefail; E2E_RESTORED=1 $(VENV)/bin/pytest -n 3 --durations=15 2>&1 | tee .local/test-embedded.log
+	set -o pipefail; E2E_RESTORED=1 $(VENV)/bin/pytest -n 3 --durations=15 2>&1 | tee .local/$@.log
 
 test-e2e-ministack:
 	@mkdir -p .local
-	set -o pipefail; E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs --durations=5 2>&1 | tee .local/test-e2e-ministack.log
+	set -o pipefail; E2E_TARGET=ministack $(VENV)/bin/pytest e2e -rs --durations=5 2>&1 | tee .local/$@.log
 
 unit: setup ## Tests only, no lint
 	$(VENV)/bin/pytest -n 2

@@ -294,7 +294,7 @@ class Saver:
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
-        self.longest_save = 0.0  # seconds of CPU, background saves: / CPU_SHARE, what a crash may lose
+        self.longest_save = 0.0  # CPU seconds of a background save; / CPU_SHARE: what a crash may lose
 
     def start(self) -> "Saver":
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -2,12 +2,13 @@
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from e2e.waiting import eventually
 from emulator import persistence
 from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.ctl import free_port, spawn, stop_child, wait_healthy
@@ -90,23 +91,15 @@ def test_after_kill_9_the_last_background_save_is_restored(tmp_path: Path) -> No
         make_table(endpoint)
         written_at = time.time()
         local_client("dynamodb", endpoint).put_item(TableName="orders", Item=KEY)
-        deadline = time.monotonic() + 10  # saved in the background within SAVE_SECONDS or so
-        while not (state.exists() and state.stat().st_mtime > written_at) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert state.exists() and state.stat().st_mtime > written_at, "no background save after the write"
+        eventually(  # saved in the background within SAVE_SECONDS or so
+            lambda: state.exists() and state.stat().st_mtime > written_at,
+            timeout=10,
+            every=0.1,
+            what="a background save after the write",
+        )
 
     with running(tmp_path) as endpoint:
         assert local_client("dynamodb", endpoint).get_item(TableName="orders", Key=KEY)["Item"] == KEY
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> float | None:
-    """The wall-clock time at which `condition` first held, polled every 0.1 s; None if it never did."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return time.time()
-        time.sleep(0.1)
-    return None
 
 
 def saved_and_idle(state: Path, since: float) -> bool:
@@ -147,10 +140,14 @@ def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Pat
         functions.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=1)
         sqs.send_message(QueueUrl=queue, MessageBody="order")
         # (no requests from here on: each would mark the state changed by itself)
-        handled = wait_for(lambda: "REPORT RequestId" in (tmp_path / "emulator.log").read_text(), 30)
-        assert handled, "the consumer never finished its invocation"
-        saved = wait_for(lambda: saved_and_idle(state, since=handled), 30)
-        assert saved, "no save after the event source's delete"
+        log = tmp_path / "emulator.log"
+        eventually(lambda: "REPORT RequestId" in log.read_text(), every=0.1, what="the consumer's invocation")
+        handled = time.time()
+        eventually(
+            lambda: saved_and_idle(state, since=handled),
+            every=0.1,
+            what="a save after the event source's delete",
+        )
 
     with running(tmp_path) as endpoint:
         sqs = local_client("sqs", endpoint)
