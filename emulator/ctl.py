@@ -9,6 +9,7 @@ follow (`make smoke`, `make env`, ...) find it without repeating EMULATOR_PORT.
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -62,9 +63,29 @@ def forget() -> None:
     ENDPOINT_FILE.unlink(missing_ok=True)
 
 
+# Linux's default ephemeral range starts at 32768, macOS's and Windows' at 49152.
+EPHEMERAL_FLOOR = 32768
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (for tests and runs that start their own emulator)."""
-    with socket.socket() as sock:
+    """A free TCP port on 127.0.0.1, below the ephemeral range (for tests and runs that start their
+    own emulator). Outside it because the port is often listened on again after a restart: an
+    ephemeral port, once released, may become the local end of any client connection on the
+    machine, and that connection's TIME_WAIT then refuses the listener's bind for a minute."""
+    try:
+        floor = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        floor = EPHEMERAL_FLOOR
+    candidates = range(10000, floor) if floor > 11000 else range(0)
+    for port in random.sample(candidates, min(50, len(candidates))):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # the ephemeral range covers nearly every port: take what we get
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
@@ -114,7 +135,7 @@ def spawn(
     """Start `python -m emulator` in its own session: its log in `log_path` (rotated at 10 MB),
     anything else it prints (a crash) appended beside it, in `<log_path>.out`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path.with_name(log_path.name + ".out"), "ab") as out:
+    with open(output_path(log_path), "ab") as out:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
@@ -134,6 +155,21 @@ def spawn(
             start_new_session=True,
             cwd=Path(__file__).resolve().parents[1],
         )
+
+
+def output_path(log_path: Path) -> Path:
+    """Where `spawn` appends what the emulator prints outside its log (a crash, a failed save)."""
+    return log_path.with_name(log_path.name + ".out")
+
+
+def last_lines(log_path: Path, count: int = 15) -> list[str]:
+    """The end of an emulator's log and of its output: what says why it did not start."""
+    return [
+        line
+        for path in (log_path, output_path(log_path))
+        if path.exists()
+        for line in path.read_text(errors="replace").splitlines()[-count:]
+    ]
 
 
 def terminate(pid: int, timeout: float = 10.0) -> bool:
@@ -193,7 +229,11 @@ def temporary_emulator(
         extra_args=["--work-dir", str(work / "functions"), "--mailbox", str(mailbox), *kept, *options],
     )
     try:
-        yield Started(endpoint, process, wait_healthy(endpoint, timeout, process), mailbox)
+        try:
+            ready_after = wait_healthy(endpoint, timeout, process)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError("\n".join([str(error), *last_lines(work / "emulator.log")])) from error
+        yield Started(endpoint, process, ready_after, mailbox)
     finally:
         stop_child(process)
 
@@ -256,13 +296,7 @@ def start(
         seconds = wait_healthy(url, timeout, process)
     except (RuntimeError, TimeoutError) as error:
         stop_child(process, timeout=2)
-        tail = [
-            line
-            for path in (LOG_FILE, LOG_FILE.with_name(LOG_FILE.name + ".out"))
-            if path.exists()
-            for line in path.read_text(errors="replace").splitlines()[-15:]
-        ]
-        print(f"{name}: {error}\n" + "\n".join(tail), file=sys.stderr)
+        print(f"{name}: {error}\n" + "\n".join(last_lines(LOG_FILE)), file=sys.stderr)
         return 1
     PID_FILE.write_text(json.dumps(_identity(process.pid)))
     remember(url)
