@@ -4,6 +4,7 @@ process stays together, everything else is spread one test at a time.
   e2e/                  one worker, so the suite deploys its stack once (the walkthrough, which
                         starts targets of its own, apart)
   the harness's targets  all cases of one target on one worker (one emulator, one ministack)
+  SHARED_FIXTURES       a module's (or a test's cases') one emulator, or one synth, started once
 
 The longest units are handed out first (LONGEST_FIRST).
 
@@ -19,6 +20,15 @@ from typing import Any
 import pytest
 
 HARNESS_TARGET = re.compile(r"^tests/cloudformation/test_update_equals_create\.py::.*\[(embedded|ministack)-")
+# Tests sharing a module-scoped emulator (tests/cdk: its synths and the CDK's validation engine, ~8 s
+# to load per process): on one worker it starts once, not once per worker.
+SHARED_FIXTURES = (
+    "tests/cdk/test_stack.py::",
+    "tests/emulator/test_triggers.py::",
+    "tests/emulator/sns/test_delivery.py::",
+    "tests/emulator/lambda_/test_asynchronous.py::",
+    "tests/emulator/test_reliability.py::test_malformed_json_api_calls_get_aws_client_errors[",
+)
 # The longest work units (minutes of deploys; `make test` prints the slowest tests) start first,
 # in this order, so no worker is left alone with one of them at the end; the rest follow.
 LONGEST_FIRST = (
@@ -36,7 +46,9 @@ def work_unit(nodeid: str) -> str:
     if nodeid.startswith("e2e/") and not nodeid.startswith("e2e/test_extending.py"):
         return "e2e-suite"
     harness = HARNESS_TARGET.match(nodeid)
-    return f"harness-{harness.group(1)}" if harness else nodeid
+    if harness:
+        return f"harness-{harness.group(1)}"
+    return next((shared for shared in SHARED_FIXTURES if nodeid.startswith(shared)), nodeid)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -61,6 +61,13 @@ def emulator(tmp_path: Path) -> Iterator[Started]:
         yield started
 
 
+@pytest.fixture(scope="module")
+def stateless_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """For tests that change nothing in it (conftest.py keeps their cases on one worker)."""
+    with temporary_emulator(tmp_path_factory.mktemp("stateless")) as started:
+        yield started
+
+
 def make_function(endpoint: str, name: str, handler: str) -> str:
     role = local_client("iam", endpoint).create_role(RoleName=f"r-{name}", AssumeRolePolicyDocument="{}")[
         "Role"
@@ -206,11 +213,11 @@ def test_functions_call_back_on_their_own_listener_and_a_busy_function_is_a_429(
     ],
 )
 def test_malformed_json_api_calls_get_aws_client_errors(
-    emulator: Started, target: str, body: bytes, code: str
+    stateless_emulator: Started, target: str, body: bytes, code: str
 ) -> None:
     service = "dynamodb" if target.startswith("DynamoDB") else "sqs"
     answer = requests.post(
-        f"{emulator.endpoint}/",
+        f"{stateless_emulator.endpoint}/",
         data=body,
         headers={
             "X-Amz-Target": target,
