@@ -10,6 +10,7 @@ from collections.abc import Callable
 from emulator import patching
 from emulator.cloudwatch import alarms
 from emulator.core import docker, speedups
+from emulator.dynamodb import speedups as dynamodb_speedups
 from emulator.dynamodb import streams
 from emulator.events import schedule, targets
 from emulator.lambda_ import event_sources
@@ -33,6 +34,7 @@ def install() -> None:
     speedups.install()  # moto's request handling: the same answers with less work
     docker.install()  # no Docker: moto's container paths refuse loudly
     sqs_speedups.install()
+    dynamodb_speedups.install()  # each ConditionExpression parsed once
     lambda_patches.keep_logging_config()
     lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here
     lambda_patches.moto_triggers_invoke_through_the_runtime()  # S3, EventBridge, ...: never Docker
