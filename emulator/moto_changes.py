@@ -81,6 +81,7 @@ def load_cloudformation() -> None:
         patches.stack_operations_as_cloudformation_performs_them()
         patches.missing_change_sets_as_aws_reports_them()
         patches.previous_ssm_parameters_are_their_names()
+        patches.previous_values_of_update_stack_as_aws_keeps_them()
         for then in _when_cloudformation_loads:  # before any request can see CloudFormation
             then()
         _cloudformation_loaded = True

@@ -187,3 +187,31 @@ def previous_ssm_parameters_are_their_names() -> None:
         return values
 
     replace(Stack, "stack_parameters", property(stack_parameters))
+
+
+def previous_values_of_update_stack_as_aws_keeps_them() -> None:
+    """UpdateStack's UsePreviousValue takes the value the stack has now, a parameter left at its
+    default included: `cdk deploy --method=direct` sends CDK's BootstrapVersion that way on every
+    update. moto looks only at the values a caller passed,
+      UpdateStack(Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
+      -> KeyError: 'BootstrapVersion'  (a non-XML 500 the CLI retries for 45 s)
+    (A key the stack has no parameter of is refused before, a ValidationError.)"""
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    original_resolve = CloudFormationBackend._resolve_update_parameters
+
+    @functools.wraps(original_resolve)
+    def resolve(
+        self: CloudFormationBackend, instance: Any, incoming_params: list[dict[str, Any]]
+    ) -> dict[str, str]:
+        if not isinstance(instance, Stack):  # a stack set: moto's own
+            return original_resolve(self, instance, incoming_params)
+        # what was passed before, else what the stack resolved (a default; SSM-typed: its name, above)
+        current = {**instance.stack_parameters, **instance.parameters}
+        resolved = {p["ParameterKey"]: p["ParameterValue"] for p in incoming_params if "ParameterValue" in p}
+        for parameter in incoming_params:
+            if parameter.get("UsePreviousValue", False):
+                resolved[parameter["ParameterKey"]] = current[parameter["ParameterKey"]]
+        return resolved
+
+    replace(CloudFormationBackend, "_resolve_update_parameters", resolve)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from orders_infra.package import DEPENDENCIES_CACHE
 
 from emulator.ctl import free_port, temporary_emulator
 from tests.emulator.helpers import workers_running_in
@@ -76,13 +77,15 @@ def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_p
 
 def repository_copy(tmp_path: Path) -> Path:
     """The tracked files in a folder of their own, so a test may edit functions/ (the virtual
-    environment and node_modules are shared)."""
+    environment, node_modules and the functions' installed requirements are shared)."""
     copy = tmp_path / "repo"
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
     for name in filter(None, listed.decode().split("\0")):
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, copy / name)
-    for shared in ("node_modules", ".venv"):
+    DEPENDENCIES_CACHE.mkdir(parents=True, exist_ok=True)
+    for shared in (Path("node_modules"), Path(".venv"), DEPENDENCIES_CACHE.relative_to(REPO)):
+        (copy / shared).parent.mkdir(parents=True, exist_ok=True)
         (copy / shared).symlink_to(REPO / shared)
     return copy
 

@@ -285,3 +285,36 @@ def test_a_role_with_managed_policies_is_deleted_by_a_rollback_and_by_an_update(
     cfn.update_stack(StackName="t", TemplateBody=stack())
     assert described(cfn, "t")["StackStatus"] == "UPDATE_COMPLETE"
     assert not [r for r in iam.list_roles()["Roles"] if "Managed" in r["RoleName"]]
+
+
+def test_update_stack_keeps_a_previous_value_left_at_its_default_and_refuses_an_unknown_key(
+    aws: Any,
+) -> None:
+    cfn = aws("cloudformation")
+    aws("ssm").put_parameter(Name="/cdk-bootstrap/version", Value="21", Type="String")
+    template = {
+        "Parameters": {
+            "Size": {"Type": "Number", "Default": "7"},
+            "BootstrapVersion": {
+                "Type": "AWS::SSM::Parameter::Value<String>",
+                "Default": "/cdk-bootstrap/version",
+            },
+        },
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"DelaySeconds": {"Ref": "Size"}}}},
+        "Outputs": {"Size": {"Value": {"Ref": "Size"}}, "Bootstrap": {"Value": {"Ref": "BootstrapVersion"}}},
+    }
+    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))  # both left at their defaults
+    template["Resources"]["Dlq"] = {"Type": "AWS::SQS::Queue"}
+    previous = [{"ParameterKey": key, "UsePreviousValue": True} for key in ("Size", "BootstrapVersion")]
+    cfn.update_stack(
+        StackName="s", TemplateBody=json.dumps(template), Parameters=previous
+    )  # as `cdk deploy --method=direct`
+    assert described(cfn)["StackStatus"] == "UPDATE_COMPLETE"
+    assert outputs(cfn) == {"Size": "7", "Bootstrap": "21"}
+    assert "Dlq" in physical_ids(cfn)
+    with pytest.raises(ClientError, match="Nope") as refused:
+        cfn.update_stack(
+            StackName="s", TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "Nope", "UsePreviousValue": True}],
+        )  # fmt: skip
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
