@@ -5,6 +5,7 @@ deploy of the same configuration does."""
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ from e2e.waiting import eventually
 from emulator.ctl import temporary_emulator
 from emulator.events.schedule import FIRE_PATH
 from workspace.clients import local_api_url, local_client
-from workspace.deploy import DeployRequest, deploy_local
+from workspace.deploy import DeployRequest, deploy_local, synthesize
 from workspace.deployment import STACK, Outputs
 from workspace.ministack import temporary_ministack
 
@@ -61,17 +62,15 @@ class Workspace:
         self.context: dict[str, str] = {}
 
     def deploy(self, change: dict[str, str | None]) -> Outputs:
-        for key, value in change.items():
-            if value is None:
-                self.context.pop(key, None)
-            else:
-                self.context[key] = value
-        outputs = deploy_local(DeployRequest(
-            self.endpoint, self.work / "outputs.json", log=self.work / "deploy.log", progress=lambda _: None,
-            context=dict(self.context),
-        ))  # fmt: skip
-        self.outputs = outputs
-        return outputs
+        self.context = changed(self.context, change)
+        self.outputs = deploy_local(self.request(self.context))
+        return self.outputs
+
+    def request(self, context: dict[str, str], log: str = "deploy.log") -> DeployRequest:
+        return DeployRequest(
+            self.endpoint, self.work / "outputs.json", log=self.work / log, progress=lambda _: None,
+            context=dict(context),
+        )  # fmt: skip
 
     def client(self, service: str) -> Any:
         return local_client(service, self.endpoint)
@@ -93,6 +92,22 @@ class Workspace:
         return found
 
 
+@contextmanager
+def synthesizing_ahead() -> Iterator[ThreadPoolExecutor]:
+    """One synth at a time, in order; on the way out (a failed step) what has not started is dropped."""
+    ahead = ThreadPoolExecutor(max_workers=1)
+    try:
+        yield ahead
+    finally:
+        ahead.shutdown(wait=True, cancel_futures=True)
+
+
+def changed(context: dict[str, str], change: dict[str, str | None]) -> dict[str, str]:
+    """`context` with a step's change applied (None removes a value)."""
+    merged = {**context, **change}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
 def place_order(http: RecordingSession, api: str, amount: str) -> str:
     answer = http.post(f"{api}/orders", data=f'{{"amount": {amount}, "currency": "EUR"}}',
                        headers={"content-type": "application/json"})  # fmt: skip
@@ -107,15 +122,27 @@ def place_order(http: RecordingSession, api: str, amount: str) -> str:
 def test_the_walkthrough_grows_a_running_workspace_and_ends_where_a_fresh_deploy_does(
     tmp_path: Path, http: RecordingSession
 ) -> None:
-    with fresh_target(tmp_path / "grown") as endpoint:
+    steps = [
+        (name, change)
+        for name, change in STEPS
+        if "hotReload" not in change or "hot_reload" not in LACKS.get(TARGET, {})
+    ]
+    with fresh_target(tmp_path / "grown") as endpoint, synthesizing_ahead() as ahead:
         grown = Workspace(endpoint, tmp_path / "grown")
+        # each step's synth runs while the steps before it deploy and are checked
+        contexts: list[dict[str, str]] = [{}]
+        for _, change in steps:
+            contexts.append(changed(contexts[-1], change))
+        synthesized = [
+            ahead.submit(synthesize, grown.request(context, log="synth.log")) for context in contexts
+        ]
+        synthesized[0].result()
         first = grown.deploy({})
         orders = {place_order(http, grown.api, amount): Decimal(amount) for amount in ("10.5", "20", "30.25")}
         cancelled: list[str] = []
 
-        for name, change in STEPS:
-            if "hotReload" in change and "hot_reload" in LACKS.get(TARGET, {}):
-                continue
+        for (name, change), synth in zip(steps, synthesized[1:], strict=True):
+            synth.result()
             outputs = grown.deploy(change)
             # updated in place: the same API, queues and table, and the orders in it
             kept = (outputs.api_id, outputs.queue_url, outputs.dlq_url, outputs.table_name)

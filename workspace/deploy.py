@@ -142,6 +142,13 @@ def _full(request: DeployRequest, wanted: dict[str, Any], pushed_since: bool) ->
     )
 
 
+def synthesize(request: DeployRequest) -> Path:
+    """What a full deploy of `request` synthesizes, done now (cached by sources and context, so that
+    deploy reuses it): a caller that knows its next deploy can synthesize it while this one runs."""
+    env = _cdklocal_env(request.endpoint, request.region)
+    return _synthesized(dict(request.context), request.region, env, request.log, request.progress)
+
+
 def local_deployment(
     target: str, endpoint: str, work: Path, region: str = DEFAULT_REGION, mailbox: Path | None = None
 ) -> Deployment:
