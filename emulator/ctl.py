@@ -77,7 +77,7 @@ def free_port() -> int:
         floor = int(EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         floor = EPHEMERAL_FLOOR
-    candidates = range(10000, floor) if floor > 11000 else range(0)
+    candidates = range(10000, floor)  # empty when the ephemeral range covers nearly every port
     for port in random.sample(candidates, min(50, len(candidates))):
         with socket.socket() as sock:
             try:
@@ -85,7 +85,7 @@ def free_port() -> int:
             except OSError:
                 continue
             return port
-    with socket.socket() as sock:  # the ephemeral range covers nearly every port: take what we get
+    with socket.socket() as sock:  # none found: what the kernel gives
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
