@@ -112,7 +112,7 @@ def _full(request: DeployRequest, wanted: dict[str, Any], pushed_since: bool) ->
     _bootstrap_once(env, region, request.log, progress, request.outputs_file.parent.resolve() / "cdk.out")
     _finish_stopped_rollback(endpoint, region, progress)
     started = time.monotonic()
-    assembly = _synthesized(dict(request.context), region, env, request.log, progress)
+    assembly = synthesize(request)
     how = (
         "hotswap: code and configuration straight to the functions" if request.hotswap else "create or update"
     )
