@@ -39,6 +39,7 @@ def test_repeated_deploys_update_the_stack_in_place_and_destroy_removes_it(tmp_p
                 progress=print,
                 context=context,
                 skip_unchanged=False,  # the unchanged deploys are the point: moto's empty change sets
+                method="change-set",  # a plain `cdklocal deploy`'s, which `deploy-local` does not use
             )
         )
 
