@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from emulator.settings import DEFAULT_REGION, LOCAL
 from workspace import hotswap
@@ -48,9 +48,9 @@ class DeployRequest:
     context: Mapping[str, str] = field(default_factory=dict)  # CDK context beside target=local
     skip_unchanged: bool = True  # FORCE=1: False
     hotswap: bool = False  # HOTSWAP=1
-    # "direct": CreateStack/UpdateStack, 1.2 s and 1.1 s of CPU less per deploy than "change-set",
+    # "direct": CreateStack/UpdateStack, ~1.5 s and ~1.6 s of CPU less per update than "change-set",
     # the CLI's default (which waits for the change set and diffs the templates meanwhile)
-    method: str = "direct"
+    method: Literal["direct", "change-set"] = "direct"
     log: Path | None = None  # the CLI's output, appended
     progress: Callable[[str], None] = print
 
