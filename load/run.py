@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
 from orders.keys import order_key
 
 from emulator.ctl import health, local_endpoint, temporary_emulator
@@ -31,7 +30,7 @@ from emulator.settings import LOCAL, endpoint_on
 from load.ledger import RUN_MARKER, read_ledger
 from workspace.clients import local_api_url
 from workspace.deploy import local_deployment
-from workspace.deployment import Deployment, aws_deployment, require_deployment
+from workspace.deployment import Deployment, aws_deployment, one_order_through, require_deployment
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "load" / "reports"
@@ -82,20 +81,12 @@ def target_deployment(target: str, endpoint: str, work: Path) -> Iterator[Deploy
 def first_order(deployment: Deployment, budget_s: float = 120.0) -> None:
     """One order from POST to the table on a deployment this run has just made, before Locust
     starts: the functions' first init (seconds on a busy machine) belongs to starting the
-    emulator, not to the load the thresholds judge. Raises when it does not get through."""
+    emulator, not to the load the thresholds judge."""
     print("load: one order through the fresh deployment first (its functions' init) ...", flush=True)
-    deadline = time.monotonic() + budget_s
-    with requests.Session() as http:
-        posted = http.post(
-            f"{deployment.api_url}/orders", json={"amount": 1, "currency": "EUR"}, timeout=budget_s
-        )
-        if posted.status_code != 202:
-            raise SystemExit(f"load: the first order was refused: {posted.status_code} {posted.text[:200]}")
-        url = f"{deployment.api_url}/orders/{posted.json()['orderId']}"
-        while http.get(url, timeout=budget_s).status_code != 200:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"load: the first order was not stored within {budget_s:.0f}s")
-            time.sleep(0.1)
+    try:
+        print(f"load: {one_order_through(deployment.api_url, timeout=budget_s, request_timeout=budget_s)}")
+    except RuntimeError as error:
+        raise SystemExit(f"load: the first order did not get through: {error}") from None
 
 
 def run_locust(deployment: Deployment, args: argparse.Namespace, prefix: Path, ledger: Path) -> int:

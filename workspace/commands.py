@@ -31,31 +31,21 @@ from emulator.settings import DEPLOY_LOG, OUTPUTS, SAVED_STATE
 from workspace import mail
 from workspace.clients import local_api_url, local_client, local_env
 from workspace.deploy import DeployRequest, deploy_local
-from workspace.deployment import STACK, read_outputs, require_deployment, require_running
+from workspace.deployment import (
+    STACK,
+    one_order_through,
+    read_outputs,
+    require_deployment,
+    require_running,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def smoke(endpoint: str, timeout: float = 15.0) -> str:
-    """POST one order and GET it back once processed; returns a one-line summary."""
+def smoke(endpoint: str) -> str:
+    """`make smoke`: one order through the deployment on `endpoint`; a one-line summary."""
     outputs = require_deployment(endpoint)
-    api = local_api_url(endpoint, outputs.api_id)
-    started = time.monotonic()
-    created = requests.post(f"{api}/orders", json={"amount": 99.99, "currency": "EUR"}, timeout=10)
-    if created.status_code != 202:
-        raise RuntimeError(f"POST /orders answered {created.status_code}: {created.text}")
-    order_id = created.json()["orderId"]
-    while time.monotonic() - started < timeout:
-        found = requests.get(f"{api}/orders/{order_id}", timeout=10)
-        if found.status_code == 200:
-            order = found.json()
-            if order["amount"] != 99.99 or order["currency"] != "EUR":
-                raise RuntimeError(f"GET returned a different order: {order}")
-            return f"order {order_id} accepted and stored in {time.monotonic() - started:.2f}s"
-        if found.status_code != 404:
-            raise RuntimeError(f"GET /orders/{order_id} answered {found.status_code}: {found.text}")
-        time.sleep(0.1)
-    raise RuntimeError(f"order {order_id} not visible after {timeout:.0f}s: see `make logs FUNCTION=process`")
+    return one_order_through(local_api_url(endpoint, outputs.api_id))
 
 
 def url(endpoint: str) -> str:

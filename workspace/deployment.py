@@ -3,11 +3,13 @@ deploy-local` whether anything changed), and how to reach what it created."""
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from botocore.exceptions import ClientError
 from orders.keys import order_key
 
@@ -214,3 +216,26 @@ def aws_deployment(region: str | None = None) -> Deployment:
     stack = client.describe_stacks(StackName=STACK)["Stacks"][0]
     outputs = Outputs.from_dict({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
     return Deployment("aws", outputs, outputs.api_url.rstrip("/"), None, client.meta.region_name)
+
+
+def one_order_through(api: str, timeout: float = 15.0, request_timeout: float = 10.0) -> str:
+    """POST one order to the API at `api` and GET it back once processed; a one-line summary, or
+    RuntimeError saying where it stopped."""
+    started = time.monotonic()
+    created = requests.post(
+        f"{api}/orders", json={"amount": 99.99, "currency": "EUR"}, timeout=request_timeout
+    )
+    if created.status_code != 202:
+        raise RuntimeError(f"POST /orders answered {created.status_code}: {created.text}")
+    order_id = created.json()["orderId"]
+    while time.monotonic() - started < timeout:
+        found = requests.get(f"{api}/orders/{order_id}", timeout=request_timeout)
+        if found.status_code == 200:
+            order = found.json()
+            if order["amount"] != 99.99 or order["currency"] != "EUR":
+                raise RuntimeError(f"GET returned a different order: {order}")
+            return f"order {order_id} accepted and stored in {time.monotonic() - started:.2f}s"
+        if found.status_code != 404:
+            raise RuntimeError(f"GET /orders/{order_id} answered {found.status_code}: {found.text}")
+        time.sleep(0.1)
+    raise RuntimeError(f"order {order_id} not visible after {timeout:.0f}s: see `make logs FUNCTION=process`")
