@@ -1,36 +1,111 @@
 """DynamoDB speed-ups that keep moto's answers."""
 
-import functools
-import json
+import threading
+from dataclasses import dataclass
 from typing import Any
 
-from moto.dynamodb import comparisons, models
-from moto.dynamodb.models import table
+from moto.dynamodb import comparisons, models, responses
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models import dynamo_type, table
+from moto.dynamodb.models.utilities import bytesize
 
 from emulator.patching import replace
 
 PARSED_EXPRESSIONS_KEPT = 1024
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: "between 409 and 410KB", measured by moto on AWS
 
 
 def install() -> None:
     parse_each_condition_expression_once()
+    size_each_item_once()
+
+
+@dataclass(frozen=True)
+class Parsed:
+    tree: Any  # what ConditionExpressionParser.parse returns
+    names_found: tuple[str, ...]
+    values_found: tuple[str, ...]
+
+
+class ParsedExpressions:
+    """Each (expression, names, values) parsed once. Keyed by their repr, which tells a str from
+    bytes (a binary attribute value) and a number from its string, as a JSON key would not."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str | None, str, str], Parsed] = {}
+        self._lock = threading.Lock()
+
+    def get(self, expression: str | None, names: Any, values: Any) -> Parsed:
+        key = (expression, repr(names), repr(values))
+        found = self._kept.get(key)
+        if found is None:  # a parse error raises here, every time
+            parser = comparisons.ConditionExpressionParser(expression, names, values)
+            tree = parser.parse()
+            found = Parsed(tree, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found))
+            with self._lock:
+                if len(self._kept) >= PARSED_EXPRESSIONS_KEPT:
+                    self._kept.clear()
+                self._kept[key] = found
+        return found
+
+
+class _ParsedCondition:
+    """A ConditionExpressionParser as moto's responses use it (parse(), then the attribute names and
+    values it found, to check each given one is used), answered from `expressions`."""
+
+    def __init__(
+        self, expressions: ParsedExpressions, expression: str | None, names: Any, values: Any
+    ) -> None:
+        self._args = expressions, expression, names, values
+        self.expr_attr_names_found: list[str] = []
+        self.expr_attr_values_found: list[str] = []
+
+    def parse(self) -> Any:
+        expressions, expression, names, values = self._args
+        parsed = expressions.get(expression, names, values)
+        # fresh lists: moto's callers extend them with what a ProjectionExpression uses
+        self.expr_attr_names_found = list(parsed.names_found)
+        self.expr_attr_values_found = list(parsed.values_found)
+        return parsed.tree
 
 
 def parse_each_condition_expression_once() -> None:
-    """moto lexes and parses the ConditionExpression of every PutItem, DeleteItem and transaction
-    (and a Query's or Scan's FilterExpression): ProcessOrder's PutItem with `attribute_not_exists(PK)`
-    took 132-154 us of CPU in moto's backend, 35-43 us with its expression parsed once.
-    The parsed expression is a tree that evaluating never changes, so one parse per expression,
-    names and values serves them all; an expression that does not parse raises each time."""
+    """moto lexes and parses a PutItem's ConditionExpression twice per call (its responses check
+    the attribute names used, its backend evaluates it), as it does for DeleteItem, UpdateItem,
+    transactions and a Query's or Scan's FilterExpression: ProcessOrder's PutItem with
+    `attribute_not_exists(PK)` spent ~35 % of its CPU in moto on it. The parsed expression is a
+    tree that evaluating never changes, so one parse per expression, names and values serves
+    every call; an expression that does not parse raises each time."""
+    expressions = ParsedExpressions()
 
-    @functools.lru_cache(maxsize=PARSED_EXPRESSIONS_KEPT)
-    def parsed(expression: str | None, names: str, values: str) -> Any:
-        return comparisons.get_filter_expression(expression, json.loads(names), json.loads(values))
+    def get_filter_expression(expression: str | None, names: Any, values: Any) -> Any:
+        return expressions.get(expression, names, values).tree
 
-    def get_filter_expression(
-        expression: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
-    ) -> Any:
-        return parsed(expression, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+    def create_condition_expression_parser(expression: str | None, names: Any, values: Any) -> Any:
+        return _ParsedCondition(expressions, expression, names, values)
 
     replace(models, "get_filter_expression", get_filter_expression)  # the backend's (it imported the name)
     replace(table, "get_filter_expression", get_filter_expression)  # Table.put_item's (it did too)
+    replace(responses, "create_condition_expression_parser", create_condition_expression_parser)
+
+
+def size_each_item_once() -> None:
+    """moto's Item checks the 400 KB item limit on every attribute it sets by summing the sizes of
+    all attributes set so far, so a new item of n attributes costs n²/2 size computations (a
+    fifth of ProcessOrder's PutItem). The same check, with the sum kept as it goes: the same
+    ItemSizeTooLarge at the same attribute."""
+
+    def __init__(self: dynamo_type.Item, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        checked: dict[str, dynamo_type.DynamoType] = {}
+        size = 0
+        for key, value in attrs.items():
+            typed = dynamo_type.DynamoType(value)
+            size += bytesize(key) + typed.size()
+            if size > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            checked[key] = typed
+        self.attrs = dynamo_type.LimitedSizeDict(checked)  # (its update() does not check again)
+
+    replace(dynamo_type.Item, "__init__", __init__)
