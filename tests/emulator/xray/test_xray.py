@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from e2e.waiting import eventually
 from emulator.console import TRACES_PATH
 from emulator.lambda_ import tracing
 from emulator.xray.api import XRayApi
-from emulator.xray.daemon import Daemon, receive
+from emulator.xray.daemon import BATCH_SECONDS, Daemon, receive
 from emulator.xray.filters import UnsupportedFilter, compile_filter
 from emulator.xray.graph import service_graph
 from emulator.xray.pages import TracePages
@@ -70,6 +71,26 @@ def test_the_daemon_takes_segments_and_drops_what_is_not_one() -> None:
         daemon.stop()
     trace = store.get(trace_id)
     assert trace is not None and [s["name"] for s in trace.segments()] == ["kept"]
+
+
+def test_the_daemon_keeps_every_datagram_of_bursts_and_of_lone_ones() -> None:
+    """Taken in batches: all of a burst larger than a batch, and a datagram sent alone after it."""
+    store = TraceStore()
+    daemon = Daemon(store).start()
+    host, port = daemon.address.split(":")
+    traces = [new_trace_id() for _ in range(300)]
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for trace_id in traces[:-1]:
+                sender.sendto(HEADER + json.dumps(segment(trace_id, "burst")).encode(), (host, int(port)))
+            eventually(
+                lambda: all(store.get(t) for t in traces[:-1]), timeout=5, every=0.01, what="the burst"
+            )
+            time.sleep(2 * BATCH_SECONDS)  # the daemon waits for the next datagram
+            sender.sendto(HEADER + json.dumps(segment(traces[-1], "alone")).encode(), (host, int(port)))
+            eventually(lambda: store.get(traces[-1]), timeout=5, every=0.01, what="the lone datagram")
+    finally:
+        daemon.stop()
 
 
 def test_a_subsegment_sent_alone_lands_under_its_parent_and_a_completed_segment_replaces_its_start() -> None:
