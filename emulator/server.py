@@ -46,6 +46,7 @@ from emulator.xray.traces import TraceStore
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
 IAM_REPORT_PATH = "/_emulator/iam/report"
+HANDLER_CPU_PATH = "/_emulator/lambda/cpu"
 REQUEST_THREADS = 128
 # The functions' own SDK calls arrive on a listener of their own, so they never queue behind the
 # API requests that wait for those very functions (under overload that wait made ProcessOrder time
@@ -114,6 +115,7 @@ class EmulatorApp:
         self.handlers: tuple[Handler, ...] = (
             self._health,  # /_localstack/health
             self._iam_report,  # `make iam-report`: what each function's role was used for
+            self._handler_cpu,  # `make bench`: the CPU the functions' own code used
             self.http_api.handle,  # an HTTP API's URL: the API's route runs
             self._lambda_invoke,  # Lambda Invoke: the runtime runs the function
             XRayApi(traces).handle,  # X-Ray's API, from what was recorded
@@ -167,6 +169,11 @@ class EmulatorApp:
         if environ.get("PATH_INFO") != IAM_REPORT_PATH:
             return None
         return json_response(200, json.dumps(self.iam.report()).encode())
+
+    def _handler_cpu(self, environ: dict[str, Any]) -> Response | None:
+        if environ.get("PATH_INFO") != HANDLER_CPU_PATH:
+            return None
+        return json_response(200, json.dumps(self.runtime.handler_cpu.report()).encode())
 
     def _lambda_invoke(self, environ: dict[str, Any]) -> Response | None:
         function = invoke.function_invoked(environ)

@@ -262,7 +262,7 @@ class Worker:
             payload = (
                 response["payload"].encode() if response["ok"] else json.dumps(response["error"]).encode()
             )
-            result = InvokeResult(ok=response["ok"], payload=payload)
+            result = InvokeResult(ok=response["ok"], payload=payload, cpu_seconds=response["cpuSeconds"])
             status = []
         report = [
             f"END RequestId: {request_id}",

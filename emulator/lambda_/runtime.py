@@ -17,6 +17,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 
@@ -40,6 +41,30 @@ def _runs_here(fn: LambdaFunction) -> bool:
     return not fn.run_time or fn.run_time.startswith("python")
 
 
+class HandlerCpu:
+    """The CPU each function's own code used, summed over its invocations: what `make bench`
+    reports apart from the emulator's and the worker processes' (GET /_emulator/lambda/cpu)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._used: dict[str, tuple[int, float]] = {}  # function name: (invocations, CPU seconds)
+
+    def add(self, function: str, seconds: float) -> None:
+        with self._lock:
+            invocations, total = self._used.get(function, (0, 0.0))
+            self._used[function] = (invocations + 1, total + seconds)
+
+    def report(self) -> dict[str, Any]:
+        with self._lock:
+            used = dict(self._used)
+        return {
+            "functions": {
+                name: {"invocations": invocations, "cpuSeconds": round(total, 6)}
+                for name, (invocations, total) in sorted(used.items())
+            }
+        }
+
+
 class LambdaRuntime:
     """Invokes moto's deployed functions in warm worker processes."""
 
@@ -61,6 +86,7 @@ class LambdaRuntime:
         self.credentials = credentials or CredentialStore()  # issues each function's role credentials
         self.sink = LogSink(self.recorder)
         self.tracing = tracing
+        self.handler_cpu = HandlerCpu()
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -228,6 +254,7 @@ class LambdaRuntime:
             except Retired:  # updated while it waited, as on Lambda
                 if attempt == 2:
                     raise
+        self.handler_cpu.add(spec.name, result.cpu_seconds)
         self._metrics(
             spec,
             ("Invocations", 1, "Count"),

@@ -30,6 +30,7 @@ class InvokeResult:
     ok: bool
     payload: bytes
     log_tail: str = ""
+    cpu_seconds: float = 0.0  # the handler's own CPU (and the event's decoding), in its worker
 
     def error(self) -> dict[str, Any] | None:
         """The function's error (errorType, errorMessage, ...), or None when it succeeded."""
