@@ -45,8 +45,6 @@ from emulator.xray.traces import TraceStore
 
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
-IAM_REPORT_PATH = "/_emulator/iam/report"
-HANDLER_CPU_PATH = "/_emulator/lambda/cpu"
 REQUEST_THREADS = 128
 # The functions' own SDK calls arrive on a listener of their own, so they never queue behind the
 # API requests that wait for those very functions (under overload that wait made ProcessOrder time
@@ -111,11 +109,15 @@ class EmulatorApp:
         self.started_at = time.time()
         self.changed = changed
         traces = traces or TraceStore()
+        # What the emulator saw, read-only, each at its path.
+        self.reports: dict[str, Callable[[], Any]] = {
+            "/_emulator/iam/report": self.iam.report,  # `make iam-report`: each role's use
+            "/_emulator/lambda/cpu": runtime.handler_cpu.report,  # `make bench`: the functions' own CPU
+        }
         # Who answers a request before moto, in order: the first that does not return None.
         self.handlers: tuple[Handler, ...] = (
             self._health,  # /_localstack/health
-            self._iam_report,  # `make iam-report`: what each function's role was used for
-            self._handler_cpu,  # `make bench`: the CPU the functions' own code used
+            self._report,  # /_emulator/iam/report, /_emulator/lambda/cpu
             self.http_api.handle,  # an HTTP API's URL: the API's route runs
             self._lambda_invoke,  # Lambda Invoke: the runtime runs the function
             XRayApi(traces).handle,  # X-Ray's API, from what was recorded
@@ -165,15 +167,11 @@ class EmulatorApp:
             return None
         return first_answer(self.console_pages, environ)
 
-    def _iam_report(self, environ: dict[str, Any]) -> Response | None:
-        if environ.get("PATH_INFO") != IAM_REPORT_PATH:
+    def _report(self, environ: dict[str, Any]) -> Response | None:
+        report = self.reports.get(environ.get("PATH_INFO", ""))
+        if report is None:
             return None
-        return json_response(200, json.dumps(self.iam.report()).encode())
-
-    def _handler_cpu(self, environ: dict[str, Any]) -> Response | None:
-        if environ.get("PATH_INFO") != HANDLER_CPU_PATH:
-            return None
-        return json_response(200, json.dumps(self.runtime.handler_cpu.report()).encode())
+        return json_response(200, json.dumps(report()).encode())
 
     def _lambda_invoke(self, environ: dict[str, Any]) -> Response | None:
         function = invoke.function_invoked(environ)
