@@ -38,6 +38,16 @@ def receives_of(deployment: Deployment, message_id: str) -> int:
     return sum(1 for line in lines if "Invalid order message" in line and message_id in line)
 
 
+def logged_records(deployment: Deployment, text: str) -> list[dict[str, Any]]:
+    """ProcessOrder's structured log records that mention `text`."""
+    lines = deployment.log_lines(deployment.function_name("process_order"), contains=text)
+    return [record for line in lines if line.startswith("{") and "message" in (record := json.loads(line))]
+
+
+def invocations_logging(deployment: Deployment, text: str) -> set[str]:
+    return {r["function_request_id"] for r in logged_records(deployment, text)}
+
+
 def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once(
     deployment: Deployment,
 ) -> None:
@@ -66,13 +76,21 @@ def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once
     # ProcessOrder releases a record that can never succeed at once: no visibility timeout is waited out
     assert trip < (MAX_RECEIVE_COUNT - 1) * int(queue["VisibilityTimeout"]), trip
     assert eventually(lambda: receives_of(deployment, poison_id) >= MAX_RECEIVE_COUNT, timeout=30)[0]
-    # partial batch failure: the valid records of those batches were written once and not redelivered
-    # (a whole-batch retry would log "Order already processed" for them on every later attempt)
-    function = deployment.function_name("process_order")
+    # Partial batch failure: each valid record was written once and left the queue with the first batch
+    # that completed, while the poison went on being received. A whole-batch retry would hand the valid
+    # records out with the poison on every receive. SQS delivers at least once, so a batch whose
+    # invocation outlived the visibility timeout or the function's (a starved machine's cold start) may
+    # be handed out once more, as on AWS; the later delivery then logs "Order already processed".
+    # (That the handler reports only the bad records failed, tests/functions/test_handlers.py checks.)
+    poison_invocations = invocations_logging(deployment, poison_id)
     for order_id in valid_ids:
-        lines = deployment.log_lines(function, contains=order_id)
-        logged = [json.loads(line)["message"] for line in lines if line.startswith("{")]
-        assert logged == ["Order processed"], (order_id, logged)
+        logged = logged_records(deployment, order_id)
+        messages = sorted(r["message"] for r in logged)  # two overlapping deliveries may log in either order
+        assert messages == ["Order already processed"] * (len(messages) - 1) + ["Order processed"], (
+            order_id,
+            logged,
+        )
+        assert len(invocations_logging(deployment, order_id)) < len(poison_invocations), (order_id, logged)
     _drain_dlq(deployment, poison)
 
 
