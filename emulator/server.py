@@ -138,7 +138,7 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path not in HEALTH_PATHS:
+        if path not in HEALTH_PATHS and path not in self.reports:  # the rest may change state
             self.changed()
         refused = guard.refusal(environ) or self.iam.refusal(environ)
         if refused is not None:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from e2e.waiting import eventually
 from emulator import persistence
@@ -174,6 +175,25 @@ def test_after_kill_9_what_an_event_source_consumed_stays_consumed(tmp_path: Pat
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         assert counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+@pytest.mark.integration  # starts an emulator
+def test_reading_health_and_reports_saves_nothing(tmp_path: Path) -> None:
+    """`make bench` reads the functions' CPU while it measures, `make iam-report` the roles' use:
+    a read must cost no save (a fork and an fsync) under the load it measures."""
+    state = tmp_path / "state" / persistence.STATE_FILE
+    with running(tmp_path) as endpoint:
+        make_table(endpoint)
+        created = time.time()
+        eventually(lambda: saved_and_idle(state, since=created), timeout=SAVED_WITHIN, every=0.1)
+        saved_at = state.stat().st_mtime
+        reads_until = time.time() + 3 * persistence.SAVE_SECONDS
+        while time.time() < reads_until:
+            for path in ("/_emulator/health", "/_emulator/iam/report", "/_emulator/lambda/cpu"):
+                assert requests.get(f"{endpoint}{path}", timeout=10).status_code == 200, path
+            time.sleep(0.1)
+        time.sleep(2 * persistence.SAVE_SECONDS)  # a save the reads caused would have ended by now
+        assert state.stat().st_mtime == saved_at
 
 
 @pytest.mark.integration  # starts an emulator
