@@ -81,7 +81,7 @@ def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once
     # records out with the poison on every receive. SQS delivers at least once, so a batch whose
     # invocation outlived the visibility timeout or the function's (a starved machine's cold start) may
     # be handed out once more, as on AWS; the later delivery then logs "Order already processed".
-    # (That the handler reports only the bad records failed, tests/functions/test_handlers.py checks.)
+    # (That the handler reports only the bad records failed: test_handlers.py::test_invalid_records_fail_alone.)
     poison_invocations = invocations_logging(deployment, poison_id)
     for order_id in valid_ids:
         logged = logged_records(deployment, order_id)
