@@ -49,8 +49,9 @@ def test_logs_are_json_lines_with_the_order_id(http: RecordingSession, deploymen
         and accepted[0]["level"] == "INFO"
         and accepted[0]["service"] == "orders"
     )
-    assert processed[0]["message"] == "Order processed"
-    assert "function_request_id" in processed[0]
+    # (a batch handed out twice, as SQS may, adds an "Order already processed" line: any order)
+    assert "Order processed" in [p["message"] for p in processed], processed
+    assert all("function_request_id" in p for p in processed), processed
 
 
 @pytest.mark.needs("access_logs")
