@@ -6,8 +6,9 @@ IAM enforced, metrics, alarms, access logs, X-Ray on every request):
   p50/p95 and the CPU each order costs the emulator, its Lambda workers (and of that the functions' own
   code) and the load generator,
   POST -> stored p50/p95 at a fixed request rate (then up to 200 of them read one at a time through GET), and
-  a 20,000-order memory soak and the stop time at that heap, the throughput run again with one
-  feature off per row (FEATURES_OFF: each feature's cost), the same round trips and throughput
+  a 20,000-order memory soak and the stop time at that heap, the throughput run again on fresh
+  emulators with one feature off per row, each between two with every feature on (FEATURES_OFF:
+  each feature's cost against its neighbours), the same round trips and throughput
   on ministack (ratios), and SQS drain rates with 100 vs 10,000 queued messages, for the emulator
   and, as the baseline, plain moto server (which cannot run the stack: its Lambda needs Docker).
   Writes .local/bench.json.
@@ -568,8 +569,10 @@ def measure_embedded(args: argparse.Namespace, work: Path, results: dict[str, An
         say(json.dumps(results["stop"], indent=1))
 
 
-# `make up`'s configuration (above) with one feature off per row: each feature's cost, measured.
-# CloudWatch metrics, alarms and the API's access logs have no switch: they are in every row.
+# `make up`'s configuration with one feature off per row: each feature's cost, measured. Each
+# off run sits between two fresh runs with every feature on, and is compared with their mean: this
+# VM's speed drifts within minutes, and neighbours cancel a steady drift; the on runs' spread is
+# the noise. CloudWatch metrics, alarms and the API's access logs have no switch: in every row.
 class FeatureOff(NamedTuple):
     options: tuple[str, ...]  # `python -m emulator`'s, beyond what `make up` passes
     saves_state: bool
@@ -583,14 +586,25 @@ FEATURES_OFF = {
 }
 
 
-def measure_feature_off(args: argparse.Namespace, work: Path, feature: str) -> dict[str, Any]:
-    """The same deploy and throughput run on `make up`'s configuration with `feature` off."""
-    say(f"{feature} off: the same deploy and throughput ...")
-    folder = work / ("off-" + feature.replace(" ", "-").lower())
+def measure_features(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Fresh runs, alternately every feature on and one off: on, off, on, off, ..., on."""
+    on = [measure_configuration(args, work / "on-0", (), saves_state=True)]
+    off = {}
+    for turn, (feature, spec) in enumerate(FEATURES_OFF.items(), start=1):
+        folder = work / ("off-" + feature.replace(" ", "-").lower())
+        off[feature] = measure_configuration(args, folder, spec.options, spec.saves_state)
+        on.append(measure_configuration(args, work / f"on-{turn}", (), saves_state=True))
+    return {"on": on, "off": off}
+
+
+def measure_configuration(
+    args: argparse.Namespace, folder: Path, options: tuple[str, ...], saves_state: bool
+) -> dict[str, Any]:
+    """The same deploy and throughput run on a fresh emulator, `make up`'s plus `options`."""
+    say(f"throughput on {' '.join(options) or 'every feature'}{'' if saves_state else ', no state'} ...")
     shutil.rmtree(folder, ignore_errors=True)
-    off = FEATURES_OFF[feature]
-    state = folder / "state" if off.saves_state else None
-    with temporary_emulator(folder, state_dir=state, options=off.options) as emulator:
+    state = folder / "state" if saves_state else None
+    with temporary_emulator(folder, state_dir=state, options=options) as emulator:
         outputs = deploy_local(
             DeployRequest(emulator.endpoint, folder / "outputs.json", log=folder / "deploy.log")
         )
@@ -671,7 +685,7 @@ def emulator_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{t['emulator_cpu_ms']:.2f} / {t['workers_cpu_ms']:.2f} ({t['functions_cpu_ms']:.2f}) / {t['load_generator_cpu_ms']:.2f} ms",
             "",
         ),
-        *feature_rows(t, results["features_off"]),
+        *feature_rows(results["features"]),
         ("emulator ceiling (one process, one core)", f"{t['emulator_ceiling_per_s']:.0f} orders/s", ""),
         (
             f"machine ceiling ({results['machine']['cpus']} cores all busy) / if only the functions' own code cost CPU",
@@ -706,21 +720,36 @@ def emulator_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def feature_rows(full: dict[str, Any], off: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """Each feature's cost: the run above (every feature on) against the same run with it off."""
+def feature_rows(features: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Each feature's cost: its off run against the mean of the on runs just before and after it."""
 
     def cpu(run: dict[str, Any]) -> float:
         return float(run["emulator_cpu_ms"] + run["workers_cpu_ms"])
 
-    return [
+    on, off = features["on"], features["off"]
+    rows = [
         (
-            f"{feature}: on (above) vs off: accepted/s (ratio); CPU per order, emulator + workers",
-            f"{full['accepted_per_s']:.0f} vs {run['accepted_per_s']:.0f} ({full['accepted_per_s'] / run['accepted_per_s']:.2f}); "
-            f"{cpu(full):.2f} vs {cpu(run):.2f} ms",
-            FEATURES_OFF[feature].target,
+            "every feature on, fresh runs between the rows below: accepted/s; CPU per order (the noise)",
+            " / ".join(f"{run['accepted_per_s']:.0f}" for run in on)
+            + "; "
+            + " / ".join(f"{cpu(run):.2f}" for run in on)
+            + " ms",
+            "",
         )
-        for feature, run in off.items()
     ]
+    for turn, (feature, run) in enumerate(off.items()):
+        before, after = on[turn], on[turn + 1]
+        rate = statistics.mean((before["accepted_per_s"], after["accepted_per_s"]))
+        spent = statistics.mean((cpu(before), cpu(after)))
+        rows.append(
+            (
+                f"{feature}: on (the runs before and after) vs off: accepted/s (ratio); CPU per order, emulator + workers",
+                f"{rate:.0f} vs {run['accepted_per_s']:.0f} ({rate / run['accepted_per_s']:.2f}); "
+                f"{spent:.2f} vs {cpu(run):.2f} ms",
+                FEATURES_OFF[feature].target,
+            )
+        )
+    return rows
 
 
 def comparison_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -764,7 +793,7 @@ def main(argv: list[str] | None = None) -> int:
     results["start_to_healthy_s"] = start_seconds(work)
     say(f"start -> healthy: {results['start_to_healthy_s']:.2f}s (median of 3)")
     measure_embedded(args, work, results)
-    results["features_off"] = {feature: measure_feature_off(args, work, feature) for feature in FEATURES_OFF}
+    results["features"] = measure_features(args, work)
     results["ministack"] = measure_ministack(args, work)
     results["moto_sqs"] = measure_plain_moto(args, work)
     args.out.write_text(json.dumps(results, indent=2))

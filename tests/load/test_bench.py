@@ -1,0 +1,35 @@
+"""`make bench`'s feature rows: each feature's cost against its neighbours, not against a run
+minutes away on a VM whose speed drifts."""
+
+from typing import Any
+
+from load.bench import FEATURES_OFF, feature_rows
+
+
+def run(accepted_per_s: float, cpu_ms: float) -> dict[str, Any]:
+    return {"accepted_per_s": accepted_per_s, "emulator_cpu_ms": cpu_ms / 2, "workers_cpu_ms": cpu_ms / 2}
+
+
+def test_a_steady_drift_cancels_and_the_on_runs_show_the_noise() -> None:
+    # the machine slows between runs (20 accepted/s fewer, 2 ms more CPU per order each time) and
+    # no feature costs anything: each off run sits exactly between its neighbours
+    on = [run(100, 10), run(80, 12), run(60, 14), run(40, 16)]
+    off = {feature: run(90 - 20 * turn, 11 + 2 * turn) for turn, feature in enumerate(FEATURES_OFF)}
+    [noise, *rows] = feature_rows({"on": on, "off": off})
+
+    assert noise[1] == "100 / 80 / 60 / 40; 10.00 / 12.00 / 14.00 / 16.00 ms"
+    assert [row[0].split(":")[0] for row in rows] == list(FEATURES_OFF)
+    assert [row[1] for row in rows] == [
+        "90 vs 90 (1.00); 11.00 vs 11.00 ms",
+        "70 vs 70 (1.00); 13.00 vs 13.00 ms",
+        "50 vs 50 (1.00); 15.00 vs 15.00 ms",
+    ]
+    assert [row[2] for row in rows] == [spec.target for spec in FEATURES_OFF.values()]
+
+
+def test_a_feature_that_costs_shows_against_its_neighbours() -> None:
+    on = [run(100, 10), run(100, 10), run(100, 10), run(100, 10)]
+    off = {feature: run(100, 10) for feature in FEATURES_OFF}
+    off["X-Ray"] = run(125, 8)  # X-Ray off: a fifth faster, 2 ms less per order
+    rows = feature_rows({"on": on, "off": off})[1:]
+    assert rows[-1][1] == "100 vs 125 (0.80); 10.00 vs 8.00 ms"
