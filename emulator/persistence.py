@@ -31,7 +31,6 @@ import traceback
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from emulator.sqs import store as sqs_store
 
 log = logging.getLogger("emulator.state")
 
-FORMAT = 2  # bump when what is pickled changes shape: older states are then set aside
+FORMAT = 3  # bump when what is pickled changes shape: older states are then set aside
 STATE_FILE = "emulator.state"
 MAGIC = b"emulator-state\n"
 SAVE_SECONDS = 1.0
@@ -106,26 +105,6 @@ def _public_key(der: bytes) -> Any:
     return load_der_public_key(der)
 
 
-class _SharingPickler(_Pickler):
-    """The second part of a state: objects the first part holds are named by their place in it."""
-
-    def __init__(self, file: io.BytesIO, shared: dict[int, int]) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.shared = shared
-
-    def persistent_id(self, obj: Any) -> int | None:
-        return self.shared.get(id(obj))
-
-
-class _SharingUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, shared: dict[int, Any]) -> None:
-        super().__init__(file)
-        self.shared = shared
-
-    def persistent_load(self, pid: Any) -> Any:
-        return self.shared[pid]
-
-
 def _header() -> dict[str, Any]:
     return {"format": FORMAT, "moto": moto.__version__}
 
@@ -147,41 +126,43 @@ def _plain(backends: dict[str, BackendDict[Any]]) -> dict[str, Any]:
 def write(path: Path, backends: dict[str, BackendDict[Any]], metrics: dict[str, Any]) -> int:
     """The state into `path`, atomically (a crash while writing keeps the previous one); its size.
 
-    Two parts: everything but the LAZY services, with the metric buckets; then those, whose
-    objects (stacks) refer to objects of the first part by their place in it. A restore loads the
-    first at once and the second once moto's CloudFormation has loaded."""
-    first, second = io.BytesIO(), io.BytesIO()
-    pickler = _Pickler(first, protocol=pickle.HIGHEST_PROTOCOL)
+    Two parts, one after the other from one pickler: everything but the LAZY services, with the
+    metric buckets; then those, whose objects (stacks) refer to objects of the first part through
+    the pickler's memo, which the second dump shares. A restore loads the first at once and the
+    second, with the same unpickler (and so the same memo), once moto's CloudFormation has loaded."""
+    payload = io.BytesIO()
+    pickler = _Pickler(payload, protocol=pickle.HIGHEST_PROTOCOL)
     eager = {service: found for service, found in backends.items() if service not in LAZY}
     pickler.dump({"moto": _plain(eager), "metrics": metrics})
-    memo = pickler.memo.copy()  # {id: (place, object)}: keeps those objects, and so their ids, alive
-    lazy = {service: found for service, found in backends.items() if service in LAZY}
-    _SharingPickler(second, {oid: place for oid, (place, _) in memo.items()}).dump(_plain(lazy))
-    header = json.dumps({**_header(), "first": first.tell()}).encode()
+    pickler.dump(_plain({service: found for service, found in backends.items() if service in LAZY}))
+    header = json.dumps(_header()).encode()
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:  # the user's only
-        for part in (MAGIC, header, b"\n", first.getbuffer(), second.getbuffer()):
+        for part in (MAGIC, header, b"\n", payload.getbuffer()):
             out.write(part)
         out.flush()
         os.fsync(out.fileno())
     os.replace(partial, path)
-    return len(MAGIC) + len(header) + 1 + first.tell() + second.tell()
+    return len(MAGIC) + len(header) + 1 + payload.tell()
 
 
 class Unloadable(Exception):
     pass
 
 
-@dataclass
 class Saved:
-    """A state file read: its first part loaded, its second (the LAZY services) still bytes."""
+    """A state file read: its first part loaded, its second (the LAZY services) still to load."""
 
-    first: dict[str, Any]
-    places: dict[int, Any]  # the first part's objects by their place in it
-    rest: bytes
+    def __init__(self, first: dict[str, Any], rest: pickle.Unpickler) -> None:
+        self.first = first
+        self._rest: pickle.Unpickler | None = rest  # at the second part; its memo holds the first's objects
 
     def second(self) -> dict[str, Any]:
-        return _SharingUnpickler(io.BytesIO(self.rest), self.places).load()
+        rest, self._rest = self._rest, None  # once: its memo would keep every first-part object alive
+        if rest is None:
+            raise RuntimeError("the second part was loaded already")
+        loaded: dict[str, Any] = rest.load()
+        return loaded
 
 
 def read(path: Path) -> Saved:
@@ -198,9 +179,8 @@ def read(path: Path) -> Saved:
                 f"this emulator reads format {FORMAT} with moto {moto.__version__}"
             )
         try:
-            unpickler = pickle.Unpickler(io.BytesIO(state.read(int(header["first"]))))  # noqa: S301 - our own file, in the user's .local
-            first = unpickler.load()
-            return Saved(first, unpickler.memo.copy(), state.read())
+            unpickler = pickle.Unpickler(io.BytesIO(state.read()))  # noqa: S301 - our own file, in the user's .local
+            return Saved(unpickler.load(), unpickler)
         except Exception as error:
             raise Unloadable(f"it is damaged ({type(error).__name__}: {error})") from error
 

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -242,6 +243,20 @@ def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.Monkey
     ]
     assert "kept" in saved.queues
     assert (tmp_path / persistence.STATE_FILE).stat().st_mode & 0o077 == 0  # the user's only
+
+
+def test_the_stacks_part_refers_to_the_objects_of_the_first_not_to_copies(tmp_path: Path) -> None:
+    queue = {"name": "orders"}  # what a stack's resource and the SQS backend both hold
+    backends: dict[str, Any] = {
+        "sqs": {"000000000000": {"us-east-1": queue}},
+        "cloudformation": {"000000000000": {"us-east-1": {"resource": queue}}},
+    }
+    state = tmp_path / persistence.STATE_FILE
+    persistence.write(state, backends, {})
+    saved = persistence.read(state)
+    assert "cloudformation" not in saved.first["moto"]  # loaded once moto's CloudFormation has
+    restored_queue = saved.first["moto"]["sqs"]["000000000000"]["us-east-1"]
+    assert saved.second()["cloudformation"]["000000000000"]["us-east-1"]["resource"] is restored_queue
 
 
 def test_stacks_that_cannot_be_restored_leave_the_rest_running(tmp_path: Path) -> None:
