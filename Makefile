@@ -88,7 +88,7 @@ load-ui: setup ## Locust's web UI on http://127.0.0.1:8089 against the local dep
 		LOAD_QUEUE_URL=$$QUEUE_URL LOAD_AWS_ENDPOINT=$$AWS_ENDPOINT_URL \
 		$(PY) -m locust -f load/locustfile.py --web-host 127.0.0.1 --host $$API_URL
 
-bench: setup ## Benchmark the emulator, each feature's cost, ministack and plain moto (prints a table, writes .local/bench.json); ~15 min
+bench: setup ## Benchmark the emulator, each feature's cost, ministack and plain moto (prints a table, writes .local/bench.json); ~20 min
 	@$(PY) -m load.bench
 
 smoke: setup ## One order through POST and GET on the local deployment
