@@ -32,20 +32,19 @@ def dlq_bodies(deployment: Deployment) -> dict[str, dict[str, Any]]:
     return {m["Body"]: m for m in got.get("Messages", [])}
 
 
-def receives_of(deployment: Deployment, message_id: str) -> int:
-    """How often the consumer saw this message: its 'Invalid order message' log lines."""
-    lines = deployment.log_lines(deployment.function_name("process_order"), contains=message_id)
-    return sum(1 for line in lines if "Invalid order message" in line and message_id in line)
-
-
 def logged_records(deployment: Deployment, text: str) -> list[dict[str, Any]]:
     """ProcessOrder's structured log records that mention `text`."""
     lines = deployment.log_lines(deployment.function_name("process_order"), contains=text)
     return [record for line in lines if line.startswith("{") and "message" in (record := json.loads(line))]
 
 
-def invocations_logging(deployment: Deployment, text: str) -> set[str]:
-    return {r["function_request_id"] for r in logged_records(deployment, text)}
+def receives_of(deployment: Deployment, message_id: str) -> int:
+    """How often the consumer saw this message: its 'Invalid order message' log records."""
+    return sum(1 for r in logged_records(deployment, message_id) if r["message"] == "Invalid order message")
+
+
+def invocations(records: list[dict[str, Any]]) -> set[str]:
+    return {r["function_request_id"] for r in records}
 
 
 def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once(
@@ -82,7 +81,7 @@ def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once
     # invocation outlived the visibility timeout or the function's (a starved machine's cold start) may
     # be handed out once more, as on AWS; the later delivery then logs "Order already processed".
     # (That the handler reports only the bad records failed: test_handlers.py::test_invalid_records_fail_alone.)
-    poison_invocations = invocations_logging(deployment, poison_id)
+    poison_invocations = invocations(logged_records(deployment, poison_id))
     for order_id in valid_ids:
         logged = logged_records(deployment, order_id)
         messages = sorted(r["message"] for r in logged)  # two overlapping deliveries may log in either order
@@ -90,7 +89,7 @@ def test_poison_goes_to_dlq_and_the_valid_records_of_its_batches_are_stored_once
             order_id,
             logged,
         )
-        assert len(invocations_logging(deployment, order_id)) < len(poison_invocations), (order_id, logged)
+        assert len(invocations(logged)) < len(poison_invocations), (order_id, logged)
     _drain_dlq(deployment, poison)
 
 
