@@ -1,9 +1,14 @@
 """`make bench`'s feature rows: each feature's cost against its neighbours, not against a run
-minutes away on a VM whose speed drifts."""
+minutes away on a VM whose speed drifts; and a target that falls behind the fixed rate measured,
+not lost."""
 
+import math
+import threading
 from typing import Any
 
-from load.bench import FEATURES_OFF, feature_rows
+from orders.keys import order_key
+
+from load.bench import FEATURES_OFF, Arrivals, feature_rows, percentile, stored_in
 
 
 def run(accepted_per_s: float, cpu_ms: float) -> dict[str, Any]:
@@ -33,3 +38,29 @@ def test_a_feature_that_costs_shows_against_its_neighbours() -> None:
     off["X-Ray"] = run(125, 8)  # X-Ray off: a fifth faster, 2 ms less per order
     rows = feature_rows({"on": on, "off": off})[1:]
     assert rows[-1][1] == "100 vs 125 (0.80); 10.00 vs 8.00 ms"
+
+
+class SlowTable:
+    """A BatchGetItem (projected on orderId, as the watch asks) that finds only the orders in `stored`."""
+
+    def __init__(self, stored: set[str]) -> None:
+        self.stored = {order_key(order_id)["PK"]: order_id for order_id in stored}
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        [(table, request)] = RequestItems.items()
+        keys = [key["PK"]["S"] for key in request["Keys"]]
+        return {"Responses": {table: [{"orderId": {"S": self.stored[k]}} for k in keys if k in self.stored]}}
+
+
+def test_orders_a_target_does_not_store_in_time_count_as_not_stored_and_as_infinitely_late() -> None:
+    arrivals, posted = Arrivals(), threading.Event()
+    for number in range(20):
+        arrivals.sent(f"order-{number}", 0.0)
+    posted.set()
+    arrivals.watch(SlowTable({f"order-{number}" for number in range(18)}), "orders", posted, patience=0.2)
+
+    latencies = arrivals.latencies()
+    assert arrivals.not_stored() == 2 and latencies.count(math.inf) == 2
+    assert percentile(latencies, 0.5) < math.inf and percentile(latencies, 0.95) == math.inf
+    visible = {"visible_p50_ms": 12.0, "visible_p95_ms": math.inf, "not_stored": 2}
+    assert stored_in(visible) == "12 / inf ms (2 not stored within 30 s)"
