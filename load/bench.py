@@ -334,7 +334,7 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
         "orders": total,
         "posts_not_accepted": len(refused),
         "first_not_accepted": refused[0] if refused else "",
-        "not_stored": arrivals.not_stored(),  # within 30 s of the last POST's answer
+        "not_stored": arrivals.not_stored(),
         "post_p50_ms": percentile(posts, 0.5) * 1000,
         "post_p95_ms": percentile(posts, 0.95) * 1000,
         "visible_p50_ms": percentile(latencies, 0.5) * 1000,
