@@ -6,9 +6,10 @@ import math
 import threading
 from typing import Any
 
+import urllib3
 from orders.keys import order_key
 
-from load.bench import FEATURES_OFF, Arrivals, feature_rows, percentile, stored_in
+from load.bench import FEATURES_OFF, Arrivals, feature_rows, percentile, stored_in, timed_gets
 
 
 def run(accepted_per_s: float, cpu_ms: float) -> dict[str, Any]:
@@ -64,3 +65,23 @@ def test_orders_a_target_does_not_store_in_time_count_as_not_stored_and_as_infin
     assert percentile(latencies, 0.5) < math.inf and percentile(latencies, 0.95) == math.inf
     visible = {"visible_p50_ms": 12.0, "visible_p95_ms": math.inf, "not_stored": 2}
     assert stored_in(visible) == "12 / inf ms (2 not stored within 30 s)"
+
+
+class StallingApi:
+    """GET answers: the first order 200, the second 500, the third times out."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def request(self, method: str, url: str) -> Any:
+        self.asked.append(url.rsplit("/", 1)[-1])
+        if len(self.asked) == 3:
+            raise urllib3.exceptions.ReadTimeoutError(None, url, "Read timed out.")  # type: ignore[arg-type]
+        return type("Answer", (), {"status": 200 if len(self.asked) == 1 else 500})()
+
+
+def test_gets_that_fail_are_counted_and_a_stalled_target_ends_the_series() -> None:
+    api = StallingApi()
+    gets, failures = timed_gets(api, "http://api", ["a", "b", "c", "d", "e"])  # type: ignore[arg-type]
+    assert len(gets) == 1 and failures == ["500", "ReadTimeoutError"]
+    assert api.asked == ["a", "b", "c"]  # not 30 s more per order after a timeout
