@@ -290,6 +290,32 @@ def test_the_stacks_part_refers_to_the_objects_of_the_first_not_to_copies(tmp_pa
     assert saved.second()["cloudformation"]["000000000000"]["us-east-1"]["resource"] is restored_queue
 
 
+def test_an_item_s_attributes_come_back_in_one_call_not_one_size_check_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's LimitedSizeDict sums every attribute's size on each set: restored key by key, an
+    item of n attributes costs n² size computations, most of a large state's restore."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    attrs = LimitedSizeDict({f"a{number}": DynamoType({"S": "v"}) for number in range(20)})
+    state = tmp_path / persistence.STATE_FILE
+    persistence.write(state, {"dynamodb": {"000000000000": {"us-east-1": {"item": attrs}}}}, {})
+    checked: list[str] = []
+    checking_set = LimitedSizeDict.__setitem__
+
+    def counted(self: LimitedSizeDict, key: str, value: Any) -> None:
+        checked.append(key)
+        checking_set(self, key, value)
+
+    monkeypatch.setattr(LimitedSizeDict, "__setitem__", counted)
+    restored = persistence.read(state).first["moto"]["dynamodb"]["000000000000"]["us-east-1"]["item"]
+    assert type(restored) is LimitedSizeDict and restored == attrs
+    assert checked == []
+    with pytest.raises(ItemSizeTooLarge):  # and it checks what is set after the restore
+        restored["big"] = DynamoType({"S": "x" * 410_000})
+
+
 def test_stacks_that_cannot_be_restored_leave_the_rest_running(tmp_path: Path) -> None:
     from moto.sqs.models import sqs_backends
 
