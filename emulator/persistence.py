@@ -72,8 +72,8 @@ class _Pickler(pickle.Pickler):
     another process); the cryptography keys moto holds (KMS, IAM, certificates) are kept as DER
     bytes; moto's lambda-made defaultdicts and weak-value indexes as their contents. And what it
     takes slowly: a DynamoDB item's attributes (moto's LimitedSizeDict) are rebuilt in one call,
-    not set one by one (each set sums the sizes of all set before: n² per item, 9 of 10 of a
-    restore's CPU with 25k orders)."""
+    not set one by one (each set sums the sizes of all set before: n² per item, half of a
+    restore's time with 25k orders)."""
 
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is LimitedSizeDict:  # its constructor's update() does not check again
