@@ -256,10 +256,6 @@ class Arrivals:
         with self.lock:
             return [self.visible.get(order_id, math.inf) for order_id in self.sent_at]
 
-    def not_stored(self) -> int:
-        with self.lock:
-            return len(self.sent_at) - len(self.visible)
-
 
 def timed_gets(http: urllib3.PoolManager, api: str, order_ids: list[str]) -> tuple[list[float], list[str]]:
     """GET one at a time, as a user reads an order: each round trip, not a queue of reads. The
@@ -342,7 +338,7 @@ def visible_latency(deployment: Deployment, rate: float, seconds: float) -> dict
         "orders": total,
         "posts_not_accepted": len(refused),
         "first_not_accepted": refused[0] if refused else "",
-        "not_stored": arrivals.not_stored(),
+        "not_stored": latencies.count(math.inf),
         "post_p50_ms": percentile(posts, 0.5) * 1000,
         "post_p95_ms": percentile(posts, 0.95) * 1000,
         "visible_p50_ms": percentile(latencies, 0.5) * 1000,
@@ -443,6 +439,11 @@ def round_trips(deployment: Deployment, args: argparse.Namespace) -> dict[str, A
     }
 
 
+def first_failure(whose: str, first: str) -> str:
+    """What follows a count of failures, as in "872 (ministack's first: 502 ...)"; nothing for none."""
+    return f" ({whose} first: {first})" if first else ""
+
+
 def stored_in(visible: dict[str, Any]) -> str:
     """POST -> stored p50 / p95, and the orders not stored in time (their time counts as infinite)."""
     late = (
@@ -472,11 +473,7 @@ def peer_rows(
         (
             f"vs {name}: POSTs not accepted at {visible['rate_per_s']:.0f}/s",
             f"{visible['posts_not_accepted']} / {peer_visible['posts_not_accepted']} of {visible['orders']}"
-            + (
-                f" ({name}'s first: {peer_visible['first_not_accepted']})"
-                if peer_visible["first_not_accepted"]
-                else ""
-            ),
+            + first_failure(f"{name}'s", peer_visible["first_not_accepted"]),
             "0",
         ),
         (
@@ -489,11 +486,7 @@ def peer_rows(
         (
             f"vs {name}: GETs of stored orders not answered 200",
             f"{visible['gets_failed']} / {peer_visible['gets_failed']}"
-            + (
-                f" ({name}'s first: {peer_visible['first_get_failure']})"
-                if peer_visible["gets_failed"]
-                else ""
-            ),
+            + first_failure(f"{name}'s", peer_visible["first_get_failure"]),
             "0",
         ),
         (
@@ -750,7 +743,7 @@ def emulator_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         (
             "GET /orders/{id} of a stored order p50 / p95, fresh deployment; not answered 200",
             f"{v['get_p50_ms']:.0f} / {v['get_p95_ms']:.0f} ms; {v['gets_failed']}"
-            + (f" (the first: {v['first_get_failure']})" if v["gets_failed"] else ""),
+            + first_failure("the", v["first_get_failure"]),
             "0 not answered",
         ),
         (
