@@ -46,9 +46,10 @@ from emulator.xray.traces import TraceStore
 log = logging.getLogger("emulator")
 HEALTH_PATHS = ("/_localstack/health", "/_emulator/health")
 REQUEST_THREADS = 128
-# The functions' own SDK calls arrive on a listener of their own, so they never queue behind the
-# API requests that wait for those very functions (under overload that wait made ProcessOrder time
-# out and dead-letter valid orders).
+# The functions' SDK calls during an invocation travel over their worker's pipes
+# (emulator.lambda_.sdk_calls); the rest (at init, from threads the handler left running) arrive
+# on a listener of their own. Neither queues behind the API requests that wait for those very
+# functions (under overload that wait made ProcessOrder time out and dead-letter valid orders).
 INTERNAL_THREADS = 64
 SERVICES = (
     "apigatewayv2",
@@ -296,6 +297,7 @@ class Emulator:
             recorder=recorder,
             credentials=credentials,
             tracing=tracing,
+            sdk_app=self._dispatch,
         )
         self.app = EmulatorApp(
             self.account_id, self.runtime, self.region, Authorizer(self.iam, credentials), changed, traces

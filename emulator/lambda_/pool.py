@@ -9,6 +9,7 @@ from pathlib import Path
 
 from emulator.lambda_.errors import Retired, Throttled
 from emulator.lambda_.process import Template, Worker
+from emulator.lambda_.sdk_calls import SdkEndpoint
 from emulator.lambda_.spec import FunctionSpec, Invocation, InvokeResult
 from emulator.logs.sink import LogSink
 
@@ -24,7 +25,7 @@ class FunctionPool:
 
     spec: FunctionSpec
     code_dir: Path
-    endpoint_url: str
+    endpoint: SdkEndpoint
     sink: LogSink
     idle: list[Worker] = field(default_factory=list)
     running: set[Worker] = field(default_factory=set)
@@ -45,7 +46,7 @@ class FunctionPool:
                 if self.template is not None:
                     log.warning("%s: its template process is gone; starting a new one", self.spec.name)
                     self.template.kill()  # reap it
-                self.template = Template(self.spec, self.code_dir, self.endpoint_url, self.sink)
+                self.template = Template(self.spec, self.code_dir, self.endpoint, self.sink)
             return self.template
 
     def prepare(self) -> None:
@@ -60,7 +61,7 @@ class FunctionPool:
             if FORK_WORKERS:
                 self._template()
                 return
-            worker = Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
+            worker = Worker.spawned(self.spec, self.code_dir, self.endpoint, self.sink)
             with self._lock:
                 keep = not self.retired and not self.idle
                 if keep:
@@ -82,7 +83,7 @@ class FunctionPool:
                     if attempt == 2:
                         raise
                     log.warning("%s: its template did not fork a worker; replacing it", self.spec.name)
-        return Worker.spawned(self.spec, self.code_dir, self.endpoint_url, self.sink)
+        return Worker.spawned(self.spec, self.code_dir, self.endpoint, self.sink)
 
     def _acquire(self, wait_seconds: float) -> Worker | None:
         """An idle worker, or None when the caller may start a new one; raises Throttled after the wait."""

@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from emulator.lambda_.sdk_calls import CALL, SdkEndpoint
 from emulator.lambda_.spec import (
     FunctionSpec,
     Invocation,
@@ -34,7 +35,7 @@ FORK_TIMEOUT = 5.0
 def start_worker_process(
     spec: FunctionSpec,
     code_dir: Path,
-    endpoint_url: str,
+    endpoint: SdkEndpoint,
     stream: str,
     args: list[str],
     pass_fds: tuple[int, ...],
@@ -42,7 +43,7 @@ def start_worker_process(
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "emulator.lambda_.worker", *args],
         cwd=code_dir,
-        env=environment(spec, code_dir, endpoint_url, stream),
+        env=environment(spec, code_dir, endpoint, stream),
         pass_fds=pass_fds,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -55,13 +56,14 @@ class Template:
     `forks` is False when init left sockets or threads a fork cannot share: then each worker is
     a process of its own, started from scratch."""
 
-    def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> None:
+    def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint: SdkEndpoint, sink: LogSink) -> None:
         self.stream = new_stream()  # where init output goes
+        self.endpoint = endpoint
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = start_worker_process(
             spec,
             code_dir,
-            endpoint_url,
+            endpoint,
             self.stream,
             ["--template", str(theirs.fileno())],
             (theirs.fileno(),),
@@ -131,9 +133,11 @@ class Worker:
         stream: str,
         fds: list[int],
         pid: int,
+        endpoint: SdkEndpoint,
         process: subprocess.Popen[bytes] | None = None,
     ) -> None:
         self.spec = spec
+        self.endpoint = endpoint
         self.sink = sink
         self.stream = stream
         self.pid = pid
@@ -160,24 +164,24 @@ class Worker:
     def forked(cls, template: Template, spec: FunctionSpec, sink: LogSink) -> "Worker":
         stream = new_stream()
         pid, fds = template.fork(stream)
-        return cls(spec, sink, stream, fds, pid)
+        return cls(spec, sink, stream, fds, pid, template.endpoint)
 
     @classmethod
-    def spawned(cls, spec: FunctionSpec, code_dir: Path, endpoint_url: str, sink: LogSink) -> "Worker":
+    def spawned(cls, spec: FunctionSpec, code_dir: Path, endpoint: SdkEndpoint, sink: LogSink) -> "Worker":
         stream = new_stream()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         process = start_worker_process(
             spec,
             code_dir,
-            endpoint_url,
+            endpoint,
             stream,
             [str(request_read), str(response_write)],
             (request_read, response_write),
         )
         os.close(request_read)
         os.close(response_write)
-        return cls(spec, sink, stream, [request_write, response_read, -1], process.pid, process)
+        return cls(spec, sink, stream, [request_write, response_read, -1], process.pid, endpoint, process)
 
     def _read_output(self) -> None:
         with self._output:  # closed here, at EOF, so its fd number is never reused under us
@@ -237,8 +241,7 @@ class Worker:
         }
         try:
             self._requests.send_bytes(json.dumps(request).encode())
-            answered = self._responses.poll(spec.timeout)
-            raw = self._responses.recv_bytes() if answered else None
+            raw, answered = self._await_answer(started + spec.timeout)
         except (EOFError, OSError, BrokenPipeError):
             answered, raw = True, None
         duration = (time.monotonic() - started) * 1000
@@ -272,6 +275,16 @@ class Worker:
         lines = self._flush_lines(status + report, until_mark=raw is not None, first=start_line)
         result.log_tail = "\n".join(text for _, text in lines)[-4096:]
         return result
+
+    def _await_answer(self, deadline: float) -> tuple[bytes | None, bool]:
+        """The invocation's answer and True, or (None, False) once `deadline` passed; the SDK
+        calls the function makes meanwhile are answered beside (see emulator.lambda_.sdk_calls)."""
+        while self._responses.poll(max(0.0, deadline - time.monotonic())):
+            raw = self._responses.recv_bytes()
+            if not raw.startswith(CALL):
+                return raw, True
+            self.endpoint.answer_later(raw, self._requests.send_bytes)
+        return None, False
 
     def kill(self) -> None:
         self._killed = True

@@ -28,6 +28,7 @@ from emulator.lambda_ import tracing
 from emulator.lambda_.errors import FunctionNotFound, Retired, RuntimeClosed, Throttled
 from emulator.lambda_.patches import hot_reload_folder
 from emulator.lambda_.pool import FunctionPool
+from emulator.lambda_.sdk_calls import App, SdkEndpoint
 from emulator.lambda_.spec import FunctionSpec, Invocation, InvokeResult
 from emulator.lambda_.tracing import Tracing
 from emulator.logs.sink import LogSink
@@ -77,10 +78,11 @@ class LambdaRuntime:
         recorder: MetricRecorder | None = None,
         credentials: CredentialStore | None = None,
         tracing: Tracing | None = None,  # None: no X-Ray (the functions' Tracer is off)
+        sdk_app: App | None = None,  # answers the functions' SDK calls during invocations
     ) -> None:
         self.account_id = account_id
         self.work_dir = work_dir
-        self.endpoint_url = endpoint_url
+        self.endpoint = SdkEndpoint(endpoint_url, sdk_app)
         self.default_concurrency = default_concurrency
         self.recorder = recorder or MetricRecorder()  # AWS/Lambda's metrics, and the functions' own
         self.credentials = credentials or CredentialStore()  # issues each function's role credentials
@@ -158,7 +160,7 @@ class LambdaRuntime:
             current = self._pools.get(key)
             if current is not None and current.spec == spec:
                 return current
-            pool = FunctionPool(spec, self._code_dir(fn), self.endpoint_url, self.sink)
+            pool = FunctionPool(spec, self._code_dir(fn), self.endpoint, self.sink)
             self._pools[key] = pool
         if current is not None:
             log.info("%s: new code or configuration, retiring the old workers", spec.name)
@@ -283,6 +285,7 @@ class LambdaRuntime:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.retire(now=True)
+        self.endpoint.close()
         self.sink.close()
         self.remove_code(keep_deployed=keep_code)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.iam.credentials import Credentials
+from emulator.lambda_.sdk_calls import SdkEndpoint
 from emulator.logs.sink import LogStream
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
@@ -88,7 +89,7 @@ def new_stream() -> str:
     return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
 
 
-def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: str) -> dict[str, str]:
+def environment(spec: FunctionSpec, code_dir: Path, endpoint: SdkEndpoint, stream: str) -> dict[str, str]:
     credentials = spec.credentials
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -112,7 +113,7 @@ def environment(spec: FunctionSpec, code_dir: Path, endpoint_url: str, stream: s
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_SESSION_TOKEN": credentials.session_token,
-        "AWS_ENDPOINT_URL": endpoint_url,
+        **endpoint.environment(),  # AWS_ENDPOINT_URL
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "AWS_XRAY_DAEMON_ADDRESS": spec.xray_daemon or "127.0.0.1:2000",
         "_HANDLER": spec.handler,

@@ -21,6 +21,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from emulator.lambda_.sdk_calls import WorkerSide
+
 # Printed after each invocation's output, so the parent knows it has read every line of it.
 END_MARK = "\x00emulator-invocation-end\x00"
 
@@ -59,23 +61,30 @@ def _load_handler() -> Any:
     return getattr(module, function_name)
 
 
-def _init() -> tuple[Any, dict[str, Any] | None]:
-    """Import the handler from the function's code: (handler, None) or (None, the init error)."""
+def _init() -> tuple[Any, dict[str, Any] | None, WorkerSide]:
+    """Import the handler from the function's code: (handler, None) or (None, the init error);
+    and where its SDK calls go during invocations."""
+    sdk_calls = WorkerSide(os.environ)
+    sdk_calls.register()  # before the function's code creates its clients
     # Only the function's own code (then the interpreter's packages) is importable, as on Lambda.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd(), os.environ.get("PYTHONPATH"))]
     sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     try:
-        return _load_handler(), None
+        return _load_handler(), None, sdk_calls
     except Exception as error:  # reported on every invocation, as Lambda does
         kind = (
             "Runtime.UserCodeSyntaxError" if isinstance(error, SyntaxError) else "Runtime.ImportModuleError"
         )
         print(f"[ERROR] {kind}: {error}", file=sys.stderr, flush=True)
-        return None, _error(error, kind)
+        return None, _error(error, kind), sdk_calls
 
 
 def serve(
-    requests: Connection, responses: Connection, handler: Any, init_error: dict[str, Any] | None
+    requests: Connection,
+    responses: Connection,
+    handler: Any,
+    init_error: dict[str, Any] | None,
+    sdk_calls: WorkerSide,
 ) -> None:
     """Run invocations one at a time until the emulator closes the request pipe."""
     responses.send_bytes(b'{"ready": true}')
@@ -90,7 +99,8 @@ def serve(
             response: dict[str, Any] = {"ok": False, "error": init_error}
         else:
             try:
-                result = handler(json.loads(request["event"]), LambdaContext(request))
+                with sdk_calls.invocation(requests, responses):
+                    result = handler(json.loads(request["event"]), LambdaContext(request))
             except Exception as error:
                 response = {"ok": False, "error": _error(error)}
                 print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
@@ -143,7 +153,7 @@ def template(control_fd: int) -> None:
     resumes from a snapshot taken after init: a new worker costs a fork, not an interpreter start
     and the imports (~0.4 s of CPU). The kernel reaps the forked workers (SIGCHLD ignored)."""
     control = socket.socket(fileno=control_fd)
-    handler, init_error = _init()
+    handler, init_error, sdk_calls = _init()
     sys.stdout.flush()
     sys.stderr.flush()
     forkable = _forkable(control_fd)
@@ -176,6 +186,7 @@ def template(control_fd: int) -> None:
                     Connection(response_write, readable=False),
                     handler,
                     init_error,
+                    sdk_calls,
                 )
             finally:
                 os._exit(0)

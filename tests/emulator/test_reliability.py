@@ -182,8 +182,9 @@ def test_cloudformation_loads_lazily_and_serves_a_stack_right_after_ready(emulat
 
 def test_functions_call_back_on_their_own_listener_and_a_busy_function_is_a_429(emulator: Started) -> None:
     """Under overload, API requests wait for workers while those workers' own SDK calls must still
-    get through: they arrive on a listener of their own. A function whose workers all stay busy
-    answers 429, as API Gateway does for a throttled function."""
+    get through: outside an invocation they arrive on a listener of their own (during one, over
+    the worker's pipes). A function whose workers all stay busy answers 429, as API Gateway does
+    for a throttled function."""
     endpoint = emulator.endpoint
     fn = local_client("lambda", endpoint)
     make_function(endpoint, "envy", "app.endpoint")

@@ -1,0 +1,176 @@
+"""A function's SDK calls during an invocation are answered over the worker's pipes, as the same
+request over HTTP would be; outside an invocation they go over HTTP (emulator.lambda_.sdk_calls)."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import moto
+import pytest
+import urllib3
+from waitress.server import create_server
+
+from emulator.lambda_.runtime import LambdaRuntime
+from emulator.lambda_.sdk_calls import environ
+from tests.emulator.helpers import code_zip
+
+ACCOUNT = "123456789012"  # moto's default inside mock_aws
+
+HANDLERS = """
+import os, threading, time
+import boto3
+
+sts = boto3.client("sts")
+AT_INIT = sts.get_caller_identity()["Account"]  # before any invocation: over HTTP
+
+def call(event, context):
+    return {"account": sts.get_caller_identity()["Account"], "at_init": AT_INIT}
+
+def call_after_answering(event, context):
+    def later():
+        time.sleep(0.3)
+        sts.get_caller_identity()
+    threading.Thread(target=later).start()
+    return "answered"
+"""
+
+
+class Recorder:
+    """An emulator stand-in: answers GetCallerIdentity with its own account, keeps each request."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.requests: list[tuple[dict[str, Any], bytes]] = []
+        self.delay = 0.0
+
+    def __call__(self, env: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = env["wsgi.input"].read(int(env.get("CONTENT_LENGTH") or 0))
+        self.requests.append((env, body))
+        time.sleep(self.delay)
+        start_response("200 OK", [("Content-Type", "text/xml")])
+        return [
+            b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            b"<GetCallerIdentityResult><Arn>arn:aws:iam::" + self.account.encode() + b":root</Arn>"
+            b"<UserId>u</UserId><Account>" + self.account.encode() + b"</Account></GetCallerIdentityResult>"
+            b"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        ]
+
+
+@pytest.fixture
+def over_http() -> Iterator[tuple[str, Recorder]]:
+    recorder = Recorder("111111111111")
+    server = create_server(recorder, host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", recorder
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def function(tmp_path: Path, over_http: tuple[str, Recorder]) -> Iterator[tuple[LambdaRuntime, Recorder]]:
+    url, _ = over_http
+    over_pipes = Recorder("222222222222")
+    with moto.mock_aws():
+        role = boto3.client("iam", region_name="us-east-1").create_role(
+            RoleName="r", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        client = boto3.client("lambda", region_name="us-east-1")
+        for name, handler, timeout in (
+            ("call", "call", 10),
+            ("call_after_answering", "call_after_answering", 10),
+            ("short", "call", 1),
+        ):
+            client.create_function(
+                FunctionName=name, Runtime="python3.12", Role=role, Handler=f"app.{handler}",
+                Code={"ZipFile": code_zip({"app.py": HANDLERS})}, Timeout=timeout,
+            )  # fmt: skip
+        runtime = LambdaRuntime(ACCOUNT, tmp_path, url, sdk_app=over_pipes)
+        yield runtime, over_pipes
+        runtime.close()
+
+
+def invoke(runtime: LambdaRuntime, name: str) -> Any:
+    result = runtime.invoke("us-east-1", name, b"{}")
+    assert result.ok, result.payload
+    return json.loads(result.payload)
+
+
+def test_a_call_during_an_invocation_is_answered_over_the_pipes_as_over_http(
+    function: tuple[LambdaRuntime, Recorder], over_http: tuple[str, Recorder]
+) -> None:
+    runtime, over_pipes = function
+    _, http = over_http
+
+    assert invoke(runtime, "call") == {"account": "222222222222", "at_init": "111111111111"}
+    assert invoke(runtime, "call")["account"] == "222222222222"  # the same warm worker, again
+
+    # Two ways to one request: the init's call as waitress saw it, the invocation's as the pipes
+    # delivered it. What differs is only what the SDK makes new for each call, and the trace
+    # header, which only an invocation has.
+    (by_http, http_body), (by_pipes, pipes_body) = http.requests[0], over_pipes.requests[0]
+    volatile = {"HTTP_AUTHORIZATION", "HTTP_X_AMZ_DATE", "HTTP_AMZ_SDK_INVOCATION_ID", "HTTP_USER_AGENT"}
+    assert by_pipes.pop("HTTP_X_AMZN_TRACE_ID").startswith("Root=1-")
+    for key in ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_HOST"):
+        assert by_pipes.get(key) == by_http.get(key), key
+    assert pipes_body == http_body == b"Action=GetCallerIdentity&Version=2011-06-15"
+    http_headers = {k: v for k, v in by_http.items() if k.startswith("HTTP_") and k not in volatile}
+    pipe_headers = {k: v for k, v in by_pipes.items() if k.startswith("HTTP_") and k not in volatile}
+    assert pipe_headers == http_headers
+    assert by_pipes["HTTP_AUTHORIZATION"].startswith("AWS4-HMAC-SHA256 Credential=")  # signed, as sent
+    assert len(over_pipes.requests) == 2
+    # over HTTP, only init's calls (a connection left open at init makes each worker start afresh)
+    assert not any("HTTP_X_AMZN_TRACE_ID" in env for env, _ in http.requests)
+
+
+def test_a_call_after_the_answer_goes_over_http_and_holds_nothing_up(
+    function: tuple[LambdaRuntime, Recorder], over_http: tuple[str, Recorder]
+) -> None:
+    runtime, over_pipes = function
+    _, http = over_http
+
+    assert invoke(runtime, "call_after_answering") == "answered"
+
+    def made_by_the_thread() -> list[dict[str, Any]]:  # init's calls carry no trace header
+        return [env for env, _ in http.requests if "HTTP_X_AMZN_TRACE_ID" in env]
+
+    deadline = time.monotonic() + 10
+    while not made_by_the_thread() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(made_by_the_thread()) == 1
+    assert over_pipes.requests == []
+    assert invoke(runtime, "call_after_answering") == "answered"  # the worker's pipes are clean
+
+
+def test_the_function_times_out_during_a_long_call(function: tuple[LambdaRuntime, Recorder]) -> None:
+    runtime, over_pipes = function
+    over_pipes.delay = 4.0  # a long poll, a synchronous invoke of a slow function
+
+    started = time.monotonic()
+    result = runtime.invoke("us-east-1", "short", b"{}")
+    assert not result.ok
+    assert json.loads(result.payload)["errorType"] == "Sandbox.Timedout"
+    assert time.monotonic() - started < 3.0  # its 1 s timeout, not the call's 4 s
+    over_pipes.delay = 0.0
+    assert (
+        invoke(runtime, "short")["account"] == "222222222222"
+    )  # a new worker; the answer to the dead one went nowhere
+
+
+def test_the_environ_is_the_one_waitress_builds(over_http: tuple[str, Recorder]) -> None:
+    url, http = over_http
+    target = url + "/bucket/a%20key%2Fx?uploads&x-id=Put"
+    headers = {"Content-Type": "application/octet-stream", "X-Amz-Meta-Kind": "order"}
+    urllib3.request("POST", target, body=b"\x00\x01", headers=headers)
+    (by_http, _), built = http.requests[0], environ("POST", target, list(headers.items()), b"\x00\x01")
+    for key in (
+        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_HOST",
+        "HTTP_X_AMZ_META_KIND", "SERVER_PORT", "SCRIPT_NAME", "wsgi.url_scheme",
+    ):  # fmt: skip
+        assert built.get(key) == by_http.get(key), key
+    assert built["PATH_INFO"] == "/bucket/a key/x"
+    assert built["wsgi.input"].read() == b"\x00\x01"
