@@ -4,7 +4,8 @@ Started in the function's code directory with the function's environment, either
 `python -m emulator.lambda_.worker --template CONTROL_FD` (init once, then fork a worker per request on
 the control socket) or, when init leaves something a fork cannot share, as
 `python -m emulator.lambda_.worker REQUEST_FD RESPONSE_FD` per worker. Requests and responses are JSON
-over two pipes; the handler's own stdout/stderr are the function's log output.
+over two pipes, which also carry the function's SDK calls during an invocation
+(emulator.lambda_.sdk_calls); the handler's own stdout/stderr are the function's log output.
 """
 
 import contextlib
