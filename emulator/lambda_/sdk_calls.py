@@ -9,14 +9,16 @@ function's timeout holds during a long call (a long poll, a synchronous invoke).
 builds, signs, sends (to a `before-send` handler, where moto's mock also answers) and parses
 every call, so the function's code, its SDK and its X-Ray subsegments run as they do on AWS.
 
-Calls made outside an invocation (at init, or by a thread the handler left running) and calls
-with a streamed body go over HTTP to the endpoint in AWS_ENDPOINT_URL, as before.
+Calls made outside an invocation (at init, or by a thread the handler left running), from a
+process the handler forked, and calls with a streamed body go over HTTP to the endpoint in
+AWS_ENDPOINT_URL, as before.
 """
 
 import contextlib
 import io
 import json
 import logging
+import os
 import struct
 import sys
 import threading
@@ -93,6 +95,7 @@ class WorkerSide:
         self.endpoint_url = environ.get("AWS_ENDPOINT_URL", "").rstrip("/") + "/"
         self._lock = threading.Lock()  # one call at a time on the pipes, and none past the answer
         self._pipes: tuple[Connection, Connection] | None = None  # (from the emulator, to it)
+        self._pid = 0  # the worker's: a process the handler forks shares no lock with it
 
     def register(self) -> None:
         if not self.enabled:
@@ -108,7 +111,7 @@ class WorkerSide:
         """Calls go over the pipes while the handler runs; the lock is held past the last one, so
         no call is left in a pipe when the invocation's answer is sent."""
         with self._lock:
-            self._pipes = (requests, responses)
+            self._pipes, self._pid = (requests, responses), os.getpid()
         try:
             yield
         finally:
@@ -125,7 +128,7 @@ class WorkerSide:
             return None
         headers = [(k, v.decode() if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()]
         with self._lock:
-            if self._pipes is None:
+            if self._pipes is None or os.getpid() != self._pid:
                 return None
             requests, responses = self._pipes
             call = {"method": request.method, "url": request.url, "headers": headers}

@@ -30,6 +30,14 @@ AT_INIT = sts.get_caller_identity()["Account"]  # before any invocation: over HT
 def call(event, context):
     return {"account": sts.get_caller_identity()["Account"], "at_init": AT_INIT}
 
+def call_in_a_forked_child(event, context):
+    child = os.fork()
+    if child == 0:  # shares the worker's pipes, not its lock: over HTTP
+        sts.get_caller_identity()
+        os._exit(0)
+    os.waitpid(child, 0)
+    return sts.get_caller_identity()["Account"]
+
 def call_after_answering(event, context):
     def later():
         time.sleep(0.3)
@@ -83,6 +91,7 @@ def function(tmp_path: Path, over_http: tuple[str, Recorder]) -> Iterator[tuple[
         for name, handler, timeout in (
             ("call", "call", 10),
             ("call_after_answering", "call_after_answering", 10),
+            ("call_in_a_forked_child", "call_in_a_forked_child", 10),
             ("short", "call", 1),
         ):
             client.create_function(
@@ -144,6 +153,18 @@ def test_a_call_after_the_answer_goes_over_http_and_holds_nothing_up(
     assert len(made_by_the_thread()) == 1
     assert over_pipes.requests == []
     assert invoke(runtime, "call_after_answering") == "answered"  # the worker's pipes are clean
+
+
+def test_a_process_the_handler_forks_calls_over_http(
+    function: tuple[LambdaRuntime, Recorder], over_http: tuple[str, Recorder]
+) -> None:
+    runtime, over_pipes = function
+    _, http = over_http
+
+    assert invoke(runtime, "call_in_a_forked_child") == "222222222222"  # the worker's own call
+    assert len(over_pipes.requests) == 1
+    assert [env for env, _ in http.requests if "HTTP_X_AMZN_TRACE_ID" in env]  # the child's
+    assert invoke(runtime, "call_in_a_forked_child") == "222222222222"  # the pipes are clean
 
 
 def test_the_function_times_out_during_a_long_call(function: tuple[LambdaRuntime, Recorder]) -> None:
