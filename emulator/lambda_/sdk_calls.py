@@ -4,7 +4,7 @@ While an invocation runs, the emulator's thread that invoked the worker waits fo
 the worker's pipes; a call the function's SDK makes meanwhile arrives there too, and a thread of
 `SdkEndpoint`'s own pool answers it through the emulator's WSGI app: the same dispatch, IAM check,
 moto and traces as over HTTP, without a socket or an HTTP parser on either side (two of an
-order's three requests, ~1 ms of CPU per order here). The invoking thread goes on waiting, so the
+order's three requests: ~2 of its ~9 ms of CPU here). The invoking thread goes on waiting, so the
 function's timeout holds during a long call (a long poll, a synchronous invoke). botocore still
 builds, signs, sends (to a `before-send` handler, where moto's mock also answers) and parses
 every call, so the function's code, its SDK and its X-Ray subsegments run as they do on AWS.
