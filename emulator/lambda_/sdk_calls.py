@@ -32,8 +32,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 CALL = b"\x01"
 # Set in a worker's environment when the emulator answers its calls over the pipes.
 OVER_PIPES = "_EMULATOR_SDK_CALLS_OVER_PIPES"
-# Calls answered at once, as many as the functions' HTTP listener serves (server.INTERNAL_THREADS
-# is that listener's own pool).
+# Calls answered at once (a long poll or a synchronous invoke holds a thread); more wait their turn.
 ANSWERING_THREADS = 64
 
 log = logging.getLogger("emulator.lambda")
