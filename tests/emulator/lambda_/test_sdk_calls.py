@@ -14,9 +14,11 @@ import pytest
 import urllib3
 from waitress.server import create_server
 
+from emulator.ctl import temporary_emulator
 from emulator.lambda_.runtime import LambdaRuntime
 from emulator.lambda_.sdk_calls import environ
 from tests.emulator.helpers import code_zip
+from workspace.clients import local_client
 
 ACCOUNT = "123456789012"  # moto's default inside mock_aws
 
@@ -44,6 +46,30 @@ def call_after_answering(event, context):
         sts.get_caller_identity()
     threading.Thread(target=later).start()
     return "answered"
+"""
+
+OBJECTS = """
+import hashlib
+import boto3
+
+s3 = boto3.client("s3")
+BODY = bytes(range(256)) * 4096  # 1 MiB, every byte value
+
+def handler(event, context):
+    s3.put_object(Bucket=event["bucket"], Key="k", Body=BODY)
+    whole = s3.get_object(Bucket=event["bucket"], Key="k")
+    streamed = s3.get_object(Bucket=event["bucket"], Key="k")["Body"].iter_chunks(65536)
+    try:
+        s3.get_object(Bucket=event["bucket"], Key="missing")
+        missing = None
+    except s3.exceptions.NoSuchKey as error:
+        missing = error.response["Error"]["Code"]
+    return {
+        "whole": whole["Body"].read() == BODY,
+        "streamed": b"".join(streamed) == BODY,
+        "etag_is_md5": whole["ETag"].strip('"') == hashlib.md5(BODY).hexdigest(),
+        "missing": missing,
+    }
 """
 
 
@@ -195,3 +221,32 @@ def test_the_environ_is_the_one_waitress_builds(over_http: tuple[str, Recorder])
         assert built.get(key) == by_http.get(key), key
     assert built["PATH_INFO"] == "/bucket/a key/x"
     assert built["wsgi.input"].read() == b"\x00\x01"
+
+
+@pytest.mark.integration  # starts an emulator
+def test_binary_bodies_streamed_answers_errors_and_iam_over_the_pipes(tmp_path: Path) -> None:
+    """Through the real emulator: a 1 MiB object with every byte value put and read back whole and
+    streamed, a modelled error, and the role's policy enforced on the calls."""
+    with temporary_emulator(tmp_path) as emulator:
+        iam = local_client("iam", emulator.endpoint)
+        role = iam.create_role(RoleName="objects", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        local_client("s3", emulator.endpoint).create_bucket(Bucket="objects-bucket")
+        functions = local_client("lambda", emulator.endpoint)
+        functions.create_function(
+            FunctionName="objects", Runtime="python3.12", Role=role, Handler="app.handler",
+            Code={"ZipFile": code_zip({"app.py": OBJECTS})}, Timeout=60,
+        )  # fmt: skip
+        event = json.dumps({"bucket": "objects-bucket"}).encode()
+
+        denied = functions.invoke(FunctionName="objects", Payload=event)
+        assert denied.get("FunctionError") == "Unhandled"
+        assert "not authorized to perform: s3:PutObject" in denied["Payload"].read().decode()
+
+        allow = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "*"}
+        policy = {"Version": "2012-10-17", "Statement": [allow]}
+        iam.put_role_policy(RoleName="objects", PolicyName="objects", PolicyDocument=json.dumps(policy))
+        answer = functions.invoke(FunctionName="objects", Payload=event)
+        assert "FunctionError" not in answer
+        assert json.loads(answer["Payload"].read()) == {
+            "whole": True, "streamed": True, "etag_is_md5": True, "missing": "NoSuchKey",
+        }  # fmt: skip
