@@ -148,7 +148,7 @@ test-e2e-ministack:
 unit: setup ## Tests only, no lint
 	$(VENV)/bin/pytest -n 2
 
-check: lint ## The edit loop (~80 s): lint, then every test that starts no server (no emulator, no deploy); `make test` before you push
+check: lint ## The edit loop (~50–80 s): lint, then every test that starts no server (no emulator, no deploy); `make test` before you push
 	$(VENV)/bin/pytest -n 2 -q -m "not integration and not e2e" tests
 
 synth: setup ## Synthesize OrdersStack (with cdk-nag) into cdk/cdk.out; CDK_TARGET=aws|local
