@@ -28,6 +28,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from emulator.http import StartResponse
+
 # The first byte of a worker's message that is an SDK call, not the invocation's answer ("{").
 CALL = b"\x01"
 # Set in a worker's environment when the emulator answers its calls over the pipes.
@@ -37,7 +39,6 @@ ANSWERING_THREADS = 64
 
 log = logging.getLogger("emulator.lambda")
 
-StartResponse = Callable[..., Any]
 App = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
