@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from emulator.lambda_.output import SPILL_SIGNAL, Line, OutputPipe
 from emulator.lambda_.sdk_calls import CALL, SdkEndpoint
 from emulator.lambda_.spec import (
     FunctionSpec,
@@ -25,11 +26,12 @@ from emulator.lambda_.spec import (
     init_start_line,
     new_stream,
 )
-from emulator.lambda_.worker import END_MARK
 from emulator.logs.sink import LogSink, now_ms
 
 WORKER_START_TIMEOUT = 30.0
 FORK_TIMEOUT = 5.0
+# How long a timed-out worker gets to hand over the lines it buffered (SPILL_SIGNAL) before the kill.
+SPILL_TIMEOUT = 0.5
 
 
 def start_worker_process(
@@ -148,17 +150,13 @@ class Worker:
         self._responses = Connection(response_fd, writable=False)
         output = process.stdout if process is not None else os.fdopen(output_fd, "rb")
         assert output is not None
-        self._output = output
-        self._lines: list[tuple[int, str]] = []
-        self._lines_lock = threading.Condition()
-        self._reader = threading.Thread(target=self._read_output, name=f"logs-{spec.name}", daemon=True)
-        self._reader.start()
+        self._output = OutputPipe(output, name=f"logs-{spec.name}")
         if not self._responses.poll(WORKER_START_TIMEOUT):
             self.kill()
             raise RuntimeError(f"worker for {spec.name} did not start within {WORKER_START_TIMEOUT:.0f}s")
         self._responses.recv_bytes()
         # As Lambda starts each execution environment's stream; import-time output follows.
-        self._flush_lines(first=(now_ms(), init_start_line(spec.declared_runtime)))
+        self._flush_lines(self._output.take(), first=(now_ms(), init_start_line(spec.declared_runtime)))
 
     @classmethod
     def forked(cls, template: Template, spec: FunctionSpec, sink: LogSink) -> "Worker":
@@ -183,27 +181,10 @@ class Worker:
         os.close(response_write)
         return cls(spec, sink, stream, [request_write, response_read, -1], process.pid, endpoint, process)
 
-    def _read_output(self) -> None:
-        with self._output:  # closed here, at EOF, so its fd number is never reused under us
-            for text in _lines(self._output):
-                with self._lines_lock:
-                    self._lines.append((now_ms(), text))
-                    if text == END_MARK:  # wake the invocation only once its output is complete
-                        self._lines_lock.notify_all()
-        with self._lines_lock:
-            self._lines_lock.notify_all()
-
-    def _take_lines(self, until_mark: bool) -> list[tuple[int, str]]:
-        with self._lines_lock:
-            if until_mark:
-                self._lines_lock.wait_for(lambda: any(t == END_MARK for _, t in self._lines), timeout=1.0)
-            lines, self._lines = self._lines, []
-        return [(ts, text) for ts, text in lines if text != END_MARK]
-
     def _flush_lines(
-        self, extra: list[str] | None = None, until_mark: bool = False, first: tuple[int, str] | None = None
-    ) -> list[tuple[int, str]]:
-        lines = ([first] if first else []) + self._take_lines(until_mark)
+        self, lines: list[Line], extra: list[str] | None = None, first: Line | None = None
+    ) -> list[Line]:
+        lines = ([first] if first else []) + sorted(lines, key=lambda line: line[0])
         lines += [(now_ms(), text) for text in extra or []]
         self.sink.write(self.spec.log_stream(self.stream), lines)
         return lines
@@ -247,6 +228,9 @@ class Worker:
         duration = (time.monotonic() - started) * 1000
 
         if raw is None:
+            if not answered:  # first the lines it buffered: what it did before the hang
+                self._ask_for_output()
+            lines = self._output.take(until_mark=not answered, timeout=SPILL_TIMEOUT)
             self.kill()
             if not answered:
                 result = InvokeResult.failure(
@@ -255,7 +239,9 @@ class Worker:
                 status = [
                     f"{datetime.now(UTC).isoformat()} {request_id} Task timed out after {spec.timeout:.2f} seconds"
                 ]
-            else:
+            else:  # the worker exited: what it wrote before is in the pipe, up to its end
+                self._output.wait_closed(SPILL_TIMEOUT)
+                lines += self._output.take()
                 result = InvokeResult.failure(
                     "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited"
                 )
@@ -267,12 +253,14 @@ class Worker:
             )
             result = InvokeResult(ok=response["ok"], payload=payload, cpu_seconds=response["cpuSeconds"])
             status = []
+            lines = self._output.take(until_mark=response.get("mark", False))
+            lines += [(stamp, text) for stamp, text in response["logs"]]
         report = [
             f"END RequestId: {request_id}",
             f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(duration + 0.999))} ms\t"
             f"Memory Size: {spec.memory} MB",
         ]
-        lines = self._flush_lines(status + report, until_mark=raw is not None, first=start_line)
+        lines = self._flush_lines(lines, status + report, first=start_line)
         result.log_tail = "\n".join(text for _, text in lines)[-4096:]
         return result
 
@@ -285,6 +273,10 @@ class Worker:
                 return raw, True
             self.endpoint.answer_later(raw, self._requests.send_bytes)
         return None, False
+
+    def _ask_for_output(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, SPILL_SIGNAL)
 
     def kill(self) -> None:
         self._killed = True

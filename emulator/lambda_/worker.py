@@ -5,7 +5,7 @@ Started in the function's code directory with the function's environment, either
 the control socket) or, when init leaves something a fork cannot share, as
 `python -m emulator.lambda_.worker REQUEST_FD RESPONSE_FD` per worker. Requests and responses are JSON
 over two pipes, which also carry the function's SDK calls during an invocation
-(emulator.lambda_.sdk_calls); the handler's own stdout/stderr are the function's log output.
+(emulator.lambda_.sdk_calls) and its log lines (emulator.lambda_.output).
 """
 
 import contextlib
@@ -22,10 +22,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from emulator.lambda_.output import BufferedOutput
 from emulator.lambda_.sdk_calls import WorkerSide
-
-# Printed after each invocation's output, so the parent knows it has read every line of it.
-END_MARK = "\x00emulator-invocation-end\x00"
 
 
 class LambdaContext:
@@ -86,42 +84,47 @@ def serve(
     handler: Any,
     init_error: dict[str, Any] | None,
     sdk_calls: WorkerSide,
+    output: BufferedOutput,
 ) -> None:
     """Run invocations one at a time until the emulator closes the request pipe."""
+    output.spill()  # what init printed, for a worker that ran it
     responses.send_bytes(b'{"ready": true}')
-    while True:
-        try:
-            request = json.loads(requests.recv_bytes())
-        except EOFError:
-            return
-        os.environ["_X_AMZN_TRACE_ID"] = request["traceId"]
-        cpu_started = time.process_time()
-        if init_error is not None:
-            response: dict[str, Any] = {"ok": False, "error": init_error}
-        else:
+    try:
+        while True:
             try:
-                with sdk_calls.invocation(requests, responses):
-                    result = handler(json.loads(request["event"]), LambdaContext(request))
-            except Exception as error:
-                response = {"ok": False, "error": _error(error)}
-                print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
-                traceback.print_exc()
+                request = json.loads(requests.recv_bytes())
+            except EOFError:
+                return
+            os.environ["_X_AMZN_TRACE_ID"] = request["traceId"]
+            cpu_started = time.process_time()
+            if init_error is not None:
+                response: dict[str, Any] = {"ok": False, "error": init_error}
             else:
                 try:
-                    response = {"ok": True, "payload": json.dumps(result)}
-                except (TypeError, ValueError) as error:
-                    response = {"ok": False, "error": _error(error, "Runtime.MarshalError")}
-        # the CPU the function's own code used (`make bench` tells it from the runtime's)
-        response["cpuSeconds"] = time.process_time() - cpu_started
-        sys.stderr.flush()
-        print(END_MARK, flush=True)
-        responses.send_bytes(json.dumps(response).encode())
+                    with sdk_calls.invocation(requests, responses):
+                        result = handler(json.loads(request["event"]), LambdaContext(request))
+                except Exception as error:
+                    response = {"ok": False, "error": _error(error)}
+                    print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
+                    traceback.print_exc()
+                else:
+                    try:
+                        response = {"ok": True, "payload": json.dumps(result)}
+                    except (TypeError, ValueError) as error:
+                        response = {"ok": False, "error": _error(error, "Runtime.MarshalError")}
+            # the CPU the function's own code used (`make bench` tells it from the runtime's)
+            response["cpuSeconds"] = time.process_time() - cpu_started
+            response.update(output.hand_over())
+            responses.send_bytes(json.dumps(response).encode())
+    finally:  # an exit, sys.exit() by the handler included, keeps the lines written before it
+        output.spill(mark=True)
 
 
 def main(request_fd: int, response_fd: int) -> None:
     requests = Connection(request_fd, writable=False)
     responses = Connection(response_fd, readable=False)
-    serve(requests, responses, *_init())
+    output = BufferedOutput.install()
+    serve(requests, responses, *_init(), output)
 
 
 def _forkable(control_fd: int) -> bool:
@@ -154,13 +157,14 @@ def template(control_fd: int) -> None:
     resumes from a snapshot taken after init: a new worker costs a fork, not an interpreter start
     and the imports (~0.4 s of CPU). The kernel reaps the forked workers (SIGCHLD ignored)."""
     control = socket.socket(fileno=control_fd)
+    output = BufferedOutput.install()
     handler, init_error, sdk_calls = _init()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    output.spill()  # to the template's own pipe, read as the init's log
     forkable = _forkable(control_fd)
     control.send(b"fork" if forkable else b"spawn")
     if not forkable:
         print("[emulator] init left sockets or threads open; workers start as new processes", file=sys.stderr)
+        output.spill()
         control.recv(1)  # wait for EOF
         return
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
@@ -181,6 +185,7 @@ def template(control_fd: int) -> None:
             os.dup2(output_write, 2)
             os.close(output_write)
             os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = stream.decode()
+            output.adopt()
             try:
                 serve(
                     Connection(request_read, writable=False),
@@ -188,6 +193,7 @@ def template(control_fd: int) -> None:
                     handler,
                     init_error,
                     sdk_calls,
+                    output,
                 )
             finally:
                 os._exit(0)

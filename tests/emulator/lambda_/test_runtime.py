@@ -68,6 +68,52 @@ def pid(event, context):
     return {"pid": os.getpid(), "stream": context.log_stream_name}
 """
 
+LOGGING = """
+import logging, os, subprocess, sys, time
+
+TEXT = "one\\ntwo three\\n\\u00fcn\\u00efcode \\u2713\\n\\npartial" + " joined\\n"
+
+def printed(event, context):
+    print(TEXT, end="")
+    sys.stderr.write("to stderr\\n")
+    logging.getLogger("fn").warning("a warning")
+
+def raw(event, context):
+    os.write(1, TEXT.encode())
+    os.write(2, "to stderr\\n".encode())
+    os.write(2, "a warning\\n".encode())
+
+def paced(event, context):
+    print("before")
+    time.sleep(event["pause"])
+    print("after")
+
+def hangs(event, context):
+    print("started, now hanging")
+    time.sleep(30)
+
+def exits(event, context):
+    print("leaving")
+    sys.exit(2)
+
+def forks(event, context):
+    pid = os.fork()
+    if pid == 0:
+        print("from the forked child", flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("from the handler")
+
+def runs(event, context):
+    print("before the subprocess")
+    subprocess.run([sys.executable, "-c", "print('x' * 1000 + '\\\\n' + 'from the subprocess')"], check=True)
+    print("after the subprocess")
+
+def floods(event, context):
+    for i in range(event["lines"]):
+        print(f"line {i} " + "y" * 100)
+"""
+
 
 @pytest.fixture
 def aws() -> Iterator[Any]:
@@ -81,6 +127,7 @@ def aws() -> Iterator[Any]:
                 "helper.py": "VALUE = 42\n",
                 "broken.py": "import nothing_here\n",
                 "counter.py": INIT_COUNTER,
+                "logged.py": LOGGING,
             }
         )
 
@@ -365,3 +412,97 @@ def test_an_invocation_whose_version_is_retired_before_it_runs_runs_on_the_new_o
     monkeypatch.setattr(runtime, "pool", lambda region, name: next(handed_out, current))
     ok, result = invoke(runtime, "echo")
     assert ok and result["env"]["GREETING"] == "v2"
+
+
+# The function's log output: buffered in the worker, handed over with each answer (emulator.lambda_.output)
+
+
+def log_events(runtime: LambdaRuntime, function: str) -> list[dict[str, Any]]:
+    """Every event of `function`'s one log stream, oldest first."""
+    runtime.sink.flush()
+    logs = boto3.client("logs", region_name="us-east-1")
+    group = f"/aws/lambda/{function}"
+    [stream] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    return logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]
+
+
+def invocation_lines(runtime: LambdaRuntime, function: str) -> list[str]:
+    """The lines of `function`'s last invocation, between its START and END lines."""
+    lines = [e["message"] for e in log_events(runtime, function)]
+    start = max(i for i, line in enumerate(lines) if line.startswith("START RequestId: "))
+    end = max(i for i, line in enumerate(lines) if line.startswith("END RequestId: "))
+    return lines[start + 1 : end]
+
+
+def test_printed_lines_reach_the_log_as_the_same_bytes_written_to_the_pipe_do(
+    aws: Any, runtime: LambdaRuntime
+) -> None:
+    aws.create("printed", "logged.printed")
+    aws.create("raw", "logged.raw")
+    for _ in range(2):  # the second invocation of a warm worker too
+        assert invoke(runtime, "printed")[0] and invoke(runtime, "raw")[0]
+        printed, raw = invocation_lines(runtime, "printed"), invocation_lines(runtime, "raw")
+        assert printed == raw
+        assert printed == [
+            "one",
+            "two three",
+            "\u00fcn\u00efcode \u2713",
+            "",
+            "partial joined",
+            "to stderr",
+            "a warning",
+        ]
+
+
+def test_lines_keep_the_time_they_were_written(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("paced", "logged.paced")
+    assert invoke(runtime, "paced", {"pause": 0.4})[0]
+    stamps = {e["message"]: e["timestamp"] for e in log_events(runtime, "paced")}
+    assert stamps["after"] - stamps["before"] >= 350
+
+
+def test_a_timed_out_invocation_keeps_the_lines_written_before_it_hung(
+    aws: Any, runtime: LambdaRuntime
+) -> None:
+    aws.create("hangs", "logged.hangs", timeout=1)
+    started = time.monotonic()
+    ok, error = invoke(runtime, "hangs")
+    assert not ok and error["errorType"] == "Sandbox.Timedout"
+    assert time.monotonic() - started < 2  # the hand-over is quick
+    lines = invocation_lines(runtime, "hangs")
+    assert lines[0] == "started, now hanging"
+    assert "Task timed out after 1.00 seconds" in lines[1]
+
+
+def test_a_handler_that_exits_keeps_the_lines_written_before(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("exits", "logged.exits")
+    ok, error = invoke(runtime, "exits")
+    assert not ok and error["errorType"] == "Runtime.ExitError"
+    lines = invocation_lines(runtime, "exits")
+    assert lines[0] == "leaving"
+    assert (
+        lines[1].endswith("Error: Runtime exited with error: exit status 2") or "Runtime exited" in lines[1]
+    )
+
+
+def test_lines_of_a_process_the_handler_forked_reach_the_log(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("forks", "logged.forks")
+    assert invoke(runtime, "forks")[0]
+    assert invocation_lines(runtime, "forks") == ["from the forked child", "from the handler"]
+
+
+def test_a_subprocess_output_is_part_of_its_invocation(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("runs", "logged.runs")
+    for _ in range(3):
+        assert invoke(runtime, "runs")[0]
+        lines = invocation_lines(runtime, "runs")
+        assert lines[0] == "before the subprocess" and lines[-1] == "after the subprocess"
+        assert lines[1:-1] == ["x" * 1000, "from the subprocess"]
+
+
+def test_a_flood_of_lines_arrives_whole_and_in_order(aws: Any, runtime: LambdaRuntime) -> None:
+    """More than the buffer holds (it spills to the pipe) and more than the pipe holds."""
+    aws.create("floods", "logged.floods")
+    assert invoke(runtime, "floods", {"lines": 5000})[0]
+    lines = invocation_lines(runtime, "floods")
+    assert lines == [f"line {i} " + "y" * 100 for i in range(5000)]
