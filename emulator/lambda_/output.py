@@ -10,8 +10,9 @@ SPILL_BYTES, when the worker exits, and on SPILL_SIGNAL, which the emulator send
 it, so the lines before a hang are in the log as on Lambda. Lost are only lines written right
 before the process ends itself without unwinding (os._exit, a crash in C).
 
-Ordering: each line carries the time it was written (lines from the pipe, the time they were
-read), and an invocation's lines are merged by it.
+Ordering: each line carries the time it was written, and an invocation's lines are merged by
+it. Spilled lines keep theirs on the pipe (STAMP, the time in ms, STAMP, the text); other lines
+there get the time they were read.
 """
 
 import contextlib
@@ -31,6 +32,7 @@ from emulator.logs.sink import now_ms
 # Written to the pipe after an invocation's raw output, when some of it is still unread (see
 # BufferedOutput.hand_over), so the emulator knows it has read every line of it.
 END_MARK = "\x00emulator-invocation-end\x00"
+STAMP = "\x00"
 SPILL_BYTES = 256 * 1024
 SPILL_SIGNAL = signal.SIGUSR2
 
@@ -113,7 +115,8 @@ class BufferedOutput(io.TextIOBase):
                 lines.append((now_ms(), self._partial))
                 self._partial = ""
             self._size = len(self._partial)
-            text = "".join(f"{line}\n" for _, line in lines) + (END_MARK + "\n" if mark else "")
+            text = "".join(f"{STAMP}{stamp}{STAMP}{line}\n" for stamp, line in lines)
+            text += END_MARK + "\n" if mark else ""
             if text:
                 self._write_raw(text)
 
@@ -167,12 +170,12 @@ class OutputPipe:
                         break
                     *complete, partial = (partial + data).split(b"\n")
                     stamp = now_ms()
-                    self._lines.extend((stamp, _text(raw)) for raw in complete)
+                    self._lines.extend(_line(raw, stamp) for raw in complete)
                     if any(raw == _END_MARK_BYTES for raw in complete):
                         self._lock.notify_all()  # wake the invocation only once its output is complete
         with self._lock:
             if partial:
-                self._lines.append((now_ms(), _text(partial)))
+                self._lines.append(_line(partial, now_ms()))
             self._lock.notify_all()
 
     def take(self, until_mark: bool = False, timeout: float = 1.0) -> list[Line]:
@@ -195,5 +198,10 @@ class OutputPipe:
 _END_MARK_BYTES = END_MARK.encode()
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+def _line(raw: bytes, read_at: int) -> Line:
+    text = raw.decode("utf-8", errors="replace")
+    if text.startswith(STAMP):
+        stamp, stamped, rest = text[1:].partition(STAMP)
+        if stamped and stamp.isdigit():
+            return int(stamp), rest
+    return read_at, text
