@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from emulator import patching
 from emulator.cloudwatch import alarms
-from emulator.core import docker, speedups
+from emulator.core import docker, reset, speedups
 from emulator.dynamodb import speedups as dynamodb_speedups
 from emulator.dynamodb import streams
 from emulator.events import schedule, targets
@@ -33,6 +33,7 @@ def install() -> None:
         return
     speedups.install()  # moto's request handling: the same answers with less work
     docker.install()  # no Docker: moto's container paths refuse loudly
+    reset.install()  # a state reset never trips over a moto module being imported meanwhile
     sqs_speedups.install()
     dynamodb_speedups.install()  # each ConditionExpression parsed once
     lambda_patches.keep_logging_config()
