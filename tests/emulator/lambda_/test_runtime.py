@@ -83,6 +83,9 @@ def raw(event, context):
     os.write(2, "to stderr\\n".encode())
     os.write(2, "a warning\\n".encode())
 
+def as_bytes(event, context):
+    sys.stdout.buffer.write("bytes through sys.stdout.buffer\\n".encode())
+
 def paced(event, context):
     print("before")
     time.sleep(event["pause"])
@@ -452,6 +455,12 @@ def test_printed_lines_reach_the_log_as_the_same_bytes_written_to_the_pipe_do(
             "to stderr",
             "a warning",
         ]
+
+
+def test_bytes_written_to_sys_stdout_buffer_reach_the_log(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("bytes", "logged.as_bytes")
+    assert invoke(runtime, "bytes")[0]
+    assert invocation_lines(runtime, "bytes") == ["bytes through sys.stdout.buffer"]
 
 
 def test_lines_keep_the_time_they_were_written(aws: Any, runtime: LambdaRuntime) -> None:
