@@ -230,7 +230,7 @@ class Worker:
         if raw is None:
             if not answered:  # first the lines it buffered: what it did before the hang
                 self._ask_for_output()
-            lines = self._output.take(until_mark=not answered, timeout=SPILL_TIMEOUT)
+                lines = self._output.take(until_mark=True, timeout=SPILL_TIMEOUT)
             self.kill()
             if not answered:
                 result = InvokeResult.failure(
@@ -241,7 +241,7 @@ class Worker:
                 ]
             else:  # the worker exited: what it wrote before is in the pipe, up to its end
                 self._output.wait_closed(SPILL_TIMEOUT)
-                lines += self._output.take()
+                lines = self._output.take()
                 result = InvokeResult.failure(
                     "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited"
                 )
