@@ -1,43 +1,55 @@
-"""A function's log output: each line stamped when written, handed over with the invocation's answer.
+"""A function's log output: each line stamped when written, most of them handed over with the answer.
 
 Worker side, `BufferedOutput` is the worker's sys.stdout and sys.stderr: the lines the function's
 code writes wait in memory and travel in the answer's message, so an invocation's logging costs
 no pipe write per line and no wake-up of an emulator thread per line (a sixth of the emulator's
-thread wake-ups per order, ~4 % of its CPU). The raw output pipe (fd 1 and 2) still carries
-everything else, read by the emulator's `OutputPipe`: what subprocesses and C code write to the
-fds, what a process the handler forked writes, and spills. The buffer spills its lines to the
-pipe when it grows past SPILL_BYTES, when the worker exits, and on SPILL_SIGNAL, which the
-emulator sends a timed-out worker before killing it, so the lines before a hang are in the log
-as on Lambda. Lost are only lines written right before the process ends itself without
-unwinding (os._exit, a crash in C).
+thread wake-ups per order, 2-3 % of its CPU). The raw output pipe (fd 1 and 2), read by the
+emulator's `OutputPipe`, carries everything else: what subprocesses and C code write to the fds,
+what a process the handler forked writes, and spills. The buffer spills its lines to the pipe when
+it grows past SPILL_BYTES, when the worker exits, and on SPILL_SIGNAL, which the emulator sends a
+timed-out worker before killing it, so the lines before a hang are in the log as on Lambda. Lost
+are only lines written right before the process ends itself without unwinding (os._exit, a crash
+in C).
 
-Ordering: each line carries the time it was written, and an invocation's lines are merged by
-it. Spilled lines keep theirs on the pipe (STAMP, the time in ms, STAMP, the text); other lines
-there get the time they were read.
+Order: the pipe's lines keep the pipe's order; the buffered ones are merged in by the time they
+were written. That is exact because a line is buffered only while the pipe holds nothing unread
+(FIONREAD, at each write): once raw output waits there, that line and the invocation's later ones
+go to the pipe behind it ("direct"). And a raw line is stamped with the time just before the read
+that took it: never later than it left the pipe (so before a line buffered after that), never
+earlier than a line buffered before it was written (a buffered line means the pipe was empty).
+On the pipe a line carries its kind and time: NUL, "b" (buffered, spilled) or "d" (direct), the
+time in ms, NUL, the text.
 """
 
 import contextlib
 import fcntl
+import heapq
 import io
 import os
+import re
 import select
 import signal
 import struct
 import sys
 import termios
 import threading
+import time
+from collections.abc import Iterable
 from typing import IO, Any, BinaryIO
-
-from emulator.logs.sink import now_ms
 
 # Written to the pipe after an invocation's raw output, when some of it is still unread (see
 # BufferedOutput.hand_over), so the emulator knows it has read every line of it.
 END_MARK = "\x00emulator-invocation-end\x00"
-STAMP = "\x00"
 SPILL_BYTES = 256 * 1024
 SPILL_SIGNAL = signal.SIGUSR2
+BUFFERED, DIRECT = "b", "d"
+_STAMPED = re.compile(r"\x00([bd])(\d+\.\d+)\x00(.*)", re.DOTALL)
 
-Line = tuple[int, str]  # (ms since the epoch, text)
+Line = tuple[float, str]  # (ms since the epoch, to the microsecond: lines are ordered by it; text)
+
+
+def now() -> float:
+    return time.time() * 1000
 
 
 class BufferedOutput(io.TextIOBase):
@@ -53,6 +65,7 @@ class BufferedOutput(io.TextIOBase):
         self._lines: list[Line] = []
         self._partial = ""
         self._size = 0
+        self._direct = False  # raw output came first: this invocation's lines go to the pipe
         self._binary: BinaryIO | None = None
 
     @classmethod
@@ -88,13 +101,17 @@ class BufferedOutput(io.TextIOBase):
         if os.getpid() != self._owner:  # a process the handler forked: its output never reaches an answer
             self._write_raw(text)
             return len(text)
-        stamp = now_ms()
+        stamp = now()
         with self._lock:
             *complete, self._partial = (self._partial + text).split("\n")
-            self._lines.extend((stamp, line) for line in complete)
-            self._size += len(text)
-            if self._size > SPILL_BYTES:
-                self.spill()
+            if complete and (self._direct or _unread(self._fd)):
+                self._direct = True  # behind the raw output that waits in the pipe, in its order
+                self._write_raw("".join(_framed(DIRECT, stamp, line) for line in complete))
+            else:
+                self._lines.extend((stamp, line) for line in complete)
+                self._size += len(text)
+                if self._size > SPILL_BYTES:
+                    self.spill()
         return len(text)
 
     def hand_over(self) -> dict[str, Any]:
@@ -102,6 +119,7 @@ class BufferedOutput(io.TextIOBase):
         the pipe (then END_MARK follows it there, and the emulator waits for it)."""
         with self._lock:
             lines = self._take(partial=True)  # an unfinished line ends with its invocation
+            self._direct = False
         handed: dict[str, Any] = {"logs": lines}
         if _unread(self._fd):
             self._write_raw(END_MARK + "\n")
@@ -112,7 +130,7 @@ class BufferedOutput(io.TextIOBase):
         """Write the buffered lines to the pipe; with `mark`, the partial line and END_MARK too."""
         with self._lock:
             lines = self._take(partial=mark)
-            text = "".join(f"{STAMP}{stamp}{STAMP}{line}\n" for stamp, line in lines)
+            text = "".join(_framed(BUFFERED, stamp, line) for stamp, line in lines)
             text += END_MARK + "\n" if mark else ""
             if text:
                 self._write_raw(text)
@@ -120,7 +138,7 @@ class BufferedOutput(io.TextIOBase):
     def _take(self, partial: bool) -> list[Line]:
         lines, self._lines = self._lines, []
         if partial and self._partial:
-            lines.append((now_ms(), self._partial))
+            lines.append((now(), self._partial))
             self._partial = ""
         self._size = len(self._partial)
         return lines
@@ -130,6 +148,10 @@ class BufferedOutput(io.TextIOBase):
         with contextlib.suppress(OSError):  # the emulator is gone: nobody left to read it
             while data:
                 data = data[os.write(self._fd, data) :]
+
+
+def _framed(kind: str, stamp: float, line: str) -> str:
+    return f"\x00{kind}{stamp:.3f}\x00{line}\n"
 
 
 def _unread(fd: int) -> int:
@@ -148,7 +170,8 @@ class OutputPipe:
 
     def __init__(self, output: IO[bytes], name: str) -> None:
         self._output = output
-        self._lines: list[Line] = []
+        self._piped: list[Line] = []  # raw and direct lines, in the pipe's order
+        self._spilled: list[Line] = []  # buffered lines that came by the pipe
         self._lock = threading.Condition()
         self._thread = threading.Thread(target=self._read, name=name, daemon=True)
         self._thread.start()
@@ -162,30 +185,42 @@ class OutputPipe:
             while True:
                 readable.poll()
                 with self._lock:
+                    before = now()  # no later than the read's bytes left the pipe
                     data = os.read(fd, 65536)
                     if not data:
                         break
                     *complete, partial = (partial + data).split(b"\n")
-                    stamp = now_ms()
-                    self._lines.extend(_line(raw, stamp) for raw in complete)
+                    for raw in complete:
+                        self._add(raw, before)
                     if any(raw == _END_MARK_BYTES for raw in complete):
                         self._lock.notify_all()  # wake the invocation only once its output is complete
         with self._lock:
             if partial:
-                self._lines.append(_line(partial, now_ms()))
+                self._add(partial, now())
             self._lock.notify_all()
 
-    def take(self, until_mark: bool = False, timeout: float = 1.0) -> list[Line]:
-        """The lines read so far, END_MARK left out; with `until_mark`, once END_MARK came (or
-        `timeout` passed, or the pipe closed)."""
+    def _add(self, raw: bytes, read_at: float) -> None:
+        text = raw.decode("utf-8", errors="replace")
+        stamped = _STAMPED.fullmatch(text)
+        if stamped is None:
+            self._piped.append((read_at, text))
+        else:
+            kind, stamp, rest = stamped.groups()
+            (self._spilled if kind == BUFFERED else self._piped).append((float(stamp), rest))
+
+    def take(self, until_mark: bool = False, timeout: float = 1.0, handed: Iterable[Line] = ()) -> list[Line]:
+        """The lines read so far merged with `handed` (the answer's), in order, END_MARK left out;
+        with `until_mark`, once END_MARK came (or `timeout` passed, or the pipe closed)."""
         with self._lock:
             if until_mark:
                 self._lock.wait_for(
-                    lambda: not self._thread.is_alive() or any(t == END_MARK for _, t in self._lines),
+                    lambda: not self._thread.is_alive() or any(t == END_MARK for _, t in self._piped),
                     timeout=timeout,
                 )
-            lines, self._lines = self._lines, []
-        return [(stamp, text) for stamp, text in lines if text != END_MARK]
+            piped, self._piped = [line for line in self._piped if line[1] != END_MARK], []
+            buffered = sorted([*self._spilled, *((float(s), t) for s, t in handed)], key=_stamp)
+            self._spilled = []
+        return list(heapq.merge(piped, buffered, key=_stamp))
 
     def wait_closed(self, timeout: float) -> None:
         """Until the worker's end of the pipe closed (it exited) and everything in it was read."""
@@ -195,10 +230,5 @@ class OutputPipe:
 _END_MARK_BYTES = END_MARK.encode()
 
 
-def _line(raw: bytes, read_at: int) -> Line:
-    text = raw.decode("utf-8", errors="replace")
-    if text.startswith(STAMP):
-        stamp, stamped, rest = text[1:].partition(STAMP)
-        if stamped and stamp.isdigit():
-            return int(stamp), rest
-    return read_at, text
+def _stamp(line: Line) -> float:
+    return line[0]

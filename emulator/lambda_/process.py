@@ -182,12 +182,12 @@ class Worker:
         return cls(spec, sink, stream, [request_write, response_read, -1], process.pid, endpoint, process)
 
     def _flush_lines(
-        self, lines: list[Line], extra: list[str] | None = None, first: Line | None = None
-    ) -> list[Line]:
-        lines = ([first] if first else []) + sorted(lines, key=lambda line: line[0])
-        lines += [(now_ms(), text) for text in extra or []]
-        self.sink.write(self.spec.log_stream(self.stream), lines)
-        return lines
+        self, lines: list[Line], extra: list[str] | None = None, first: tuple[int, str] | None = None
+    ) -> list[tuple[int, str]]:
+        stamped = ([first] if first else []) + [(int(stamp), text) for stamp, text in lines]
+        stamped += [(now_ms(), text) for text in extra or []]
+        self.sink.write(self.spec.log_stream(self.stream), stamped)
+        return stamped
 
     @property
     def alive(self) -> bool:
@@ -253,15 +253,14 @@ class Worker:
             )
             result = InvokeResult(ok=response["ok"], payload=payload, cpu_seconds=response["cpuSeconds"])
             status = []
-            lines = self._output.take(until_mark=response.get("mark", False))
-            lines += [(stamp, text) for stamp, text in response["logs"]]
+            lines = self._output.take(until_mark=response.get("mark", False), handed=response["logs"])
         report = [
             f"END RequestId: {request_id}",
             f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(duration + 0.999))} ms\t"
             f"Memory Size: {spec.memory} MB",
         ]
-        lines = self._flush_lines(lines, status + report, first=start_line)
-        result.log_tail = "\n".join(text for _, text in lines)[-4096:]
+        written = self._flush_lines(lines, status + report, first=start_line)
+        result.log_tail = "\n".join(text for _, text in written)[-4096:]
         return result
 
     def _await_answer(self, deadline: float) -> tuple[bytes | None, bool]:
