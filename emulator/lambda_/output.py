@@ -209,8 +209,9 @@ class OutputPipe:
             (self._spilled if kind == BUFFERED else self._piped).append((float(stamp), rest))
 
     def take(self, until_mark: bool = False, timeout: float = 1.0, handed: Iterable[Line] = ()) -> list[Line]:
-        """The lines read so far merged with `handed` (the answer's), in order, END_MARK left out;
-        with `until_mark`, once END_MARK came (or `timeout` passed, or the pipe closed)."""
+        """The lines read so far merged with `handed` (the answer's), in order and with times that
+        never go back (a raw line read late may be stamped after a direct one behind it), END_MARK
+        left out; with `until_mark`, once END_MARK came (or `timeout` passed, or the pipe closed)."""
         with self._lock:
             if until_mark:
                 self._lock.wait_for(
@@ -220,7 +221,11 @@ class OutputPipe:
             piped, self._piped = [line for line in self._piped if line[1] != END_MARK], []
             buffered = sorted([*self._spilled, *((float(s), t) for s, t in handed)], key=_stamp)
             self._spilled = []
-        return list(heapq.merge(piped, buffered, key=_stamp))
+        ordered, latest = [], 0.0
+        for stamp, text in heapq.merge(piped, buffered, key=_stamp):
+            latest = max(latest, stamp)  # never earlier than the line before: logs sort by time
+            ordered.append((latest, text))
+        return ordered
 
     def wait_closed(self, timeout: float) -> None:
         """Until the worker's end of the pipe closed (it exited) and everything in it was read."""

@@ -65,6 +65,8 @@ def test_lines_written_behind_unread_raw_output_keep_their_place(
     assert texts(handed["logs"]) == ["printed first"]
     lines = reader().take(until_mark=True, handed=handed["logs"])
     assert texts(lines) == ["printed first", "from a subprocess", "printed after it"]
+    stamps = [stamp for stamp, _ in lines]
+    assert stamps == sorted(stamps)  # the log's store orders events by time
     assert output.hand_over() == {"logs": []}  # read now: no mark needed
 
 
