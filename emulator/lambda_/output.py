@@ -3,7 +3,7 @@
 Worker side, `BufferedOutput` is the worker's sys.stdout and sys.stderr: the lines the function's
 code writes wait in memory and travel in the answer's message, so an invocation's logging costs
 no pipe write per line and no wake-up of an emulator thread per line (a sixth of the emulator's
-thread wake-ups per order, 2-3 % of its CPU). The raw output pipe (fd 1 and 2), read by the
+thread wake-ups per order, 0-3 % of its CPU). The raw output pipe (fd 1 and 2), read by the
 emulator's `OutputPipe`, carries everything else: what subprocesses and C code write to the fds,
 what a process the handler forked writes, and spills. The buffer spills its lines to the pipe when
 it grows past SPILL_BYTES, when the worker exits, and on SPILL_SIGNAL, which the emulator sends a
