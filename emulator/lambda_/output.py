@@ -200,13 +200,8 @@ class OutputPipe:
             self._lock.notify_all()
 
     def _add(self, raw: bytes, read_at: float) -> None:
-        text = raw.decode("utf-8", errors="replace")
-        stamped = _STAMPED.fullmatch(text)
-        if stamped is None:
-            self._piped.append((read_at, text))
-        else:
-            kind, stamp, rest = stamped.groups()
-            (self._spilled if kind == BUFFERED else self._piped).append((float(stamp), rest))
+        kind, line = parse(raw, read_at)
+        (self._spilled if kind == BUFFERED else self._piped).append(line)
 
     def take(self, until_mark: bool = False, timeout: float = 1.0, handed: Iterable[Line] = ()) -> list[Line]:
         """The lines read so far merged with `handed` (the answer's), in order and with times that
@@ -233,6 +228,17 @@ class OutputPipe:
 
 
 _END_MARK_BYTES = END_MARK.encode()
+
+
+def parse(raw: bytes, read_at: float) -> tuple[str | None, Line]:
+    """A line from the pipe: its kind (BUFFERED, DIRECT, or None for raw output) and the line, with
+    its own time or, raw, `read_at`."""
+    text = raw.decode("utf-8", errors="replace")
+    stamped = _STAMPED.fullmatch(text)
+    if stamped is None:
+        return None, (read_at, text)
+    kind, stamp, rest = stamped.groups()
+    return kind, (float(stamp), rest)
 
 
 def _stamp(line: Line) -> float:

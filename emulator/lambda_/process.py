@@ -10,13 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
-from emulator.lambda_.output import SPILL_SIGNAL, Line, OutputPipe
+from emulator.lambda_.output import SPILL_SIGNAL, Line, OutputPipe, now, parse
 from emulator.lambda_.sdk_calls import CALL, SdkEndpoint
 from emulator.lambda_.spec import (
     FunctionSpec,
@@ -92,8 +90,9 @@ class Template:
 
     def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
         assert self.process.stdout is not None
-        for line in _lines(self.process.stdout):
-            sink.write(spec.log_stream(self.stream), [(now_ms(), line)])
+        for raw in self.process.stdout:  # what init printed, spilled by the template (see output.py)
+            stamp, text = parse(raw.rstrip(b"\n"), now())[1]
+            sink.write(spec.log_stream(self.stream), [(int(stamp), text)])
 
     @property
     def alive(self) -> bool:
@@ -118,11 +117,6 @@ class Template:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=5)  # reaped: no zombie left behind
-
-
-def _lines(output: Any) -> Iterator[str]:
-    for raw in output:
-        yield raw.decode("utf-8", errors="replace").rstrip("\n")
 
 
 class Worker:

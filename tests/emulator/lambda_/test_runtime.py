@@ -131,6 +131,7 @@ def aws() -> Iterator[Any]:
                 "broken.py": "import nothing_here\n",
                 "counter.py": INIT_COUNTER,
                 "logged.py": LOGGING,
+                "noisy.py": "print('printed at import')\n\ndef handler(event, context):\n    return 1\n",
             }
         )
 
@@ -515,3 +516,23 @@ def test_a_flood_of_lines_arrives_whole_and_in_order(aws: Any, runtime: LambdaRu
     assert invoke(runtime, "floods", {"lines": 5000})[0]
     lines = invocation_lines(runtime, "floods")
     assert lines == [f"line {i} " + "y" * 100 for i in range(5000)]
+
+
+def test_what_init_prints_reaches_the_log_as_printed(aws: Any, runtime: LambdaRuntime) -> None:
+    aws.create("noisy", "noisy.handler")
+    assert invoke(runtime, "noisy")[0]
+    logs = boto3.client("logs", region_name="us-east-1")
+    deadline = time.monotonic() + 5
+    messages: list[str] = []
+    while "printed at import" not in messages and time.monotonic() < deadline:
+        runtime.sink.flush()
+        messages = [
+            e["message"]
+            for stream in logs.describe_log_streams(logGroupName="/aws/lambda/noisy")["logStreams"]
+            for e in logs.get_log_events(
+                logGroupName="/aws/lambda/noisy", logStreamName=stream["logStreamName"]
+            )["events"]
+        ]
+        time.sleep(0.05)
+    assert "printed at import" in messages
+    assert not any("\x00" in message for message in messages)  # no pipe framing leaks into the log
