@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from emulator import settings
+from emulator.core import cpus
 from emulator.xray.sampling import MODES as SAMPLING_MODES
 
 
@@ -73,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="X-Ray sampling of traced functions: all (default: every request, as a developer wants), "
         "default (AWS's rule: the first request each second, then 5 %%), off (no X-Ray)",
     )
+    parser.add_argument(
+        "--cpus",
+        choices=cpus.CHOICES,
+        default=os.environ.get("EMULATOR_CPUS", cpus.ONE),
+        help="one (default: the emulator's threads share one CPU, which spares them handing the "
+        "interpreter lock between CPUs; the functions' workers use every CPU), all",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-file", type=Path, help="log here, rotated (default: standard output)")
     parser.add_argument(
@@ -95,7 +103,10 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    cpu = cpus.pin(args.cpus)  # before any thread starts: they all inherit it
     configure_logging(args)
+    if cpu is not None:
+        logging.getLogger("emulator").info("the emulator's threads run on CPU %d", cpu)
     from emulator.server import Emulator  # after logging is configured: the server logs as it loads
 
     emulator = Emulator(

@@ -48,6 +48,7 @@ from moto.core.base_backend import BackendDict
 from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 
 from emulator.cloudwatch.metrics import MetricRecorder
+from emulator.core import cpus
 from emulator.sqs import store as sqs_store
 
 log = logging.getLogger("emulator.state")
@@ -330,6 +331,7 @@ class Saver:
         pid = os.fork()
         if pid == 0:
             code = 1
+            cpus.release()  # pickle beside the emulator's threads, not on their CPU
             signal.alarm(CHILD_SECONDS)  # ends a stuck child even when its parent was killed
             try:
                 write(self.path, backends, self.recorder.state())

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from emulator.core import cpus
 from emulator.lambda_.output import SPILL_SIGNAL, Line, OutputPipe, now, parse
 from emulator.lambda_.sdk_calls import CALL, SdkEndpoint
 from emulator.lambda_.spec import (
@@ -40,7 +41,7 @@ def start_worker_process(
     args: list[str],
     pass_fds: tuple[int, ...],
 ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "emulator.lambda_.worker", *args],
         cwd=code_dir,
         env=environment(spec, code_dir, endpoint, stream),
@@ -49,6 +50,8 @@ def start_worker_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    cpus.release(process.pid)  # its forked workers inherit every CPU, not the emulator's one
+    return process
 
 
 class Template:
