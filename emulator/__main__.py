@@ -105,8 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cpu = cpus.pin(args.cpus)  # before any thread starts: they all inherit it
     configure_logging(args)
-    if cpu is not None:
-        logging.getLogger("emulator").info("the emulator's threads run on CPU %d", cpu)
     from emulator.server import Emulator  # after logging is configured: the server logs as it loads
 
     emulator = Emulator(
@@ -125,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"emulator: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1
+    if cpu is not None:
+        logging.getLogger("emulator").info("the emulator's threads run on CPU %d (--cpus)", cpu)
     print(f"emulator: ready on {emulator.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
