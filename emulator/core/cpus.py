@@ -32,7 +32,7 @@ def pin(choice: str) -> int | None:
     process started with: call it before the emulator starts any thread. The CPU, or None."""
     if choice != ONE or len(STARTED_WITH) < 2:
         return None
-    cpu = max(STARTED_WITH)  # not the first: Linux leaves more of its own housekeeping on CPU 0
+    cpu = sorted(STARTED_WITH)[os.getpid() % len(STARTED_WITH)]  # emulators side by side spread
     os.sched_setaffinity(0, {cpu})
     return cpu
 
