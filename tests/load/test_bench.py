@@ -19,26 +19,33 @@ def run(accepted_per_s: float, cpu_ms: float) -> dict[str, Any]:
 def test_a_steady_drift_cancels_and_the_on_runs_show_the_noise() -> None:
     # the machine slows between runs (20 accepted/s fewer, 2 ms more CPU per order each time) and
     # no feature costs anything: each off run sits exactly between its neighbours
-    on = [run(100, 10), run(80, 12), run(60, 14), run(40, 16)]
-    off = {feature: run(90 - 20 * turn, 11 + 2 * turn) for turn, feature in enumerate(FEATURES_OFF)}
+    on = [run(200 - 20 * turn, 10 + 2 * turn) for turn in range(len(FEATURES_OFF) + 1)]
+    off = {feature: run(190 - 20 * turn, 11 + 2 * turn) for turn, feature in enumerate(FEATURES_OFF)}
     [noise, *rows] = feature_rows({"on": on, "off": off})
 
-    assert noise[1] == "100 / 80 / 60 / 40; 10.00 / 12.00 / 14.00 / 16.00 ms"
+    assert (
+        noise[1]
+        == " / ".join(f"{200 - 20 * turn}" for turn in range(len(on)))
+        + "; "
+        + " / ".join(f"{10 + 2 * turn:.2f}" for turn in range(len(on)))
+        + " ms"
+    )
     assert [row[0].split(":")[0] for row in rows] == list(FEATURES_OFF)
-    assert [row[1] for row in rows] == [
-        "90 vs 90 (1.00); 11.00 vs 11.00 ms",
-        "70 vs 70 (1.00); 13.00 vs 13.00 ms",
-        "50 vs 50 (1.00); 15.00 vs 15.00 ms",
+    assert [row[1] for row in rows] == [  # each off run exactly as fast as its neighbours' mean
+        f"{190 - 20 * turn} vs {190 - 20 * turn} (1.00); {11 + 2 * turn:.2f} vs {11 + 2 * turn:.2f} ms"
+        for turn in range(len(FEATURES_OFF))
     ]
     assert [row[2] for row in rows] == [spec.target for spec in FEATURES_OFF.values()]
 
 
 def test_a_feature_that_costs_shows_against_its_neighbours() -> None:
-    on = [run(100, 10), run(100, 10), run(100, 10), run(100, 10)]
+    on = [run(100, 10) for _ in range(len(FEATURES_OFF) + 1)]
     off = {feature: run(100, 10) for feature in FEATURES_OFF}
     off["X-Ray"] = run(125, 8)  # X-Ray off: a fifth faster, 2 ms less per order
-    rows = feature_rows({"on": on, "off": off})[1:]
-    assert rows[-1][1] == "100 vs 125 (0.80); 10.00 vs 8.00 ms"
+    rows = dict(row[:2] for row in feature_rows({"on": on, "off": off})[1:])
+    assert [value for label, value in rows.items() if label.startswith("X-Ray:")] == [
+        "100 vs 125 (0.80); 10.00 vs 8.00 ms"
+    ]
 
 
 class SlowTable:
