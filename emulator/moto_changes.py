@@ -10,6 +10,7 @@ from collections.abc import Callable
 from emulator import patching
 from emulator.cloudwatch import alarms
 from emulator.core import docker, reset, speedups
+from emulator.dynamodb import atomic as dynamodb_atomic
 from emulator.dynamodb import speedups as dynamodb_speedups
 from emulator.dynamodb import streams
 from emulator.events import schedule, targets
@@ -36,6 +37,7 @@ def install() -> None:
     reset.install()  # a state reset never trips over a moto module being imported meanwhile
     sqs_speedups.install()
     dynamodb_speedups.install()  # each ConditionExpression parsed once
+    dynamodb_atomic.install()  # each DynamoDB request runs alone: a Scan never meets a PutItem midway
     lambda_patches.keep_logging_config()
     lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here
     lambda_patches.moto_triggers_invoke_through_the_runtime()  # S3, EventBridge, ...: never Docker
