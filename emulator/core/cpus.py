@@ -7,9 +7,8 @@ own caches, while a thread kept waiting makes the holder drop it at the switch i
 CPU a handoff is a plain switch. The functions' workers and the state saves are processes of their
 own: `release` gives them every CPU the emulator started with.
 
-Measured with `make up`'s configuration, 16 clients, 2 CPUs (docs/performance.md): the emulator's
-voluntary context switches per order 55-57 -> 16-18, its system CPU halved, CPU per order (emulator
-+ workers) ~0.85x, orders accepted per second ~1.3x.
+What it saves is measured in docs/performance.md (#24's item 2, "the emulator's threads on one
+CPU") and in every `make bench` (its `--cpus all` row).
 
 Linux only (sched_setaffinity); elsewhere, and with a single CPU, this changes nothing.
 """
