@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from emulator import persistence
+from emulator.cloudwatch.metrics import MetricRecorder
 from emulator.core import cpus
 from emulator.ctl import temporary_emulator
 from tests.emulator.helpers import code_zip
@@ -49,6 +51,21 @@ def test_releasing_a_process_that_has_exited_is_no_error() -> None:
         os._exit(0)
     os.waitpid(pid, 0)
     cpus.release(pid)
+
+
+@needs_two
+def test_a_save_runs_on_every_cpu_not_only_on_the_emulator_s_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = tmp_path / "cpus"
+    monkeypatch.setattr(
+        persistence, "write", lambda *args: seen.write_text(json.dumps(sorted(os.sched_getaffinity(0))))
+    )
+    saver = persistence.Saver(
+        tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
+    )
+    on_a_thread(lambda: (cpus.pin(cpus.ONE), saver._save_in_child()))  # as the emulator's saver thread
+    assert json.loads(seen.read_text()) == sorted(cpus.STARTED_WITH)
 
 
 @needs_two

@@ -1,8 +1,6 @@
 """The emulator's state survives a restart (`--state-dir`, as `make local-up` starts it)."""
 
 import json
-import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +13,6 @@ import requests
 from e2e.waiting import eventually
 from emulator import persistence
 from emulator.cloudwatch.metrics import MetricRecorder
-from emulator.core import cpus
 from emulator.ctl import free_port, spawn, stop_child, wait_healthy
 from emulator.settings import endpoint_on
 from emulator.sqs.store import store_of
@@ -277,28 +274,6 @@ def test_a_save_holds_what_moto_holds(tmp_path: Path, monkeypatch: pytest.Monkey
     ]
     assert "kept" in saved.queues
     assert (tmp_path / persistence.STATE_FILE).stat().st_mode & 0o077 == 0  # the user's only
-
-
-@pytest.mark.skipif(len(cpus.STARTED_WITH) < 2, reason="needs sched_setaffinity and two CPUs")
-def test_a_save_runs_on_every_cpu_not_only_on_the_emulator_s_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen = tmp_path / "cpus"
-    monkeypatch.setattr(
-        persistence, "write", lambda *args: seen.write_text(json.dumps(sorted(os.sched_getaffinity(0))))
-    )
-    saver = persistence.Saver(
-        tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
-    )
-
-    def save_from_a_pinned_thread() -> None:  # as the emulator's saver thread does
-        cpus.pin(cpus.ONE)
-        saver._save_in_child()
-
-    thread = threading.Thread(target=save_from_a_pinned_thread)
-    thread.start()
-    thread.join(30)
-    assert json.loads(seen.read_text()) == sorted(cpus.STARTED_WITH)
 
 
 def test_the_stacks_part_refers_to_the_objects_of_the_first_not_to_copies(tmp_path: Path) -> None:
