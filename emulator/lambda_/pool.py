@@ -37,6 +37,7 @@ class FunctionPool:
         self._lock = threading.Condition()
         self._template_lock = threading.Lock()
         self._preparing = threading.Event()
+        self._prepared = threading.Event()
 
     def _template(self) -> Template:
         with self._template_lock:
@@ -70,6 +71,22 @@ class FunctionPool:
                 worker.kill()
         except Exception:  # the first invocation tries again and reports it
             log.exception("%s: could not prepare the function", self.spec.name)
+        finally:
+            self._prepared.set()
+
+    def _prepared_worker(self) -> Worker | None:
+        """The warm worker `prepare` is starting, once it is ready: an invocation that arrives
+        during that init uses it rather than running the init a second time. (A template is
+        waited for in `_template`.)"""
+        if FORK_WORKERS or not self._preparing.is_set():
+            return None
+        self._prepared.wait()
+        with self._lock:
+            while self.idle:
+                worker = self.idle.pop()
+                if worker.alive:
+                    return worker
+        return None
 
     def _new_worker(self) -> Worker:
         if FORK_WORKERS:
@@ -116,7 +133,7 @@ class FunctionPool:
         worker = self._acquire(wait_seconds)
         try:
             if worker is None:
-                worker = self._new_worker()
+                worker = self._prepared_worker() or self._new_worker()
             with self._lock:
                 self.running.add(worker)
             return worker.invoke(invocation)

@@ -56,9 +56,10 @@ def unserializable(event, context):
 
 
 INIT_COUNTER = """
-import os, socket
+import os, socket, time
 with open(os.environ["INIT_LOG"], "a") as log:
     log.write("init\\n")
+time.sleep(float(os.environ.get("INIT_SECONDS", 0)))  # the rest of a slow init
 if os.environ.get("OPEN_SOCKET_AT_INIT"):
     KEPT = socket.socketpair()  # a connection made at import could not be shared by forked workers
 
@@ -346,7 +347,8 @@ def test_deployed_functions_are_initialised_before_their_first_invocation(
 ) -> None:
     monkeypatch.setattr(lambda_pool, "FORK_WORKERS", fork_workers)
     init_log = tmp_path / "init.log"
-    aws.create("counter", "counter.pid", Environment={"Variables": {"INIT_LOG": str(init_log)}})
+    variables = {"INIT_LOG": str(init_log), "INIT_SECONDS": "0.5"}  # invoked while init still runs
+    aws.create("counter", "counter.pid", Environment={"Variables": variables})
     runtime.prepare_deployed()
     deadline = time.monotonic() + 10
     # (the file exists from the init's open() until its one write lands)
