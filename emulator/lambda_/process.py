@@ -267,7 +267,7 @@ class Worker:
             raw = self._responses.recv_bytes()
             if not raw.startswith(CALL):
                 return raw, True
-            self.endpoint.answer_later(raw, self._requests.send_bytes)
+            self.endpoint.take(raw, self._requests.send_bytes)
         return None, False
 
     def _ask_for_output(self) -> None:

@@ -2,6 +2,7 @@
 request over HTTP would be; outside an invocation they go over HTTP (emulator.lambda_.sdk_calls)."""
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from waitress.server import create_server
 
 from emulator.ctl import temporary_emulator
 from emulator.lambda_.runtime import LambdaRuntime
-from emulator.lambda_.sdk_calls import environ
+from emulator.lambda_.sdk_calls import CALL, SdkEndpoint, environ, frame
 from tests.emulator.helpers import code_zip
 from workspace.clients import local_client
 
@@ -206,6 +207,40 @@ def test_the_function_times_out_during_a_long_call(function: tuple[LambdaRuntime
     assert (
         invoke(runtime, "short")["account"] == "222222222222"
     )  # a new worker; the answer to the dead one went nowhere
+
+
+def test_calls_that_cannot_wait_are_answered_by_the_invoking_thread() -> None:
+    answered_on: dict[str, threading.Thread] = {}
+
+    def app(env: dict[str, Any], start_response: Any) -> list[bytes]:
+        answered_on[env.get("HTTP_X_AMZ_TARGET", "query protocol")] = threading.current_thread()
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
+        return [b"{}"]
+
+    endpoint = SdkEndpoint("http://127.0.0.1:1", app)
+    replies: queue.Queue[bytes] = queue.Queue()
+    try:
+        for headers in (
+            [["X-Amz-Target", "DynamoDB_20120810.PutItem"]],
+            [["x-amz-target", "AmazonSQS.SendMessage"]],
+            [["X-Amz-Target", "AmazonSQS.ReceiveMessage"]],  # a long poll
+            [["X-Amz-Target", "AWSStepFunctions.StartSyncExecution"]],  # not known not to wait
+            [],
+        ):
+            call = {"method": "POST", "url": "http://127.0.0.1:1/", "headers": headers}
+            endpoint.take(CALL + frame(call, b"{}"), replies.put)
+            assert replies.get(timeout=5).endswith(b"{}")
+    finally:
+        endpoint.close()
+
+    here = threading.current_thread()
+    assert {target: thread is here for target, thread in answered_on.items()} == {
+        "DynamoDB_20120810.PutItem": True,
+        "AmazonSQS.SendMessage": True,
+        "AmazonSQS.ReceiveMessage": False,
+        "AWSStepFunctions.StartSyncExecution": False,
+        "query protocol": False,
+    }
 
 
 def test_the_environ_is_the_one_waitress_builds(over_http: tuple[str, Recorder]) -> None:
