@@ -77,25 +77,42 @@ class _Pickler(pickle.Pickler):
     restore's time with 25k orders)."""
 
     def reducer_override(self, obj: Any) -> Any:
-        if type(obj) is LimitedSizeDict:  # its constructor's update() does not check again
-            return LimitedSizeDict, (dict(obj),)
-        if isinstance(obj, _LOCK_TYPES):
-            return (threading.RLock if isinstance(obj, _LOCK_TYPES[1]) else threading.Lock), ()
-        if isinstance(obj, _PRIVATE_KEYS):
-            return _private_key, (obj.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()),)
-        if isinstance(obj, _PUBLIC_KEYS):
-            return _public_key, (obj.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),)
-        if isinstance(obj, defaultdict):
-            factory = obj.default_factory
-            if getattr(factory, "__name__", "") == "<lambda>":
-                # moto's `defaultdict(lambda: defaultdict(dict))`: a lambda cannot be pickled, a
-                # fresh copy of what it makes can
-                factory = functools.partial(copy.deepcopy, factory())  # type: ignore[misc]
-            # subclasses too, whatever their __init__ takes (moto's ParameterDict)
-            return _defaultdict, (type(obj), factory), getattr(obj, "__dict__", None), None, iter(obj.items())
-        if isinstance(obj, weakref.WeakValueDictionary):  # moto's ARN indexes: the values live on elsewhere
-            return weakref.WeakValueDictionary, (dict(obj.items()),)
-        return NotImplemented
+        reduce = _reducer(type(obj))
+        return NotImplemented if reduce is None else reduce(obj)
+
+
+@functools.cache
+def _reducer(cls: type) -> Callable[[Any], Any] | None:
+    """How `_Pickler` takes an instance of `cls`; None: as pickle does. Decided once per type: a
+    save asks for each of its objects (~40k for 3k orders), and the key classes are ABCs, whose
+    checks took two thirds of a save's CPU when made for every object."""
+    if cls is LimitedSizeDict:  # its constructor's update() does not check again
+        return lambda obj: (LimitedSizeDict, (dict(obj),))
+    if cls in _LOCK_TYPES:
+        rebuilt = threading.RLock if cls is _LOCK_TYPES[1] else threading.Lock
+        return lambda obj: (rebuilt, ())
+    if issubclass(cls, _PRIVATE_KEYS):
+        return lambda obj: (
+            _private_key,
+            (obj.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()),),
+        )
+    if issubclass(cls, _PUBLIC_KEYS):
+        return lambda obj: (_public_key, (obj.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),))
+    if issubclass(cls, defaultdict):
+        return _reduce_defaultdict
+    if issubclass(cls, weakref.WeakValueDictionary):  # moto's ARN indexes: the values live on elsewhere
+        return lambda obj: (weakref.WeakValueDictionary, (dict(obj.items()),))
+    return None
+
+
+def _reduce_defaultdict(obj: defaultdict[Any, Any]) -> Any:
+    factory = obj.default_factory
+    if getattr(factory, "__name__", "") == "<lambda>":
+        # moto's `defaultdict(lambda: defaultdict(dict))`: a lambda cannot be pickled, a fresh copy
+        # of what it makes can
+        factory = functools.partial(copy.deepcopy, factory())  # type: ignore[misc]
+    # subclasses too, whatever their __init__ takes (moto's ParameterDict)
+    return _defaultdict, (type(obj), factory), getattr(obj, "__dict__", None), None, iter(obj.items())
 
 
 def _defaultdict(cls: type[defaultdict[Any, Any]], factory: Any) -> defaultdict[Any, Any]:

@@ -1,7 +1,10 @@
 """The emulator's state survives a restart (`--state-dir`, as `make local-up` starts it)."""
 
 import json
+import threading
 import time
+import weakref
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +12,8 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from e2e.waiting import eventually
 from emulator import persistence
@@ -288,6 +293,59 @@ def test_the_stacks_part_refers_to_the_objects_of_the_first_not_to_copies(tmp_pa
     assert "cloudformation" not in saved.first["moto"]  # loaded once moto's CloudFormation has
     restored_queue = saved.first["moto"]["sqs"]["000000000000"]["us-east-1"]
     assert saved.second()["cloudformation"]["000000000000"]["us-east-1"]["resource"] is restored_queue
+
+
+class Resource:  # a weakly referenced moto model
+    pass
+
+
+class ParameterDict(defaultdict[str, Any]):  # as moto's: a subclass whose __init__ takes more
+    def __init__(self, account: str, region: str) -> None:
+        super().__init__(list)
+        self.account = account
+
+
+def test_what_pickle_cannot_take_as_it_is_comes_back(tmp_path: Path) -> None:
+    """Locks (rebuilt unlocked), the cryptography keys moto holds, moto's lambda-made defaultdicts
+    and its weak-value ARN indexes: each kind, twice (the second from what the first decided)."""
+    held = threading.Lock()
+    held.acquire()
+    private = [
+        rsa.generate_private_key(65537, 1024),
+        ec.generate_private_key(ec.SECP256R1()),
+        ed25519.Ed25519PrivateKey.generate(),
+    ]
+    resource = Resource()
+    parameters = ParameterDict("000000000000", "us-east-1")
+    parameters["p"].append(1)
+    nested: defaultdict[str, Any] = defaultdict(lambda: defaultdict(dict))
+    nested["a"]["b"]["c"] = 1
+    kept = {
+        "locks": [held, threading.Lock(), threading.RLock(), threading.RLock()],
+        "private": private * 2,
+        "public": [key.public_key() for key in private] * 2,
+        "defaultdicts": [nested, nested.copy(), parameters],
+        "index": weakref.WeakValueDictionary({"arn": resource}),
+        "resource": resource,
+    }
+    state = tmp_path / persistence.STATE_FILE
+    persistence.write(state, {"kms": {"000000000000": {"us-east-1": kept}}}, {})
+    back = persistence.read(state).first["moto"]["kms"]["000000000000"]["us-east-1"]
+
+    assert [type(lock) for lock in back["locks"]] == [type(lock) for lock in kept["locks"]]
+    assert all(lock.acquire(blocking=False) for lock in back["locks"])  # unlocked, the held one too
+    pem, public = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    assert [key.public_key().public_bytes(pem, public) for key in back["private"]] == [
+        key.public_key().public_bytes(pem, public) for key in kept["private"]
+    ]
+    assert [key.public_bytes(pem, public) for key in back["public"]] == [
+        key.public_bytes(pem, public) for key in kept["public"]
+    ]
+    restored_nested, _, restored_parameters = back["defaultdicts"]
+    assert restored_nested == nested and restored_nested["new"]["x"] == {}  # the factory still makes
+    assert type(restored_parameters) is ParameterDict and restored_parameters.account == "000000000000"
+    assert restored_parameters["p"] == [1] and restored_parameters["q"] == []
+    assert back["index"]["arn"] is back["resource"]
 
 
 def test_an_item_s_attributes_come_back_in_one_call_not_one_size_check_each(
