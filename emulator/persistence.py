@@ -77,7 +77,8 @@ class _Pickler(pickle.Pickler):
     restore's time with 25k orders)."""
 
     def reducer_override(self, obj: Any) -> Any:
-        reduce = _reducer(type(obj))
+        cls: type = type(obj)
+        reduce = _reducer(cls)
         return NotImplemented if reduce is None else reduce(obj)
 
 
