@@ -1,13 +1,13 @@
 """A function's AWS SDK calls to the emulator travel over its invocation's pipes, not HTTP.
 
 While an invocation runs, the emulator's thread that invoked the worker waits for its answer on
-the worker's pipes; a call the function's SDK makes meanwhile arrives there too and is answered through the emulator's WSGI
-app: the same dispatch, IAM check, moto and traces as over HTTP, without a socket or an HTTP parser
-on either side (two of an order's three requests: ~2 of its ~9 ms of CPU here). A call that may
-wait (a long poll, a synchronous invoke) is answered by a thread of `SdkEndpoint`'s own pool while
-the invoking thread goes on waiting, so the function's timeout holds during it; a call that cannot
-(ANSWERED_AT_ONCE) is answered by the invoking thread itself. botocore still
-builds, signs, sends (to a `before-send` handler, where moto's mock also answers) and parses
+the worker's pipes; a call the function's SDK makes meanwhile arrives there too and is answered
+through the emulator's WSGI app: the same dispatch, IAM check, moto and traces as over HTTP,
+without a socket or an HTTP parser on either side (two of an order's three requests: ~2 of its ~9
+ms of CPU here). A call that may wait (a long poll, a synchronous invoke) is answered by a thread
+of `SdkEndpoint`'s own pool while the invoking thread goes on waiting, so the function's timeout
+holds during it; a call that cannot (ANSWERED_AT_ONCE) is answered by the invoking thread. botocore
+still builds, signs, sends (to a `before-send` handler, where moto's mock also answers) and parses
 every call, so the function's code, its SDK and its X-Ray subsegments run as they do on AWS.
 
 Calls made outside an invocation (at init, or by a thread the handler left running), from a
@@ -35,7 +35,8 @@ from emulator.http import StartResponse
 CALL = b"\x01"
 # Set in a worker's environment when the emulator answers its calls over the pipes.
 OVER_PIPES = "_EMULATOR_SDK_CALLS_OVER_PIPES"
-# Calls answered at once (a long poll or a synchronous invoke holds a thread); more wait their turn.
+# Calls the pool answers side by side (a long poll or a synchronous invoke holds a thread); more
+# wait their turn.
 ANSWERING_THREADS = 64
 # Calls (by X-Amz-Target) that wait on nothing but moto: no long poll, no function run inside
 # (DynamoDB Streams and SQS triggers are polled). The invoking thread answers them itself, which
