@@ -1,6 +1,7 @@
 """DynamoDB's speed-ups keep moto's answers: a condition parsed once decides each write on its own
 item; an item's size is checked as moto checks it."""
 
+import copy
 import uuid
 from typing import Any
 
@@ -84,3 +85,56 @@ def test_an_item_is_refused_at_the_size_moto_refuses_it(dynamodb: Any, padding: 
     attrs = {"PK": {"S": "k"}, "pad": {"S": "x" * padding}, "n": {"N": "12.5"}, "l": {"L": [{"S": "ab"}]},
              "m": {"M": {"k": {"BOOL": True}}}, "last": {"S": "y" * 30}}  # fmt: skip
     assert as_the_emulator_sizes_it(attrs) == as_moto_sizes_it(attrs)
+
+
+def test_a_scan_answers_as_moto_s_own_scan_and_copies_stay_copies(dynamodb: Any) -> None:
+    """Two ways to one answer: each page of Scans (all, Select=COUNT, Limit paging, a filter) with
+    the emulator's scan and with moto's own put back."""
+    from moto.dynamodb.models import table
+
+    from emulator.patching import original, swapped
+
+    dynamodb.create_table(
+        TableName="n", KeySchema=[{"AttributeName": "h", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "N"}, {"AttributeName": "r", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    for h in ("10", "9", "1.5", "-3", "100"):  # numbers: sorted as numbers, not as strings
+        for r in ("b", "a", "B"):
+            dynamodb.put_item(TableName="n", Item={"h": {"N": h}, "r": {"S": r}, "v": {"N": str(len(h))}})
+    for key in ("z", "a", "m", "ä", "A"):
+        dynamodb.put_item(TableName="t", Item={"PK": {"S": key}})
+
+    def pages(name: str, **scan: Any) -> list[Any]:
+        found, start = [], {}
+        while True:
+            page = dynamodb.scan(TableName=name, **scan, **start)
+            page.pop("ResponseMetadata")
+            found.append(page)
+            if "LastEvaluatedKey" not in page:
+                return found
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    def every_scan() -> list[Any]:
+        return [
+            pages(name, **scan)
+            for name in ("n", "t")
+            for scan in ({}, {"Select": "COUNT"}, {"Limit": 4}, {"Limit": 2, "Select": "COUNT"})
+        ] + [pages("n", FilterExpression="v > :one", ExpressionAttributeValues={":one": {"N": "1"}}, Limit=4)]
+
+    emulators = every_scan()
+    with (
+        swapped(table, "copy", copy),
+        swapped(table.Table, "scan", original(table.Table, "scan")),
+        swapped(table.Table, "all_items", original(table.Table, "all_items")),
+    ):
+        assert every_scan() == emulators
+    assert [item["h"]["N"] for item in emulators[0][0]["Items"]][::3] == ["-3", "1.5", "9", "10", "100"]
+
+    # what moto's table module copies outside a Scan is still a copy of its own: a backup
+    dynamodb.scan(TableName="n")
+    arn = dynamodb.create_backup(TableName="n", BackupName="before")["BackupDetails"]["BackupArn"]
+    dynamodb.put_item(TableName="n", Item={"h": {"N": "9"}, "r": {"S": "a"}, "v": {"N": "7"}})
+    dynamodb.restore_table_from_backup(TargetTableName="restored", BackupArn=arn)
+    restored = dynamodb.get_item(TableName="restored", Key={"h": {"N": "9"}, "r": {"S": "a"}})["Item"]
+    assert restored["v"] == {"N": "1"}
