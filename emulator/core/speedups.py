@@ -14,7 +14,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from emulator import json_protocol, sigv4
 from emulator.http import Response, StartResponse, respond
-from emulator.patching import replace, swapped
+from emulator.patching import original, replace, swapped
 
 PLAIN_RESULTS_TO_VERIFY = 20
 PLAIN_RESULTS_VERIFIED: dict[str, int] = {}  # "service.Operation" -> results that serialized identically
@@ -25,6 +25,7 @@ def install() -> None:
     cache_pure_helpers()
     draw_random_strings_at_once()
     serialize_plain_json_results_directly()
+    look_up_known_accounts_directly()
 
 
 def cache_pure_helpers() -> None:
@@ -92,6 +93,26 @@ def serialize_plain_json_results_directly() -> None:
         return slow
 
     replace(ActionResult, "execute_result", execute_result)
+
+
+def look_up_known_accounts_directly() -> None:
+    """moto's `BackendDict[account]` (every request, often several times) takes a global lock,
+    lists the dict's keys and looks itself up in the list of every BackendDict, comparing dicts
+    by value on the way. All of that makes sure the account's backend exists and is registered
+    for `BackendDict.reset()`, which is true for any account already present: only that path
+    adds one, and `reset()` removes the accounts with the registrations. A present account is
+    answered directly; a new one takes moto's path."""
+    from moto.core.base_backend import BackendDict
+
+    create = original(BackendDict, "__getitem__")
+
+    def __getitem__(self: BackendDict[Any], account_id: str) -> Any:
+        try:
+            return dict.__getitem__(self, account_id)
+        except KeyError:
+            return create(self, account_id)
+
+    replace(BackendDict, "__getitem__", __getitem__)
 
 
 def draw_random_strings_at_once() -> None:

@@ -117,3 +117,21 @@ def test_one_boto_session_gives_ec2_the_same_regions_and_puts_the_name_back() ->
     shared = regions("shared")
     assert "us-east-1" in shared and "cn-north-1" in shared and "us-gov-west-1" in shared
     assert shared == regions("new sessions")
+
+
+def test_a_known_account_s_backend_is_the_one_moto_made_and_reset_still_clears_a_new_one() -> None:
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import sqs_backends
+
+    with moto.mock_aws():
+        account = "210987654321"  # new here: moto's path creates and registers it
+        backend = sqs_backends[account]["us-east-1"]
+        backend.create_queue("kept-until-reset")
+        assert sqs_backends[account]["us-east-1"] is backend  # known: answered directly, the same
+        assert (
+            boto3.client("sqs", region_name="us-east-1").list_queues().get("QueueUrls") is None
+        )  # another account's
+
+        BackendDict.reset()
+        assert account not in sqs_backends  # it was registered, so reset cleared it
+        assert sqs_backends[account]["us-east-1"].queues == {}  # and a fresh one is made again
