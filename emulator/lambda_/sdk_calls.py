@@ -147,12 +147,19 @@ class WorkerSide:
             responses.send_bytes(CALL + frame(call, body or b""))
             answered, content = unframe(requests.recv_bytes())
         from botocore.awsrequest import AWSResponse
-        from botocore.compat import HTTPHeaders
 
-        received = HTTPHeaders()  # as urllib3 hands them to botocore
+        # urllib3's headers, as botocore gets them over HTTP: a repeated header reads "a, b" (the
+        # email.Message of http.client gave its first value only) and building them costs less
+        try:
+            from urllib3 import HTTPHeaderDict
+        except ImportError:  # urllib3 1.26
+            from urllib3._collections import HTTPHeaderDict
+
+        received = HTTPHeaderDict()
         for name, value in answered["headers"]:
-            received[name] = value
-        return AWSResponse(request.url, answered["status"], received, _Body(content))
+            received.add(name, value)
+        # (botocore's stubs say HTTPHeaders; its own URLLib3Session passes urllib3's, as here)
+        return AWSResponse(request.url, answered["status"], received, _Body(content))  # type: ignore[arg-type]
 
 
 def frame(head: dict[str, Any], body: bytes) -> bytes:

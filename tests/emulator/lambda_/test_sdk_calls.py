@@ -28,10 +28,16 @@ import os, threading, time
 import boto3
 
 sts = boto3.client("sts")
-AT_INIT = sts.get_caller_identity()["Account"]  # before any invocation: over HTTP
+AT_INIT = sts.get_caller_identity()  # before any invocation: over HTTP
 
 def call(event, context):
-    return {"account": sts.get_caller_identity()["Account"], "at_init": AT_INIT}
+    answer = sts.get_caller_identity()
+    return {
+        "account": answer["Account"],
+        "at_init": AT_INIT["Account"],
+        "repeated_header": answer["ResponseMetadata"]["HTTPHeaders"]["x-repeated"],
+        "repeated_header_at_init": AT_INIT["ResponseMetadata"]["HTTPHeaders"]["x-repeated"],
+    }
 
 def call_in_a_forked_child(event, context):
     child = os.fork()
@@ -86,7 +92,7 @@ class Recorder:
         body = env["wsgi.input"].read(int(env.get("CONTENT_LENGTH") or 0))
         self.requests.append((env, body))
         time.sleep(self.delay)
-        start_response("200 OK", [("Content-Type", "text/xml")])
+        start_response("200 OK", [("Content-Type", "text/xml"), ("X-Repeated", "a"), ("X-Repeated", "b")])
         return [
             b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
             b"<GetCallerIdentityResult><Arn>arn:aws:iam::" + self.account.encode() + b":root</Arn>"
@@ -142,7 +148,12 @@ def test_a_call_during_an_invocation_is_answered_over_the_pipes_as_over_http(
     runtime, over_pipes = function
     _, http = over_http
 
-    assert invoke(runtime, "call") == {"account": "222222222222", "at_init": "111111111111"}
+    assert invoke(runtime, "call") == {
+        "account": "222222222222",
+        "at_init": "111111111111",
+        "repeated_header": "a, b",  # as urllib3 hands a repeated header to botocore
+        "repeated_header_at_init": "a, b",
+    }
     assert invoke(runtime, "call")["account"] == "222222222222"  # the same warm worker, again
 
     # Two ways to one request: the init's call as waitress saw it, the invocation's as the pipes
