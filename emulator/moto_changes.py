@@ -36,7 +36,7 @@ def install() -> None:
     docker.install()  # no Docker: moto's container paths refuse loudly
     reset.install()  # a state reset never trips over a moto module being imported meanwhile
     sqs_speedups.install()
-    dynamodb_speedups.install()  # each ConditionExpression parsed once
+    dynamodb_speedups.install()  # conditions parsed once, item sizes summed once, Scans without copies
     dynamodb_atomic.install()  # each DynamoDB request runs alone: a Scan never meets a PutItem midway
     lambda_patches.keep_logging_config()
     lambda_patches.accept_hot_reload_code()  # Code in the hot-reload bucket: a folder here

@@ -82,11 +82,7 @@ class FunctionPool:
             return None
         self._prepared.wait()
         with self._lock:
-            while self.idle:
-                worker = self.idle.pop()
-                if worker.alive:
-                    return worker
-        return None
+            return self._idle_worker()
 
     def _new_worker(self) -> Worker:
         if FORK_WORKERS:
@@ -111,11 +107,15 @@ class FunctionPool:
                 if (remaining <= 0 or not self._lock.wait(remaining)) and self.busy >= self.spec.concurrency:
                     raise Throttled(f"Rate Exceeded: {self.spec.name} runs {self.spec.concurrency} at once")
             self.busy += 1
-            while self.idle:
-                worker = self.idle.pop()
-                if worker.alive:
-                    return worker
-            return None
+            return self._idle_worker()
+
+    def _idle_worker(self) -> Worker | None:
+        """The most recently used idle worker still alive (the dead are dropped); under the lock."""
+        while self.idle:
+            worker = self.idle.pop()
+            if worker.alive:
+                return worker
+        return None
 
     def _release(self, worker: Worker | None) -> None:
         with self._lock:
