@@ -1,6 +1,7 @@
 """A function's SDK calls during an invocation are answered over the worker's pipes, as the same
 request over HTTP would be; outside an invocation they go over HTTP (emulator.lambda_.sdk_calls)."""
 
+import datetime
 import json
 import queue
 import threading
@@ -10,14 +11,28 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.auth
+import botocore.compat
 import moto
 import pytest
 import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import NoCredentialsError
 from waitress.server import create_server
 
+from emulator import sigv4
 from emulator.ctl import temporary_emulator
 from emulator.lambda_.runtime import LambdaRuntime
-from emulator.lambda_.sdk_calls import CALL, SdkEndpoint, environ, frame
+from emulator.lambda_.sdk_calls import (
+    CALL,
+    UNVERIFIED_SIGNATURE,
+    SdkEndpoint,
+    environ,
+    frame,
+    unverified_signer,
+)
 from tests.emulator.helpers import code_zip
 from workspace.clients import local_client
 
@@ -168,7 +183,9 @@ def test_a_call_during_an_invocation_is_answered_over_the_pipes_as_over_http(
     http_headers = {k: v for k, v in by_http.items() if k.startswith("HTTP_") and k not in volatile}
     pipe_headers = {k: v for k, v in by_pipes.items() if k.startswith("HTTP_") and k not in volatile}
     assert pipe_headers == http_headers
-    assert by_pipes["HTTP_AUTHORIZATION"].startswith("AWS4-HMAC-SHA256 Credential=")  # signed, as sent
+    # who signs, as the emulator's IAM reads it, without the signature nothing checks
+    assert sigv4.scope(by_pipes) == sigv4.scope(by_http) is not None
+    assert by_pipes["HTTP_AUTHORIZATION"].endswith(f"Signature={UNVERIFIED_SIGNATURE}")
     assert len(over_pipes.requests) == 2
     # over HTTP, only init's calls (a connection left open at init makes each worker start afresh)
     assert not any("HTTP_X_AMZN_TRACE_ID" in env for env, _ in http.requests)
@@ -252,6 +269,38 @@ def test_calls_that_cannot_wait_are_answered_by_the_invoking_thread() -> None:
         "AWSStepFunctions.StartSyncExecution": False,
         "query protocol": False,
     }
+
+
+def test_a_call_to_the_emulator_names_its_signer_without_computing_the_signature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = datetime.datetime(2026, 12, 5, 1, 2, 3)
+    for module in (botocore.auth, botocore.compat):
+        monkeypatch.setattr(module, "get_current_datetime", lambda: now)
+    credentials = Credentials("AKIDEXAMPLE", "secret", "session-token")
+    signer = unverified_signer(SigV4Auth, "http://127.0.0.1:4566/")
+
+    def signed(auth: type, url: str, signing_with: Credentials | None = credentials) -> dict[str, str]:
+        request = AWSRequest("POST", url, data=b"{}", headers={"X-Amz-Target": "DynamoDB_20120810.PutItem"})
+        auth(signing_with, "dynamodb", "us-east-1").add_auth(request)
+        return dict(request.headers.items())
+
+    to_emulator, by_botocore = (
+        signed(signer, "http://127.0.0.1:4566/"),
+        signed(SigV4Auth, "http://127.0.0.1:4566/"),
+    )
+    assert to_emulator.pop("Authorization").endswith(f"Signature={UNVERIFIED_SIGNATURE}")
+    assert sigv4.scope({"HTTP_AUTHORIZATION": by_botocore.pop("Authorization")}) == sigv4.Scope(
+        "AKIDEXAMPLE", "20261205", "us-east-1", "dynamodb"
+    )
+    assert sigv4.scope({"HTTP_AUTHORIZATION": signed(signer, "http://127.0.0.1:4566/")["Authorization"]}) == (
+        sigv4.Scope("AKIDEXAMPLE", "20261205", "us-east-1", "dynamodb")
+    )
+    assert to_emulator == by_botocore  # X-Amz-Date and the session token, as botocore sets them
+    elsewhere = "https://dynamodb.us-east-1.amazonaws.com/"
+    assert signed(signer, elsewhere) == signed(SigV4Auth, elsewhere)  # signed in full
+    with pytest.raises(NoCredentialsError):
+        signed(signer, "http://127.0.0.1:4566/", signing_with=None)
 
 
 def test_the_environ_is_the_one_waitress_builds(over_http: tuple[str, Recorder]) -> None:
