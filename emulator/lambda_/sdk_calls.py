@@ -176,7 +176,7 @@ def unverified_signer(signer: type, endpoint_url: str) -> type:
     (~0.1 ms of the function's CPU per call) are not computed, since nothing would check them. A
     request to any other endpoint is signed in full."""
 
-    class UnverifiedSigV4Auth(signer):  # type: ignore[misc, valid-type]
+    class UnverifiedSigV4Auth(signer):
         def add_auth(self, request: Any) -> None:
             if not request.url.startswith(endpoint_url):
                 return super().add_auth(request)
