@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from emulator import patching
 from emulator.cloudwatch import alarms
-from emulator.core import docker, reset, speedups
+from emulator.core import docker, instances, reset, speedups
 from emulator.dynamodb import atomic as dynamodb_atomic
 from emulator.dynamodb import speedups as dynamodb_speedups
 from emulator.dynamodb import streams
@@ -35,6 +35,7 @@ def install() -> None:
     speedups.install()  # moto's request handling: the same answers with less work
     docker.install()  # no Docker: moto's container paths refuse loudly
     reset.install()  # a state reset never trips over a moto module being imported meanwhile
+    instances.install()  # moto's registry of model instances lets go of what its backends dropped
     sqs_speedups.install()
     dynamodb_speedups.install()  # conditions parsed once, item sizes summed once, Scans without copies
     dynamodb_atomic.install()  # each DynamoDB request runs alone: a Scan never meets a PutItem midway
