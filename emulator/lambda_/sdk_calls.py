@@ -175,18 +175,17 @@ def unverified_signer(signer: type, endpoint_url: str) -> type:
     IAM reads), and a missing credential still fails, but the canonical request and the HMAC chain
     (~0.1 ms of the function's CPU per call) are not computed, since nothing would check them. A
     request to any other endpoint is signed in full."""
+    from botocore import compat
+    from botocore.auth import SIGV4_TIMESTAMP
+    from botocore.exceptions import NoCredentialsError
 
     class UnverifiedSigV4Auth(signer):
         def add_auth(self, request: Any) -> None:
             if not request.url.startswith(endpoint_url):
                 return super().add_auth(request)
-            from botocore.auth import SIGV4_TIMESTAMP
-            from botocore.compat import get_current_datetime
-            from botocore.exceptions import NoCredentialsError
-
             if self.credentials is None:
                 raise NoCredentialsError()
-            request.context["timestamp"] = get_current_datetime().strftime(SIGV4_TIMESTAMP)
+            request.context["timestamp"] = compat.get_current_datetime().strftime(SIGV4_TIMESTAMP)
             self._modify_request_before_signing(request)  # X-Amz-Date, the session token
             request.headers["Authorization"] = (
                 f"AWS4-HMAC-SHA256 Credential={self.scope(request)}, "
