@@ -25,6 +25,7 @@ import logging
 import os
 import pickle
 import signal
+import stat
 import threading
 import time
 import traceback
@@ -275,6 +276,20 @@ def _set_aside(path: Path) -> str:
     return aside.name
 
 
+def close_sockets() -> None:
+    """In a save child: close every socket it inherited. Otherwise a save still running when the
+    emulator stops (or is killed) keeps its listening port taken, and the next start fails with
+    "Address already in use", and a connection the emulator closes stays open to its client."""
+    try:
+        fds: Any = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc (macOS)
+        fds = range(3, min(os.sysconf("SC_OPEN_MAX"), 65536))
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+
+
 def pause_after(used: float) -> float:
     """Seconds until the next save, after one that used `used` seconds of CPU."""
     return max(SAVE_SECONDS, used / CPU_SHARE)
@@ -349,6 +364,7 @@ class Saver:
         pid = os.fork()
         if pid == 0:
             code = 1
+            close_sockets()  # the emulator's ports are free once it lets go of them
             cpus.release()  # pickle beside the emulator's threads, not on their CPU
             signal.alarm(CHILD_SECONDS)  # ends a stuck child even when its parent was killed
             try:

@@ -1,6 +1,7 @@
 """The emulator's state survives a restart (`--state-dir`, as `make local-up` starts it)."""
 
 import json
+import socket
 import threading
 import time
 import weakref
@@ -421,3 +422,22 @@ def test_the_cadence_follows_the_save_s_cpu_not_its_wall_time(
     assert used is not None and 0.2 <= used < 0.5, used
     assert persistence.pause_after(used) == used / persistence.CPU_SHARE >= 4
     assert persistence.pause_after(0.001) == persistence.SAVE_SECONDS  # a small state: every second
+
+
+def test_a_save_in_progress_keeps_no_port_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save still running when the emulator stops (or is killed) must not keep its port: the
+    next start listens on it at once."""
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    monkeypatch.setattr(persistence, "write", lambda *args: time.sleep(3))
+    saver = persistence.Saver(
+        tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
+    )
+    saving = threading.Thread(target=saver._save_in_child)
+    saving.start()
+    try:
+        time.sleep(1)  # the child is saving
+        listening.close()  # the emulator stops listening
+        socket.create_server(("127.0.0.1", port)).close()  # the next one can
+    finally:
+        saving.join()
