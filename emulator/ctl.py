@@ -235,7 +235,9 @@ def temporary_emulator(
             raise RuntimeError("\n".join([str(error), *last_lines(work / "emulator.log")])) from error
         yield Started(endpoint, process, ready_after, mailbox)
     finally:
-        stop_child(process)
+        # its stop ends with a save, which a test that restarts from the state needs whole: on a
+        # machine busy with parallel test runs a stop has taken over 10 s
+        stop_child(process, timeout=30.0)
 
 
 def _identity(pid: int) -> dict[str, object] | None:
