@@ -235,8 +235,8 @@ def temporary_emulator(
             raise RuntimeError("\n".join([str(error), *last_lines(work / "emulator.log")])) from error
         yield Started(endpoint, process, ready_after, mailbox)
     finally:
-        # its stop ends with a save, which a test that restarts from the state needs whole: on a
-        # machine busy with parallel test runs a stop has taken over 10 s
+        # its stop ends with a save, which a test that restarts from the state needs whole; on a
+        # machine busy with parallel test runs that can take longer than 10 s
         stop_child(process, timeout=30.0)
 
 
