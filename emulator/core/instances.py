@@ -1,9 +1,8 @@
 """moto keeps every model instance it ever created (each SQS message, each S3 key, ...) in its
 class's `instances_tracked`, for its dashboard (/moto-api/data.json) and for S3's reset, until
 the next reset: a deleted message stayed in memory for good, and so did the copy each receive
-hands out (~2 KB per order). The lists hold
-their instances weakly instead, so what the backends dropped is freed, and the dashboard and the
-reset still find every instance that is alive."""
+hands out (~2 KB per order). The lists hold their instances weakly instead, so what the
+backends dropped is freed, and the dashboard and the reset still find every live instance."""
 
 import weakref
 from collections.abc import Iterable, Iterator
