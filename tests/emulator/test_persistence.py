@@ -429,15 +429,24 @@ def test_a_save_in_progress_keeps_no_port_taken(tmp_path: Path, monkeypatch: pyt
     next start listens on it at once."""
     listening = socket.create_server(("127.0.0.1", 0))
     port = listening.getsockname()[1]
-    monkeypatch.setattr(persistence, "write", lambda *args: time.sleep(3))
+    saving_started = tmp_path / "saving"
+
+    def slow_save(*args: object) -> None:
+        saving_started.touch()
+        time.sleep(2)
+
+    monkeypatch.setattr(persistence, "write", slow_save)
     saver = persistence.Saver(
         tmp_path / persistence.STATE_FILE, ("sqs",), before_save=lambda: None, recorder=MetricRecorder()
     )
     saving = threading.Thread(target=saver._save_in_child)
     saving.start()
     try:
-        time.sleep(1)  # the child is saving
-        listening.close()  # the emulator stops listening
+        deadline = time.monotonic() + 10
+        while not saving_started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert saving_started.exists()
+        listening.close()  # the emulator stops listening while the child saves
         socket.create_server(("127.0.0.1", port)).close()  # the next one can
     finally:
         saving.join()
