@@ -40,6 +40,9 @@ class FunctionPool:
         self._prepared = threading.Event()
 
     def _template(self) -> Template:
+        """The version's template, once its init has finished. The wait is outside the lock, so
+        `retire` (a new version, the emulator stopping) kills a template still in its init
+        instead of waiting for it."""
         with self._template_lock:
             if self.retired:
                 raise Retired(f"{self.spec.name}: this version was retired")
@@ -48,7 +51,14 @@ class FunctionPool:
                     log.warning("%s: its template process is gone; starting a new one", self.spec.name)
                     self.template.kill()  # reap it
                 self.template = Template(self.spec, self.code_dir, self.endpoint, self.sink)
-            return self.template
+            template = self.template
+        try:
+            template.wait_until_ready()
+        except RuntimeError:
+            if self.retired:
+                raise Retired(f"{self.spec.name}: this version was retired") from None
+            raise
+        return template
 
     def prepare(self) -> None:
         """Run the function's init now, in the background, instead of at its first invocation:
@@ -69,6 +79,8 @@ class FunctionPool:
                     self.idle.append(worker)
             if not keep:
                 worker.kill()
+        except Retired:  # stopped or replaced during its init: nothing to prepare
+            pass
         except Exception:  # the first invocation tries again and reports it
             log.exception("%s: could not prepare the function", self.spec.name)
         finally:

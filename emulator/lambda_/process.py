@@ -72,24 +72,35 @@ class Template:
             (theirs.fileno(),),
         )
         theirs.close()
+        self.name = spec.name
         self.control = ours
         self._lock = threading.Lock()
+        self.forks: bool | None = None  # known once init has finished (`wait_until_ready`)
         threading.Thread(
             target=self._log_init_output, args=(spec, sink), name=f"init-{spec.name}", daemon=True
         ).start()
-        ours.settimeout(WORKER_START_TIMEOUT)
-        try:
-            mode = ours.recv(16)
-        except TimeoutError:
-            mode = b""
-        if mode not in (b"fork", b"spawn"):
-            code = self.process.poll()
-            self.kill()
-            if code is not None:  # init failed and the process is gone: say so, not "did not start"
-                raise RuntimeError(f"the init of {spec.name} exited with code {code}; see its log")
-            raise RuntimeError(f"the init of {spec.name} did not finish within {WORKER_START_TIMEOUT:.0f}s")
-        ours.settimeout(FORK_TIMEOUT)  # a hung template must never block an invocation for long
-        self.forks = mode == b"fork"
+
+    def wait_until_ready(self) -> None:
+        """Wait for the init to finish (the first caller reads its answer; others wait for it).
+        A template killed meanwhile (its version retired, the emulator stopping) ends the wait."""
+        with self._lock:
+            if self.forks is not None:
+                return
+            self.control.settimeout(WORKER_START_TIMEOUT)
+            try:
+                mode = self.control.recv(16)
+            except OSError:  # timed out, or closed by `kill`
+                mode = b""
+            if mode not in (b"fork", b"spawn"):
+                code = self.process.poll()
+                self.kill()
+                if code is not None:  # init failed and the process is gone: say so, not "did not start"
+                    raise RuntimeError(f"the init of {self.name} exited with code {code}; see its log")
+                raise RuntimeError(
+                    f"the init of {self.name} did not finish within {WORKER_START_TIMEOUT:.0f}s"
+                )
+            self.control.settimeout(FORK_TIMEOUT)  # a hung template must never block an invocation for long
+            self.forks = mode == b"fork"
 
     def _log_init_output(self, spec: FunctionSpec, sink: LogSink) -> None:
         assert self.process.stdout is not None
@@ -116,10 +127,12 @@ class Template:
         return int(message), fds
 
     def kill(self) -> None:
-        self.control.close()
+        with contextlib.suppress(OSError):
+            self.control.shutdown(socket.SHUT_RDWR)  # ends a wait for the init at once
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=5)  # reaped: no zombie left behind
+        self.control.close()
 
 
 class Worker:

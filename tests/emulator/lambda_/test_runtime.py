@@ -362,6 +362,34 @@ def test_deployed_functions_are_initialised_before_their_first_invocation(
     assert runtime._pools == {}  # its pool (and template) retired
 
 
+def test_a_function_still_in_its_init_holds_up_neither_a_stop_nor_a_new_version(
+    aws: Any, tmp_path: Path
+) -> None:
+    """Stopping right after a deploy (or deploying again) kills a template still in its init
+    instead of waiting for the init to end (it waited up to 30 s)."""
+    if not lambda_pool.FORK_WORKERS:
+        pytest.skip("workers fork from a template on Linux only")
+    init_log = tmp_path / "init.log"
+    variables = {"INIT_LOG": str(init_log), "INIT_SECONDS": "20"}
+    aws.create("slow", "counter.pid", Environment={"Variables": variables})
+    runtime = LambdaRuntime(ACCOUNT, tmp_path / "work", "http://127.0.0.1:1")
+    try:
+        runtime.prepare_deployed()
+        pool = runtime.pool("us-east-1", "slow")
+        deadline = time.monotonic() + 10
+        while not init_log.exists() and time.monotonic() < deadline:  # the init has begun
+            time.sleep(0.05)
+        assert init_log.exists() and pool.template is not None
+        started = time.monotonic()
+        pool.retire(now=True)  # a new version, or the stop below
+        assert time.monotonic() - started < 5
+        assert pool.template.process.poll() is not None  # killed and reaped
+    finally:
+        started = time.monotonic()
+        runtime.close()
+        assert time.monotonic() - started < 5
+
+
 def test_each_log_stream_keeps_its_newest_events(
     aws: Any, runtime: LambdaRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
