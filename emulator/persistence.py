@@ -31,7 +31,7 @@ import time
 import traceback
 import weakref
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +281,7 @@ def close_sockets() -> None:
     emulator stops (or is killed) keeps its listening port taken, and the next start fails with
     "Address already in use", and a connection the emulator closes stays open to its client."""
     try:
-        fds: Any = [int(name) for name in os.listdir("/proc/self/fd")]
+        fds: Iterable[int] = [int(name) for name in os.listdir("/proc/self/fd")]
     except OSError:  # no /proc (macOS)
         fds = range(3, min(os.sysconf("SC_OPEN_MAX"), 65536))
     for fd in fds:

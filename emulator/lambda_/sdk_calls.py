@@ -18,6 +18,7 @@ AWS_ENDPOINT_URL, as before.
 """
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -153,20 +154,26 @@ class WorkerSide:
             call = {"method": request.method, "url": request.url, "headers": headers}
             responses.send_bytes(CALL + frame(call, body or b""))
             answered, content = unframe(requests.recv_bytes())
-        from botocore.awsrequest import AWSResponse
-
-        # urllib3's headers, as botocore gets them over HTTP: a repeated header reads "a, b" (the
-        # email.Message of http.client gave its first value only) and building them costs less
-        try:
-            from urllib3 import HTTPHeaderDict
-        except ImportError:  # urllib3 1.26
-            from urllib3._collections import HTTPHeaderDict
-
-        received = HTTPHeaderDict()
+        response_type, headers_type = _response_types()
+        received = headers_type()
         for name, value in answered["headers"]:
             received.add(name, value)
-        # (botocore's stubs say HTTPHeaders; its own URLLib3Session passes urllib3's, as here)
-        return AWSResponse(request.url, answered["status"], received, _Body(content))  # type: ignore[arg-type]
+        return response_type(request.url, answered["status"], received, _Body(content))
+
+
+@functools.cache
+def _response_types() -> tuple[Any, Any]:
+    """botocore's response type, and urllib3's headers, as botocore gets them over HTTP (its
+    stubs say HTTPHeaders; its own URLLib3Session passes urllib3's): a repeated header reads
+    "a, b" (the email.Message of http.client gave its first value only), and they cost less to
+    build. Imported at a worker's first call, not before: its function may not use the SDK."""
+    from botocore.awsrequest import AWSResponse
+
+    try:
+        from urllib3 import HTTPHeaderDict
+    except ImportError:  # urllib3 1.26
+        from urllib3._collections import HTTPHeaderDict
+    return AWSResponse, HTTPHeaderDict
 
 
 def unverified_signer(signer: type, endpoint_url: str) -> type:
